@@ -1,0 +1,142 @@
+"""python -m swfagent COMMAND: the embedded SWF, the demo, and the console's pages from a terminal."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import signal
+import sys
+import threading
+from typing import Any
+
+from . import console
+from .client import boundary, make_client
+from .config import DEFAULT_CONFIG, load_config
+from .errors import SwfAgentError, UsageError
+from .local import DEFAULT_PORT, EmbeddedSWF, exports
+
+
+def cmd_local(args: argparse.Namespace) -> int:
+    """Run the embedded SWF in the foreground until Ctrl-C."""
+    try:
+        swf = EmbeddedSWF(args.port).start()
+    except OSError as exc:
+        raise UsageError(f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror or exc}") from None
+    except SystemExit:
+        raise UsageError(f"cannot listen on 127.0.0.1:{args.port}: is the port in use?") from None
+    print(f"Embedded SWF (moto) listening on {swf.endpoint}: for development only, no credentials checked.")
+    print("Point the scripts at it, in each terminal:")
+    print(exports(swf.env()))
+    print("Stop it with Ctrl-C; everything it holds is gone then.", flush=True)
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    try:
+        done.wait()
+    except KeyboardInterrupt:
+        pass
+    swf.stop()
+    return 0
+
+
+def cmd_start(args: argparse.Namespace) -> int:
+    """Start an execution, as the console's "Start a new Workflow Execution" does."""
+    config = load_config(args.config)
+    now = dt.datetime.now()
+    if args.workflow_id and args.id_template:
+        raise UsageError("give --workflow-id or --id-template, not both")
+    workflow_id = args.workflow_id or console.workflow_id_from_template(
+        args.id_template or f"{config.workflow.name}-{{datetime}}-{{uuid}}", now)
+    text = args.input
+    if args.input_file:
+        if text is not None:
+            raise UsageError("give --input or --input-file, not both")
+        try:
+            with open(args.input_file, encoding="utf-8") as f:
+                text = f.read()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"--input-file {args.input_file}: {exc}") from None
+    if text is not None and len(text) > 32_768:
+        raise UsageError(f"the input is {len(text)} characters; SWF takes at most 32768")
+    with boundary():
+        run_id, started = console.start_execution(make_client(), config, workflow_id, text)
+    if started:
+        print(f"Started {config.workflow.name} {config.workflow.version}: workflow id {workflow_id}, run id {run_id}")
+    else:
+        print(f"{workflow_id} is already open (run id {run_id}): not started again")
+    return 0
+
+
+def cmd_executions(args: argparse.Namespace) -> int:
+    """List executions, newest first, as the console's My Workflow Executions."""
+    config = load_config(args.config)
+    which = "open" if args.open else "closed" if args.closed or args.status else "all"
+    since = console.parse_since(args.since, dt.datetime.now(dt.timezone.utc)) if args.since else None
+    with boundary():
+        rows = console.list_executions(make_client(), config, which, since, args.status)
+    print(console.to_json(rows) if args.json else console.format_executions(rows))
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    """One execution's Summary, Events and Activities."""
+    config = load_config(args.config)
+    with boundary():
+        data = console.show_data(make_client(), config, args.workflow_id, args.run_id)
+    print(console.to_json(data) if args.json else console.format_show(data))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """The article's walkthrough on the embedded SWF."""
+    from .demo import run_demo
+
+    return run_demo(args.config)
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line of python -m swfagent."""
+    p = argparse.ArgumentParser(prog="python -m swfagent", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, func: Any, help: str) -> argparse.ArgumentParser:
+        c = sub.add_parser(name, help=help, description=help)
+        c.add_argument("--config", default=str(DEFAULT_CONFIG), help="config file (default: config.yaml)")
+        c.set_defaults(func=func)
+        return c
+
+    c = command("local", cmd_local, "run the embedded SWF (moto's server) on 127.0.0.1 in the foreground")
+    c.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
+    c = command("start", cmd_start, "start a workflow execution")
+    c.add_argument("--workflow-id", help="the execution's workflow id (default: the workflow name, a time and a random part)")
+    c.add_argument("--id-template", help="a workflow id with {date}, {time}, {datetime} or {uuid}, e.g. 'daily-{date}'")
+    c.add_argument("--input", help="the execution's input: the first steps get it on stdin")
+    c.add_argument("--input-file", help="read the input from this file")
+    c = command("executions", cmd_executions, "list executions, newest first")
+    g = c.add_mutually_exclusive_group()
+    g.add_argument("--open", action="store_true", help="open ones only")
+    g.add_argument("--closed", action="store_true", help="closed ones only")
+    c.add_argument("--status", choices=console.CLOSE_STATUSES, help="closed ones with this close status")
+    c.add_argument("--since", help="started within this long, e.g. 24h, 30m, 7d")
+    c.add_argument("--json", action="store_true")
+    c = command("show", cmd_show, "one execution: summary, events, activities")
+    c.add_argument("workflow_id")
+    c.add_argument("--run-id", help="the run (default: the latest)")
+    c.add_argument("--json", action="store_true")
+    command("demo", cmd_demo, "the article's walkthrough on the embedded SWF")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; errors are one line and a non-zero exit."""
+    args = parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except SwfAgentError as exc:
+        print(f"swfagent {args.command}: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

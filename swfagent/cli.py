@@ -1,0 +1,165 @@
+"""What the entry scripts share: their options, signal handlers, and one-line errors."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from concurrent.futures import Future, ThreadPoolExecutor
+from threading import BoundedSemaphore
+from typing import Any
+
+from . import runner
+from .client import CallStats, boundary, make_client
+from .config import DEFAULT_CONFIG, Config, load_config
+from .decider import handle_decision_task, poll_decision_task
+from .errors import SwfAgentError
+from .logs import log, setup_logging
+from .poller import LOOP, ONCE, UNTIL_IDLE, LoopOptions, Stop, identity, run_loop
+from .worker import handle_activity_task, poll_activity_task
+
+
+def positive_int(text: str) -> int:
+    """argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a number of seconds above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be above 0: {value}")
+    return value
+
+
+def poller_parser(prog: str, description: str) -> argparse.ArgumentParser:
+    """The options decider.py and worker.py both take."""
+    p = argparse.ArgumentParser(prog=prog, description=description)
+    p.add_argument("--config", default=str(DEFAULT_CONFIG), help="config file (default: config.yaml beside the scripts)")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--loop", dest="mode", action="store_const", const=LOOP, help="keep handling tasks until stopped")
+    mode.add_argument("--until-idle", dest="mode", action="store_const", const=UNTIL_IDLE,
+                      help="handle tasks until a poll comes back empty, then exit 0 (for cron)")
+    p.set_defaults(mode=ONCE)
+    p.add_argument("--max-tasks", type=positive_int, help="stop after this many tasks")
+    p.add_argument("--max-seconds", type=positive_float, help="stop polling after this many seconds")
+    p.add_argument("--task-list", help="task list to poll (default: the workflow's task list)")
+    p.add_argument("--log-format", choices=("text", "json"), default="text")
+    p.add_argument("--stats", action="store_true", help="print the API calls made, by operation, at exit")
+    p.add_argument("-v", "--verbose", action="store_true")
+    return p
+
+
+def install_signal_handlers(stop: Stop) -> None:
+    """First SIGTERM/SIGINT: finish the task under way, then exit 0. Second: kill the tasks, exit now."""
+
+    def handler(signum: int, _frame: Any) -> None:
+        if stop.request() == 1:
+            log.warning(
+                f"{signal.Signals(signum).name}: stopping after the task or poll under way "
+                "(send it again to stop at once)"
+            )
+            return
+        runner.kill_all()
+        os._exit(128 + signum)
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
+def fail_line(prog: str, exc: SwfAgentError) -> int:
+    """Print the one line for an error and return its exit code."""
+    print(f"{prog}: error: {exc}", file=sys.stderr)
+    return exc.exit_code
+
+
+def _prepare(args: argparse.Namespace) -> tuple[Config, Any, CallStats]:
+    setup_logging(args.log_format, args.verbose)
+    config = load_config(args.config)
+    client = make_client()
+    stats = CallStats()
+    stats.attach(client)
+    return config, client, stats
+
+
+def _options(args: argparse.Namespace) -> LoopOptions:
+    return LoopOptions(mode=args.mode, max_tasks=args.max_tasks, max_seconds=args.max_seconds)
+
+
+def run_decider(args: argparse.Namespace, stop: Stop) -> int:
+    """The decider's poll loop."""
+    config, client, stats = _prepare(args)
+    task_list = args.task_list or config.workflow.task_list
+    me = identity()
+
+    def once() -> bool:
+        task = poll_decision_task(client, config, task_list, me)
+        if task is None:
+            return False
+        handle_decision_task(client, config, task)
+        return True
+
+    try:
+        with boundary():
+            run_loop(once, _options(args), stop)
+    finally:
+        if args.stats:
+            print(stats.summary(), file=sys.stderr)
+    return 0
+
+
+def run_worker(args: argparse.Namespace, stop: Stop) -> int:
+    """The worker's poll loop, with up to --concurrency tasks at once."""
+    config, client, stats = _prepare(args)
+    task_list = args.task_list or config.workflow.task_list
+    me = identity()
+    slots = BoundedSemaphore(args.concurrency)
+    pool = ThreadPoolExecutor(args.concurrency, thread_name_prefix="task") if args.concurrency > 1 else None
+
+    def finished(future: Future[Any]) -> None:
+        slots.release()
+        exc = future.exception()
+        if exc is not None:
+            log.error(str(exc))
+
+    def once() -> bool:
+        slots.acquire()
+        if stop.requested:  # woke up from waiting on a slot to find a stop request
+            slots.release()
+            return False
+        try:
+            task = poll_activity_task(client, config, task_list, me)
+        except BaseException:
+            slots.release()
+            raise
+        if task is None:
+            slots.release()
+            return False
+        if pool is None:
+            try:
+                handle_activity_task(client, config, task)
+            finally:
+                slots.release()
+        else:
+            pool.submit(handle_activity_task, client, config, task).add_done_callback(finished)
+        return True
+
+    try:
+        with boundary():
+            run_loop(once, _options(args), stop)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True)
+        if args.stats:
+            print(stats.summary(), file=sys.stderr)
+    return 0

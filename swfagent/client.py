@@ -1,0 +1,133 @@
+"""make_client(): the one boto3 SWF client factory, and ClientError handled by its code at the boundary.
+
+boto3 reads everything about where to connect by itself: AWS_ENDPOINT_URL_SWF / AWS_ENDPOINT_URL
+(the embedded SWF), AWS_DEFAULT_REGION / AWS_REGION, AWS_PROFILE, credentials.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import botocore.config
+import botocore.exceptions
+from botocore.exceptions import ClientError
+
+from . import __version__
+from .errors import NotFound, SwfError
+
+# SWF holds a poll up to 60 s: the read timeout must outlast it.
+READ_TIMEOUT = 70
+CONNECT_TIMEOUT = 5
+
+TRANSIENT_CODES = frozenset({
+    "Throttling", "ThrottlingException", "ThrottledException", "RequestLimitExceeded",
+    "TooManyRequestsException", "InternalFailure", "InternalError", "InternalServerError",
+    "ServiceUnavailable", "ServiceUnavailableException", "RequestTimeout", "RequestTimeoutException",
+    "LimitExceededFault",
+})
+
+# The errors that mean "not reachable or not allowed", whatever the call.
+_CONNECTION_ERRORS = (
+    botocore.exceptions.EndpointConnectionError,
+    botocore.exceptions.ConnectTimeoutError,
+    botocore.exceptions.ReadTimeoutError,
+    botocore.exceptions.ConnectionClosedError,
+)
+
+
+def make_client(profile: str | None = None, region: str | None = None, max_attempts: int | None = None) -> Any:
+    """A boto3 SWF client with long-poll timeouts and botocore's standard retry mode."""
+    retries: dict[str, Any] = {"mode": "standard"}
+    if max_attempts is not None:
+        retries["max_attempts"] = max_attempts
+    config = botocore.config.Config(
+        connect_timeout=CONNECT_TIMEOUT,
+        read_timeout=READ_TIMEOUT,
+        retries=retries,  # type: ignore[arg-type]
+        user_agent_extra=f"swfagent/{__version__}",
+    )
+    with boundary():
+        session = boto3.session.Session(profile_name=profile, region_name=region)
+        return session.client("swf", config=config)
+
+
+def error_code(exc: BaseException) -> str:
+    """The AWS error code of a ClientError, or the exception's class name."""
+    if isinstance(exc, ClientError):
+        return str(exc.response.get("Error", {}).get("Code") or type(exc).__name__)
+    return type(exc).__name__
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for errors worth retrying: throttling, 5xx answers, dropped connections."""
+    if isinstance(exc, _CONNECTION_ERRORS):
+        return True
+    if isinstance(exc, ClientError):
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+        return error_code(exc) in TRANSIENT_CODES or status >= 500
+    return False
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line for a botocore error, with no request details (task tokens stay out of it)."""
+    if isinstance(exc, botocore.exceptions.NoRegionError):
+        return "no AWS region is set: export AWS_DEFAULT_REGION (e.g. us-east-1) or use a profile with a region"
+    if isinstance(exc, botocore.exceptions.NoCredentialsError):
+        return "no AWS credentials found: set AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or AWS_PROFILE"
+    if isinstance(exc, botocore.exceptions.ProfileNotFound):
+        return f"AWS profile not found: {exc.kwargs.get('profile')}"
+    if isinstance(exc, _CONNECTION_ERRORS):
+        endpoint = getattr(exc, "kwargs", {}).get("endpoint_url", "")
+        return f"cannot reach SWF{' at ' + endpoint if endpoint else ''}: is the endpoint up? ({type(exc).__name__})"
+    if isinstance(exc, ClientError):
+        code = error_code(exc)
+        message = str(exc.response.get("Error", {}).get("Message") or "").splitlines()
+        text = message[0][:300] if message else ""
+        if code in ("AccessDenied", "AccessDeniedException", "UnrecognizedClientException",
+                    "InvalidClientTokenId", "SignatureDoesNotMatch"):
+            return f"access denied by SWF ({code}): {text or 'the credentials may not do this'}"
+        return f"{code}: {text}" if text else code
+    if isinstance(exc, botocore.exceptions.ParamValidationError):
+        return "invalid request: " + " ".join(str(exc).split())
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+@contextlib.contextmanager
+def boundary(not_found: str | None = None) -> Iterator[None]:
+    """Turn botocore errors into SwfError (NotFound for UnknownResourceFault) with one line."""
+    try:
+        yield
+    except ClientError as exc:
+        if error_code(exc) == "UnknownResourceFault":
+            raise NotFound(not_found or describe_error(exc)) from None
+        raise SwfError(describe_error(exc)) from None
+    except botocore.exceptions.BotoCoreError as exc:
+        raise SwfError(describe_error(exc)) from None
+
+
+class CallStats:
+    """Counts API calls by operation, empty polls apart; attach() hooks it to a client."""
+
+    def __init__(self) -> None:
+        self.calls: collections.Counter[str] = collections.Counter()
+        self.empty_polls = 0
+
+    def attach(self, client: Any) -> None:
+        """Count every call this client makes, from botocore's after-call event."""
+        client.meta.events.register("after-call.swf", self._after_call)
+
+    def _after_call(self, model: Any, parsed: dict[str, Any], **_: Any) -> None:
+        name = model.name
+        if name.startswith("PollFor") and not parsed.get("taskToken"):
+            self.empty_polls += 1
+        else:
+            self.calls[name] += 1
+
+    def summary(self) -> str:
+        """One line: the calls by operation and the empty polls."""
+        parts = [f"{name}={count}" for name, count in sorted(self.calls.items())]
+        return f"API calls: {' '.join(parts) or 'none'}; empty polls: {self.empty_polls}"

@@ -1,0 +1,347 @@
+"""Load and validate config.yaml into frozen dataclasses; every problem is one line naming the key."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ConfigError
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = PROJECT_DIR / "config.yaml"
+
+MAX_TIMEOUT = 31_536_000  # one year: SWF's ceiling for every timeout
+SWF_HISTORY_LIMIT = 25_000
+CHILD_POLICIES = ("TERMINATE", "REQUEST_CANCEL", "ABANDON")
+_NAME_BAD = re.compile(r"[:/|\x00-\x1f\x7f-\x9f]|arn")
+
+
+@dataclass(frozen=True)
+class Domain:
+    """The SWF domain that scopes the workflow."""
+
+    name: str
+    description: str
+    retention_days: int
+
+
+@dataclass(frozen=True)
+class Activity:
+    """An activity type and the command that carries it out."""
+
+    name: str
+    version: str
+    command: tuple[str, ...]
+    timeout: int
+    heartbeat_timeout: int | None
+    schedule_to_start_timeout: int | None
+    task_list: str
+    cwd: Path
+    retries: int
+    retry_delay: int
+    retry_max_delay: int
+
+
+@dataclass(frozen=True)
+class Step:
+    """One rectangle of the flow chart, with its arrows in (after) and its diamond (when)."""
+
+    id: str
+    activity: str
+    after: tuple[str, ...] = ()
+    when: tuple[tuple[str, re.Pattern[str]], ...] = ()
+
+
+@dataclass(frozen=True)
+class Workflow:
+    """The workflow type and its flow chart, steps in a dependency order."""
+
+    name: str
+    version: str
+    task_list: str
+    execution_timeout: int
+    decision_timeout: int
+    child_policy: str
+    steps: tuple[Step, ...]
+    activities: dict[str, Activity] = field(hash=False)
+    max_history_events: int = 10_000
+
+    def step(self, step_id: str) -> Step:
+        """The step with this id."""
+        return next(s for s in self.steps if s.id == step_id)
+
+
+@dataclass(frozen=True)
+class Alerts:
+    """Where to send an alert when an execution fails or is canceled."""
+
+    sns_topic_arn: str | None = None
+    command: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything config.yaml says."""
+
+    path: Path
+    domain: Domain
+    workflow: Workflow
+    activities: dict[str, Activity] = field(hash=False)
+    alerts: Alerts | None = None
+
+    def activity_for(self, name: str, version: str) -> Activity | None:
+        """The activity of this type, or None when the config has no command for it."""
+        activity = self.activities.get(name)
+        return activity if activity is not None and activity.version == version else None
+
+
+class _Section:
+    """A mapping read from the YAML, with the dotted key path used in error messages."""
+
+    def __init__(self, path: Path, key: str, data: Any, known: tuple[str, ...] | None):
+        self.path, self.key = path, key
+        if not isinstance(data, dict):
+            raise self.error(f"must be a mapping, not {_kind(data)}")
+        self.data = data
+        for k in data:
+            if known is not None and (not isinstance(k, str) or k not in known):
+                raise self.error(f"unknown key {k!r} (known: {', '.join(known)})", k)
+
+    def error(self, message: str, sub: object = None) -> ConfigError:
+        key = self.key if sub is None else f"{self.key}.{sub}" if self.key else str(sub)
+        return ConfigError(f"{self.path}: {key}: {message}")
+
+    def has(self, key: str) -> bool:
+        return self.data.get(key) is not None
+
+    def raw(self, key: str) -> Any:
+        if key not in self.data or self.data[key] is None:
+            raise self.error("is missing", key)
+        return self.data[key]
+
+    def str(self, key: str, default: str | None = None, name: bool = False) -> str:
+        if default is not None and not self.has(key):
+            return default
+        value = self.raw(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and not name:
+            value = str(value)
+        if not isinstance(value, str) or not value.strip():
+            raise self.error(f"must be a non-empty string, not {_kind(value)}", key)
+        if name:
+            _check_name(value, lambda m: self.error(m, key))
+        elif len(value) > 1024:
+            raise self.error("is longer than 1024 characters", key)
+        return value
+
+    def version(self, key: str) -> str:
+        value = self.raw(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            raise self.error(f'must be a string: write "{value}" in quotes', key)
+        return self.str(key, name=True)
+
+    def int(self, key: str, default: int | None = None, low: int = 0, high: int = MAX_TIMEOUT) -> int:
+        if not self.has(key):
+            if default is None:
+                raise self.error("is missing", key)
+            return default
+        value = self.data[key]
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.error(f"must be a whole number, not {_kind(value)}", key)
+        if not low <= value <= high:
+            raise self.error(f"must be between {low} and {high}, not {value}", key)
+        return value
+
+    def optional_int(self, key: str, low: int = 1) -> int | None:
+        return self.int(key, low=low) if self.has(key) else None
+
+    def argv(self, key: str) -> tuple[str, ...]:
+        value = self.raw(key)
+        if (
+            not isinstance(value, list)
+            or not value
+            or not all(isinstance(a, str) and a and "\x00" not in a for a in value)
+        ):
+            raise self.error("must be a non-empty list of strings (an argv list, e.g. [python, tasks/a.py])", key)
+        return tuple(value)
+
+    def section(self, key: str, known: tuple[str, ...] | None) -> _Section:
+        return _Section(self.path, f"{self.key}.{key}" if self.key else key, self.raw(key), known)
+
+
+def _kind(value: Any) -> str:
+    return "nothing" if value is None else type(value).__name__
+
+
+def _check_name(value: str, error: Any) -> None:
+    if len(value) > 256:
+        raise error("is longer than 256 characters")
+    if value != value.strip() or _NAME_BAD.search(value):
+        raise error(f"{value[:60]!r} is not a valid SWF name (no ':', '/', '|', control characters, 'arn' or edge spaces)")
+
+
+ACTIVITY_KEYS = (
+    "version", "command", "timeout", "heartbeat_timeout", "schedule_to_start_timeout",
+    "task_list", "cwd", "retries", "retry_delay", "retry_max_delay",
+)
+
+
+def _activity(top: _Section, name: str, data: Any, task_list: str, base: Path) -> Activity:
+    _check_name(name, lambda m: top.error(m, f"activities.{name}"))
+    a = _Section(top.path, f"activities.{name}", data, ACTIVITY_KEYS)
+    cwd = Path(a.str("cwd", default=str(base)))
+    return Activity(
+        name=name,
+        version=a.version("version"),
+        command=a.argv("command"),
+        timeout=a.int("timeout", default=300, low=1),
+        heartbeat_timeout=a.optional_int("heartbeat_timeout"),
+        schedule_to_start_timeout=a.optional_int("schedule_to_start_timeout"),
+        task_list=a.str("task_list", default=task_list, name=True),
+        cwd=cwd if cwd.is_absolute() else base / cwd,
+        retries=a.int("retries", default=0, high=100),
+        retry_delay=a.int("retry_delay", default=0, high=MAX_TIMEOUT),
+        retry_max_delay=a.int("retry_max_delay", default=300, high=MAX_TIMEOUT),
+    )
+
+
+def _steps(top: _Section, data: Any, activities: dict[str, Activity]) -> tuple[Step, ...]:
+    if not isinstance(data, list) or not data:
+        raise top.error(f"must be a non-empty list of steps, not {_kind(data)}", "workflow.steps")
+    steps: list[Step] = []
+    for i, item in enumerate(data):
+        s = _Section(top.path, f"workflow.steps[{i}]", item, ("id", "activity", "after", "when"))
+        activity = s.str("activity")
+        if activity not in activities:
+            raise s.error(f"unknown activity {activity!r} (not under activities:)", "activity")
+        step_id = s.str("id", default=activity, name=True)
+        if any(p.id == step_id for p in steps):
+            raise s.error(f"step id {step_id!r} is used twice: give one an id:", "id")
+        after = s.data.get("after") or []
+        if isinstance(after, str):
+            after = [after]
+        if not isinstance(after, list) or not all(isinstance(a, str) for a in after):
+            raise s.error("must be a list of step ids", "after")
+        if len(set(after)) != len(after):
+            raise s.error("names a step twice", "after")
+        when_raw = s.data.get("when") or {}
+        if not isinstance(when_raw, dict):
+            raise s.error("must be a mapping of step id to regular expression", "when")
+        when = []
+        for dep, pattern in when_raw.items():
+            if dep not in after:
+                raise s.error(f"{dep!r} is not among this step's after: steps", f"when.{dep}")
+            if not isinstance(pattern, str):
+                raise s.error(f"must be a regular expression string, not {_kind(pattern)}", f"when.{dep}")
+            try:
+                when.append((dep, re.compile(pattern, re.DOTALL)))
+            except (re.error, RecursionError, OverflowError) as exc:
+                raise s.error(f"is not a valid regular expression: {exc}", f"when.{dep}") from None
+        steps.append(Step(step_id, activity, tuple(after), tuple(when)))
+    ids = {s.id for s in steps}
+    for i, s in enumerate(steps):
+        for dep in s.after:
+            if dep not in ids:
+                raise top.error(f"unknown step {dep!r}", f"workflow.steps[{i}].after")
+    return _ordered(top, steps)
+
+
+def _ordered(top: _Section, steps: list[Step]) -> tuple[Step, ...]:
+    """The steps in a dependency order (stable on the file's order), or an error naming a cycle."""
+    done: set[str] = set()
+    order: list[Step] = []
+    remaining = list(steps)
+    while remaining:
+        ready = [s for s in remaining if all(d in done for d in s.after)]
+        if not ready:
+            raise top.error("cycle: " + _cycle(remaining), "workflow.steps")
+        for s in ready:
+            done.add(s.id)
+            order.append(s)
+        remaining = [s for s in remaining if s.id not in done]
+    return tuple(order)
+
+
+def _cycle(remaining: list[Step]) -> str:
+    by_id = {s.id: s for s in remaining}
+    path = [remaining[0].id]
+    while True:
+        nxt = next(d for d in by_id[path[-1]].after if d in by_id)
+        if nxt in path:
+            cycle = path[path.index(nxt):] + [nxt]
+            return " -> ".join(reversed(cycle))
+        path.append(nxt)
+
+
+def parse_config(data: Any, path: Path) -> Config:
+    """Validate a parsed YAML document; the commands run from the config file's folder."""
+    top = _Section(path, "", data, ("domain", "workflow", "activities", "alerts"))
+    d = top.section("domain", ("name", "description", "retention_days"))
+    domain = Domain(
+        name=d.str("name", name=True),
+        description=d.str("description", default="swfagent workflows"),
+        retention_days=d.int("retention_days", default=1, high=90),
+    )
+    w = top.section(
+        "workflow",
+        ("name", "version", "task_list", "execution_timeout", "decision_timeout",
+         "child_policy", "steps", "max_history_events"),
+    )
+    task_list = w.str("task_list", name=True)
+    acts = top.section("activities", None)  # keys are activity names: checked one by one below
+    base = path.resolve().parent
+    activities: dict[str, Activity] = {}
+    for name, spec in acts.data.items():
+        if not isinstance(name, str):
+            raise top.error(f"activity name must be a string, not {_kind(name)}", "activities")
+        activities[name] = _activity(top, name, spec, task_list, base)
+    child_policy = w.str("child_policy", default="TERMINATE")
+    if child_policy not in CHILD_POLICIES:
+        raise w.error(f"must be one of {', '.join(CHILD_POLICIES)}", "child_policy")
+    workflow = Workflow(
+        name=w.str("name", name=True),
+        version=w.version("version"),
+        task_list=task_list,
+        execution_timeout=w.int("execution_timeout", default=3600, low=1),
+        decision_timeout=w.int("decision_timeout", default=30, low=1),
+        child_policy=child_policy,
+        steps=_steps(top, w.raw("steps"), activities),
+        activities=activities,
+        max_history_events=w.int("max_history_events", default=10_000, low=10, high=SWF_HISTORY_LIMIT),
+    )
+    alerts = None
+    if top.has("alerts"):
+        a = top.section("alerts", ("sns_topic_arn", "command"))
+        alerts = Alerts(
+            sns_topic_arn=a.str("sns_topic_arn") if a.has("sns_topic_arn") else None,
+            command=a.argv("command") if a.has("command") else None,
+        )
+    return Config(path=path, domain=domain, workflow=workflow, activities=activities, alerts=alerts)
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Read and validate a config file; raise ConfigError with one line on any problem."""
+    path = Path(path) if path is not None else DEFAULT_CONFIG
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{path}: {where}invalid YAML: {problem}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: invalid YAML: nested too deeply") from None
+    if data is None:
+        raise ConfigError(f"{path}: is empty")
+    return parse_config(data, path)

@@ -1,0 +1,288 @@
+"""fold(events) -> ExecutionState: the whole history of an execution, reduced to the state of each step.
+
+Pure: no boto3, no clock, no randomness. Events are the dicts SWF returns in a decision task or in
+GetWorkflowExecutionHistory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+SCHEDULED = "SCHEDULED"
+STARTED = "STARTED"
+COMPLETED = "COMPLETED"
+FAILED = "FAILED"
+TIMED_OUT = "TIMED_OUT"
+CANCELED = "CANCELED"
+SCHEDULE_FAILED = "SCHEDULE_FAILED"
+OPEN = (SCHEDULED, STARTED)
+
+Event = dict[str, Any]
+
+
+def activity_id(step_id: str, attempt: int) -> str:
+    """The deterministic activity id of a step's attempt (also the id of the timer before it)."""
+    return f"{step_id}-{attempt}"
+
+
+def parse_activity_id(value: str) -> tuple[str | None, int]:
+    """The step id and attempt of an activity id made by activity_id; (None, 0) for a foreign one."""
+    step, _, attempt = value.rpartition("-")
+    if step and attempt.isdigit() and attempt[0] != "0":
+        return step, int(attempt)
+    return None, 0
+
+
+@dataclass
+class ActivityState:
+    """One attempt of one step: what the console's Activities tab shows."""
+
+    activity_id: str
+    step_id: str | None
+    attempt: int
+    activity_type: str
+    version: str
+    scheduled_event_id: int
+    status: str = SCHEDULED
+    input: str | None = None
+    result: str | None = None
+    reason: str | None = None
+    details: str | None = None
+    timeout_type: str | None = None
+    closed_event_id: int = 0
+    scheduled_at: Any = None
+    started_at: Any = None
+    closed_at: Any = None
+    identity: str | None = None
+
+
+@dataclass
+class TimerState:
+    """A timer the decider started (a retry's delay)."""
+
+    timer_id: str
+    delay: str
+    fired: bool = False
+
+
+@dataclass
+class ExecutionState:
+    """What an execution's history says, as of its last event."""
+
+    input: str | None = None
+    workflow_type: tuple[str, str] | None = None
+    activities: dict[str, ActivityState] = field(default_factory=dict)
+    by_step: dict[str, ActivityState] = field(default_factory=dict)  # each step's latest attempt
+    timers: dict[str, TimerState] = field(default_factory=dict)
+    cancel_requested: bool = False
+    cancel_cause: str | None = None
+    signals: list[tuple[str, str | None]] = field(default_factory=list)
+    markers: list[tuple[str, str | None]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # things that make going on impossible
+    unknown_events: list[str] = field(default_factory=list)
+    decision_timeouts: int = 0
+    event_count: int = 0
+    last_event_id: int = 0
+    started_at: Any = None
+    closed_at: Any = None
+    close_status: str | None = None
+    close_result: str | None = None
+    close_reason: str | None = None
+
+
+def _attrs(event: Event, key: str) -> dict[str, Any]:
+    value = event[key]
+    if not isinstance(value, dict):
+        raise TypeError(f"{key} is not a mapping")
+    return value
+
+
+class _Folder:
+    """The event handlers, keyed by event type."""
+
+    def __init__(self) -> None:
+        self.state = ExecutionState()
+        self.by_scheduled: dict[int, ActivityState] = {}
+
+    def _activity(self, a: dict[str, Any]) -> ActivityState:
+        found = self.by_scheduled.get(a["scheduledEventId"])
+        if found is None:
+            raise KeyError(f"no ActivityTaskScheduled event {a['scheduledEventId']}")
+        return found
+
+    def started(self, e: Event) -> None:
+        a = _attrs(e, "workflowExecutionStartedEventAttributes")
+        self.state.input = a.get("input")
+        wt = a.get("workflowType") or {}
+        self.state.workflow_type = (wt.get("name", ""), wt.get("version", ""))
+        self.state.started_at = e.get("eventTimestamp")
+
+    def scheduled(self, e: Event) -> None:
+        a = _attrs(e, "activityTaskScheduledEventAttributes")
+        aid = a["activityId"]
+        step, attempt = parse_activity_id(aid)
+        act = ActivityState(
+            activity_id=aid, step_id=step, attempt=attempt,
+            activity_type=a["activityType"]["name"], version=a["activityType"]["version"],
+            scheduled_event_id=e["eventId"], input=a.get("input"),
+            scheduled_at=e.get("eventTimestamp"),
+        )
+        self.state.activities[aid] = act
+        self.by_scheduled[e["eventId"]] = act
+        if step is not None:
+            latest = self.state.by_step.get(step)
+            if latest is None or latest.attempt <= attempt:
+                self.state.by_step[step] = act
+
+    def schedule_failed(self, e: Event) -> None:
+        a = _attrs(e, "scheduleActivityTaskFailedEventAttributes")
+        aid, cause = a.get("activityId", "?"), a.get("cause", "?")
+        name = (a.get("activityType") or {}).get("name", "?")
+        step, _ = parse_activity_id(aid)
+        self.state.problems.append(f"{step or aid} could not be scheduled: {cause} ({name})")
+
+    def activity_started(self, e: Event) -> None:
+        a = _attrs(e, "activityTaskStartedEventAttributes")
+        act = self._activity(a)
+        act.status, act.started_at, act.identity = STARTED, e.get("eventTimestamp"), a.get("identity")
+
+    def _close(self, e: Event, a: dict[str, Any], status: str) -> ActivityState:
+        act = self._activity(a)
+        act.status, act.closed_event_id, act.closed_at = status, e["eventId"], e.get("eventTimestamp")
+        act.details = a.get("details")
+        return act
+
+    def completed(self, e: Event) -> None:
+        a = _attrs(e, "activityTaskCompletedEventAttributes")
+        self._close(e, a, COMPLETED).result = a.get("result")
+
+    def failed(self, e: Event) -> None:
+        a = _attrs(e, "activityTaskFailedEventAttributes")
+        self._close(e, a, FAILED).reason = a.get("reason")
+
+    def timed_out(self, e: Event) -> None:
+        a = _attrs(e, "activityTaskTimedOutEventAttributes")
+        act = self._close(e, a, TIMED_OUT)
+        act.timeout_type = a.get("timeoutType")
+        act.reason = f"timed out ({act.timeout_type})"
+
+    def canceled(self, e: Event) -> None:
+        a = _attrs(e, "activityTaskCanceledEventAttributes")
+        self._close(e, a, CANCELED).reason = "canceled"
+
+    def timer_started(self, e: Event) -> None:
+        a = _attrs(e, "timerStartedEventAttributes")
+        self.state.timers[a["timerId"]] = TimerState(a["timerId"], str(a.get("startToFireTimeout", "")))
+
+    def timer_fired(self, e: Event) -> None:
+        a = _attrs(e, "timerFiredEventAttributes")
+        timer = self.state.timers.get(a["timerId"])
+        if timer is None:
+            raise KeyError(f"timer {a['timerId']!r} was never started")
+        timer.fired = True
+
+    def timer_canceled(self, e: Event) -> None:
+        a = _attrs(e, "timerCanceledEventAttributes")
+        self.state.timers.pop(a["timerId"], None)
+
+    def timer_failed(self, e: Event) -> None:
+        a = _attrs(e, "startTimerFailedEventAttributes")
+        self.state.problems.append(f"timer {a.get('timerId', '?')} could not be started: {a.get('cause', '?')}")
+
+    def cancel_requested(self, e: Event) -> None:
+        a = e.get("workflowExecutionCancelRequestedEventAttributes") or {}
+        self.state.cancel_requested = True
+        self.state.cancel_cause = a.get("cause")
+
+    def signaled(self, e: Event) -> None:
+        a = _attrs(e, "workflowExecutionSignaledEventAttributes")
+        self.state.signals.append((a.get("signalName", ""), a.get("input")))
+
+    def marker(self, e: Event) -> None:
+        a = _attrs(e, "markerRecordedEventAttributes")
+        self.state.markers.append((a.get("markerName", ""), a.get("details")))
+
+    def decision_timed_out(self, e: Event) -> None:
+        self.state.decision_timeouts += 1
+
+    def _closed(self, e: Event, status: str, key: str) -> None:
+        a = e.get(key) or {}
+        self.state.close_status, self.state.closed_at = status, e.get("eventTimestamp")
+        self.state.close_result = a.get("result")
+        self.state.close_reason = a.get("reason") or a.get("cause") or a.get("timeoutType")
+
+    def handlers(self) -> dict[str, Callable[[Event], None]]:
+        closed = {
+            "WorkflowExecutionCompleted": ("COMPLETED", "workflowExecutionCompletedEventAttributes"),
+            "WorkflowExecutionFailed": ("FAILED", "workflowExecutionFailedEventAttributes"),
+            "WorkflowExecutionCanceled": ("CANCELED", "workflowExecutionCanceledEventAttributes"),
+            "WorkflowExecutionTerminated": ("TERMINATED", "workflowExecutionTerminatedEventAttributes"),
+            "WorkflowExecutionTimedOut": ("TIMED_OUT", "workflowExecutionTimedOutEventAttributes"),
+            "WorkflowExecutionContinuedAsNew": (
+                "CONTINUED_AS_NEW", "workflowExecutionContinuedAsNewEventAttributes"),
+        }
+        table: dict[str, Callable[[Event], None]] = {
+            "WorkflowExecutionStarted": self.started,
+            "ActivityTaskScheduled": self.scheduled,
+            "ScheduleActivityTaskFailed": self.schedule_failed,
+            "ActivityTaskStarted": self.activity_started,
+            "ActivityTaskCompleted": self.completed,
+            "ActivityTaskFailed": self.failed,
+            "ActivityTaskTimedOut": self.timed_out,
+            "ActivityTaskCanceled": self.canceled,
+            "TimerStarted": self.timer_started,
+            "TimerFired": self.timer_fired,
+            "TimerCanceled": self.timer_canceled,
+            "StartTimerFailed": self.timer_failed,
+            "WorkflowExecutionCancelRequested": self.cancel_requested,
+            "WorkflowExecutionSignaled": self.signaled,
+            "MarkerRecorded": self.marker,
+            "DecisionTaskTimedOut": self.decision_timed_out,
+        }
+        for event_type, (status, key) in closed.items():
+            table[event_type] = lambda e, s=status, k=key: self._closed(e, s, k)
+        return table
+
+
+# Events that carry nothing the decider needs: seen often, so they cost one set lookup.
+PASSIVE = frozenset({
+    "DecisionTaskScheduled", "DecisionTaskStarted", "DecisionTaskCompleted",
+    "ActivityTaskCancelRequested", "RequestCancelActivityTaskFailed", "CancelTimerFailed",
+    "RecordMarkerFailed", "CompleteWorkflowExecutionFailed", "FailWorkflowExecutionFailed",
+    "CancelWorkflowExecutionFailed", "ContinueAsNewWorkflowExecutionFailed",
+})
+
+
+def _in_order(events: list[Event]) -> list[Event]:
+    ids = [e.get("eventId") if isinstance(e, dict) else None for e in events]
+    if all(type(i) is int for i in ids) and any(a > b for a, b in zip(ids, ids[1:])):
+        return sorted(events, key=lambda e: e["eventId"])
+    return events
+
+
+def fold(events: list[Event]) -> ExecutionState:
+    """Reduce a history, oldest event first (out-of-order ids are sorted), to one ExecutionState."""
+    folder = _Folder()
+    table = folder.handlers()
+    state = folder.state
+    events = _in_order(events)
+    for event in events:
+        try:
+            event_type = event["eventType"]
+            if event_type in PASSIVE:
+                continue
+            handler = table.get(event_type)
+            if handler is None:
+                state.unknown_events.append(str(event_type))
+                continue
+            handler(event)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            eid = event.get("eventId", "?") if isinstance(event, dict) else "?"
+            etype = event.get("eventType", "?") if isinstance(event, dict) else "?"
+            state.problems.append(f"history event {eid} ({etype}) cannot be read: {exc}")
+    state.event_count = len(events)
+    last = events[-1] if events else None
+    if isinstance(last, dict) and type(last.get("eventId")) is int:
+        state.last_event_id = last["eventId"]
+    return state

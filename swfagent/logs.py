@@ -1,0 +1,57 @@
+"""Logging set-up for the pollers: the article's plain lines, or one JSON object per line."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+
+CONTEXT_FIELDS = ("workflow_id", "run_id", "activity_id", "activity_type", "step")
+
+log = logging.getLogger("swfagent")
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record, with the execution's ids when the record carries them."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        data = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "message": record.getMessage(),
+        }
+        for name in CONTEXT_FIELDS:
+            value = getattr(record, name, None)
+            if value is not None:
+                data[name] = value
+        if record.exc_info:
+            data["error"] = self.formatException(record.exc_info)
+        return json.dumps(data, ensure_ascii=False)
+
+
+class _Below(logging.Filter):
+    def __init__(self, level: int):
+        super().__init__()
+        self.level = level
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno < self.level
+
+
+def setup_logging(fmt: str = "text", verbose: bool = False) -> None:
+    """Info lines to stdout, warnings and errors to stderr; text or json."""
+    out = logging.StreamHandler(sys.stdout)
+    out.addFilter(_Below(logging.WARNING))
+    err = logging.StreamHandler(sys.stderr)
+    err.setLevel(logging.WARNING)
+    if fmt == "json":
+        out.setFormatter(JsonFormatter())
+        err.setFormatter(JsonFormatter())
+    else:
+        out.setFormatter(logging.Formatter("%(message)s"))
+        err.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    log.handlers[:] = [out, err]
+    log.setLevel(logging.DEBUG if verbose else logging.INFO)
+    log.propagate = False

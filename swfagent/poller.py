@@ -1,0 +1,133 @@
+"""The poll loop shared by the decider and the worker: once, loop, until idle; a stop flag; backoff."""
+
+from __future__ import annotations
+
+import os
+import random
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from .client import describe_error, is_transient
+from .logs import log
+
+T = TypeVar("T")
+
+ONCE = "once"
+LOOP = "loop"
+UNTIL_IDLE = "until-idle"
+
+# An empty poll answered faster than this did not hold: back off instead of spinning.
+FAST_EMPTY_POLL = 0.5
+
+
+def identity() -> str:
+    """host:pid, as SWF records who took a task (at most 256 characters)."""
+    return f"{socket.gethostname()}:{os.getpid()}"[-256:]
+
+
+def compute_backoff(attempt: int, *, base: float = 1.0, cap: float = 30.0, jitter: float = 0.0) -> float:
+    """Seconds to wait before retry `attempt` (1, 2, ...): base doubled each time, capped; jitter in [0, 1) adds up to half."""
+    delay = min(cap, base * 2 ** min(attempt - 1, 32))
+    return delay * (1 + jitter / 2) if delay < cap else cap
+
+
+class Stop:
+    """The stop flag: the first request finishes the task under way, a second one means now."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.requests = 0
+
+    @property
+    def requested(self) -> bool:
+        return self.event.is_set()
+
+    def request(self) -> int:
+        """Ask the loop to stop; returns how many times it has been asked."""
+        self.requests += 1
+        self.event.set()
+        return self.requests
+
+    def wait(self, seconds: float) -> None:
+        """Sleep, but wake as soon as a stop is requested."""
+        self.event.wait(seconds)
+
+
+def retry_transient(
+    call: Callable[[], T],
+    what: str,
+    *,
+    attempts: int = 6,
+    sleep: Callable[[float], None] = time.sleep,
+    rand: Callable[[], float] = random.random,
+) -> T:
+    """Run `call`, retrying throttling, 5xx answers and dropped connections with backoff; re-raise the rest."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return call()
+        except Exception as exc:
+            if attempt == attempts or not is_transient(exc):
+                raise
+            delay = compute_backoff(attempt, jitter=rand())
+            log.warning(f"{what}: {describe_error(exc)}; retrying in {delay:.1f} s")
+            sleep(delay)
+    raise AssertionError("unreachable")
+
+
+@dataclass
+class LoopOptions:
+    """How long a poller runs: mode, and the bounds on a run."""
+
+    mode: str = ONCE
+    max_tasks: int | None = None
+    max_seconds: float | None = None
+
+
+def run_loop(
+    poll_and_handle: Callable[[], bool],
+    options: LoopOptions,
+    stop: Stop,
+    *,
+    clock: Callable[[], float] = time.monotonic,
+    rand: Callable[[], float] = random.random,
+) -> int:
+    """Call poll_and_handle (True: a task was handled; False: the poll came back empty) until done; the count handled."""
+    started = clock()
+    handled = 0
+    errors = 0
+    fast_empty = 0
+    while not stop.requested:
+        if options.max_tasks is not None and handled >= options.max_tasks:
+            break
+        if options.max_seconds is not None and clock() - started >= options.max_seconds:
+            break
+        poll_started = clock()
+        try:
+            got_task = poll_and_handle()
+        except Exception as exc:  # the loop outlives anything one task throws
+            errors += 1
+            delay = compute_backoff(errors, jitter=rand())
+            log.error(f"{describe_error(exc)}; going on in {delay:.1f} s", exc_info=log.isEnabledFor(10))
+            if options.mode == ONCE and not is_transient(exc):
+                raise
+            stop.wait(delay)
+            continue
+        errors = 0
+        if got_task:
+            handled += 1
+            fast_empty = 0
+            if options.mode == ONCE:
+                break
+            continue
+        if options.mode == UNTIL_IDLE:
+            break
+        if clock() - poll_started < FAST_EMPTY_POLL:
+            fast_empty += 1
+            stop.wait(compute_backoff(fast_empty, base=0.5, cap=10.0, jitter=rand()))
+        else:
+            fast_empty = 0
+    return handled

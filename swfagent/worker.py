@@ -1,0 +1,134 @@
+"""The worker's edges: poll an activity task, run its command, heartbeat, report the result."""
+
+from __future__ import annotations
+
+import os
+import shlex
+from typing import Any
+
+from .client import describe_error, error_code, is_transient
+from .config import Config
+from .decider import TaskError
+from .logs import log
+from .poller import retry_transient
+from .runner import (
+    BEAT_CANCEL, BEAT_GONE, BEAT_OK, CANCELED, COMPLETED, GONE, MAX_DATA, MAX_HEARTBEAT_DETAILS,
+    MAX_REASON, TaskResult, fit, resolve_argv, run_task,
+)
+
+
+def poll_activity_task(client: Any, config: Config, task_list: str, identity: str) -> dict[str, Any] | None:
+    """One activity task, or None when the poll came back empty."""
+    task = client.poll_for_activity_task(domain=config.domain.name, taskList={"name": task_list}, identity=identity)
+    return task if task.get("taskToken") else None
+
+
+def _preview(text: str, limit: int = 300) -> str:
+    return text if len(text) <= limit else text[:limit] + f"... ({len(text)} characters)"
+
+
+def _redact(text: str, token: str) -> str:
+    return text.replace(token, token[:6] + "…") if token else text
+
+
+def make_heartbeat(client: Any, token: str, ctx: dict[str, Any]) -> Any:
+    """The runner's heartbeat callback: ok, cancel (SWF asked) or gone (task timed out / execution closed)."""
+
+    def beat() -> str:
+        try:
+            answer = client.record_activity_task_heartbeat(taskToken=token, details="running"[:MAX_HEARTBEAT_DETAILS])
+        except Exception as exc:
+            if error_code(exc) == "UnknownResourceFault":
+                log.warning("The task is no longer open (timed out or its execution closed): ending it", extra=ctx)
+                return BEAT_GONE
+            # throttled, a 5xx, a dropped connection: try again at the next tick
+            log.warning(f"heartbeat failed: {_redact(describe_error(exc), token)}; trying again next tick", extra=ctx)
+            return BEAT_OK
+        if answer.get("cancelRequested"):
+            log.info("Cancel requested by SWF: ending the task", extra=ctx)
+            return BEAT_CANCEL
+        return BEAT_OK
+
+    return beat
+
+
+def task_env(task: dict[str, Any]) -> dict[str, str]:
+    """The task's environment: the worker's own, plus the SWF ids it may want to log."""
+    execution = task.get("workflowExecution", {})
+    env = dict(os.environ)
+    env.update(
+        SWF_WORKFLOW_ID=execution.get("workflowId", ""),
+        SWF_RUN_ID=execution.get("runId", ""),
+        SWF_ACTIVITY_ID=task.get("activityId", ""),
+        SWF_ACTIVITY_TYPE=task.get("activityType", {}).get("name", ""),
+    )
+    return env
+
+
+def run_activity(client: Any, config: Config, task: dict[str, Any], ctx: dict[str, Any]) -> TaskResult:
+    """Run the command config.yaml gives for the task's activity type."""
+    atype = task.get("activityType", {})
+    activity = config.activity_for(atype.get("name", ""), atype.get("version", ""))
+    if activity is None:
+        return TaskResult(
+            "failed",
+            reason=fit(f"no command for activity type {atype.get('name')} {atype.get('version')} in {config.path.name}", MAX_REASON),
+        )
+    log.info(f"Execute {activity.name} with command - {shlex.join(activity.command)}", extra=ctx)
+    every = activity.heartbeat_timeout / 3 if activity.heartbeat_timeout else None
+    return run_task(
+        resolve_argv(activity.command), task.get("input"),
+        cwd=activity.cwd, env=task_env(task), timeout=activity.timeout,
+        heartbeat=make_heartbeat(client, task["taskToken"], ctx), heartbeat_every=every,
+    )
+
+
+def report(client: Any, token: str, outcome: TaskResult, ctx: dict[str, Any]) -> None:
+    """Report the outcome to SWF, retrying transient errors so a finished result is not lost."""
+    if outcome.outcome == GONE:
+        return
+    if outcome.outcome == COMPLETED:
+        call = lambda: client.respond_activity_task_completed(taskToken=token, result=outcome.result)  # noqa: E731
+    elif outcome.outcome == CANCELED:
+        call = lambda: client.respond_activity_task_canceled(  # noqa: E731
+            taskToken=token, details=fit(outcome.details or "", MAX_DATA))
+    else:
+        call = lambda: client.respond_activity_task_failed(  # noqa: E731
+            taskToken=token, reason=fit(outcome.reason or "failed", MAX_REASON),
+            details=fit(outcome.details or "", MAX_DATA))
+    try:
+        retry_transient(call, f"workflow {ctx.get('workflow_id')}: reporting {ctx.get('activity_id')}")
+    except Exception as exc:
+        text = _redact(describe_error(exc), token)
+        if error_code(exc) == "UnknownResourceFault":
+            log.warning(f"The result was not taken: the task is no longer open ({text})", extra=ctx)
+            return
+        if is_transient(exc):
+            log.error(f"The result could not be reported: {text}", extra=ctx)
+            return
+        raise TaskError(f"workflow {ctx.get('workflow_id')}: reporting {ctx.get('activity_id')}: {text}") from None
+
+
+def handle_activity_task(client: Any, config: Config, task: dict[str, Any]) -> TaskResult:
+    """Run one activity task and report how it ended."""
+    execution = task.get("workflowExecution", {})
+    ctx = {
+        "workflow_id": execution.get("workflowId"), "run_id": execution.get("runId"),
+        "activity_id": task.get("activityId"), "activity_type": task.get("activityType", {}).get("name"),
+    }
+    log.info("Received an Activity Task", extra=ctx)
+    try:
+        outcome = run_activity(client, config, task, ctx)
+    except Exception as exc:  # our own bug, not the task's: still report it as a failure
+        outcome = TaskResult("failed", reason=fit(f"worker error: {exc!r}", MAX_REASON))
+    report(client, task["taskToken"], outcome, ctx)
+    name = ctx["activity_type"]
+    if outcome.outcome == COMPLETED:
+        log.info(f"{name} succeeded with output: {_preview(outcome.result)}", extra=ctx)
+    elif outcome.outcome == CANCELED:
+        log.info(f"{name} canceled", extra=ctx)
+    elif outcome.outcome == GONE:
+        log.info(f"{name} abandoned: SWF no longer wants its result", extra=ctx)
+    else:
+        log.info(f"{name} failed: {outcome.reason}", extra=ctx)
+    return outcome

@@ -1,0 +1,126 @@
+"""A tiny builder of SWF histories, so a decider test is a few lines and needs no server."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from swfagent.history import ExecutionState, activity_id, fold
+
+T0 = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+
+
+def _attr_key(event_type: str) -> str:
+    return event_type[0].lower() + event_type[1:] + "EventAttributes"
+
+
+class History:
+    """Events in SWF's shape, with ids and timestamps; each method adds events and returns self."""
+
+    def __init__(self, input: str | None = None, workflow: tuple[str, str] = ("TestWorkflow", "1.0")):
+        self.events: list[dict[str, Any]] = []
+        self._scheduled: dict[tuple[str, int], int] = {}
+        attrs: dict[str, Any] = {"workflowType": {"name": workflow[0], "version": workflow[1]},
+                                 "taskList": {"name": "TestTasks"}, "childPolicy": "TERMINATE"}
+        if input is not None:
+            attrs["input"] = input
+        self.add("WorkflowExecutionStarted", attrs)
+
+    def add(self, event_type: str, attrs: dict[str, Any] | None = None) -> int:
+        """Append one event; returns its id."""
+        event_id = len(self.events) + 1
+        event: dict[str, Any] = {
+            "eventId": event_id, "eventType": event_type,
+            "eventTimestamp": T0 + dt.timedelta(seconds=event_id),
+        }
+        if attrs is not None:
+            event[_attr_key(event_type)] = attrs
+        self.events.append(event)
+        return event_id
+
+    def decision(self) -> History:
+        """A decision task scheduled, started and completed."""
+        s = self.add("DecisionTaskScheduled", {"taskList": {"name": "TestTasks"}})
+        st = self.add("DecisionTaskStarted", {"scheduledEventId": s, "identity": "host:1"})
+        self.add("DecisionTaskCompleted", {"scheduledEventId": s, "startedEventId": st})
+        return self
+
+    def schedule(self, step: str, attempt: int = 1, input: str | None = None,
+                 activity: str | None = None, version: str = "1.0") -> History:
+        attrs: dict[str, Any] = {
+            "activityType": {"name": activity or step, "version": version},
+            "activityId": activity_id(step, attempt), "taskList": {"name": "TestTasks"},
+            "decisionTaskCompletedEventId": len(self.events),
+        }
+        if input is not None:
+            attrs["input"] = input
+        self._scheduled[(step, attempt)] = self.add("ActivityTaskScheduled", attrs)
+        return self
+
+    def start(self, step: str, attempt: int = 1) -> History:
+        self.add("ActivityTaskStarted", {"scheduledEventId": self._scheduled[(step, attempt)], "identity": "host:2"})
+        return self
+
+    def _close(self, event_type: str, step: str, attempt: int, **attrs: Any) -> History:
+        sid = self._scheduled[(step, attempt)]
+        if not any(e["eventType"] == "ActivityTaskStarted"
+                   and e["activityTaskStartedEventAttributes"]["scheduledEventId"] == sid for e in self.events):
+            self.start(step, attempt)
+        self.add(event_type, {"scheduledEventId": sid, **{k: v for k, v in attrs.items() if v is not None}})
+        return self
+
+    def complete(self, step: str, result: str | None = None, attempt: int = 1) -> History:
+        return self._close("ActivityTaskCompleted", step, attempt, result=result)
+
+    def fail(self, step: str, reason: str = "exit code 1", details: str | None = None, attempt: int = 1) -> History:
+        return self._close("ActivityTaskFailed", step, attempt, reason=reason, details=details)
+
+    def time_out(self, step: str, kind: str = "HEARTBEAT", attempt: int = 1) -> History:
+        return self._close("ActivityTaskTimedOut", step, attempt, timeoutType=kind)
+
+    def canceled(self, step: str, attempt: int = 1) -> History:
+        return self._close("ActivityTaskCanceled", step, attempt)
+
+    def schedule_failed(self, step: str, cause: str = "ACTIVITY_TYPE_DOES_NOT_EXIST", attempt: int = 1) -> History:
+        self.add("ScheduleActivityTaskFailed", {
+            "activityType": {"name": step, "version": "1.0"}, "activityId": activity_id(step, attempt),
+            "cause": cause, "decisionTaskCompletedEventId": len(self.events)})
+        return self
+
+    def timer(self, timer_id: str, delay: int) -> History:
+        self.add("TimerStarted", {"timerId": timer_id, "startToFireTimeout": str(delay),
+                                  "decisionTaskCompletedEventId": len(self.events)})
+        return self
+
+    def fire(self, timer_id: str) -> History:
+        started = next(e["eventId"] for e in self.events
+                       if e["eventType"] == "TimerStarted" and e["timerStartedEventAttributes"]["timerId"] == timer_id)
+        self.add("TimerFired", {"timerId": timer_id, "startedEventId": started})
+        return self
+
+    def timer_failed(self, timer_id: str, cause: str = "TIMER_ID_ALREADY_IN_USE") -> History:
+        self.add("StartTimerFailed", {"timerId": timer_id, "cause": cause,
+                                      "decisionTaskCompletedEventId": len(self.events)})
+        return self
+
+    def signal(self, name: str, input: str | None = None) -> History:
+        self.add("WorkflowExecutionSignaled", {"signalName": name, **({"input": input} if input else {})})
+        return self
+
+    def marker(self, name: str, details: str | None = None) -> History:
+        self.add("MarkerRecorded", {"markerName": name, "details": details,
+                                    "decisionTaskCompletedEventId": len(self.events)})
+        return self
+
+    def cancel_request(self) -> History:
+        self.add("WorkflowExecutionCancelRequested", {})
+        return self
+
+    def decision_timed_out(self) -> History:
+        s = self.add("DecisionTaskScheduled", {"taskList": {"name": "TestTasks"}})
+        st = self.add("DecisionTaskStarted", {"scheduledEventId": s})
+        self.add("DecisionTaskTimedOut", {"scheduledEventId": s, "startedEventId": st, "timeoutType": "START_TO_CLOSE"})
+        return self
+
+    def state(self) -> ExecutionState:
+        return fold(self.events)

@@ -1,0 +1,27 @@
+#!/usr/bin/env python3
+"""Poll SWF for activity tasks and run each one's command from config.yaml (the article's worker.py)."""
+
+from __future__ import annotations
+
+import sys
+
+from swfagent.cli import fail_line, install_signal_handlers, poller_parser, positive_int, run_worker
+from swfagent.errors import SwfAgentError
+from swfagent.poller import Stop
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the worker: one activity task by default, or --loop / --until-idle."""
+    parser = poller_parser("worker.py", __doc__ or "")
+    parser.add_argument("--concurrency", type=positive_int, default=1, help="tasks run at once (default 1)")
+    args = parser.parse_args(argv)
+    stop = Stop()
+    install_signal_handlers(stop)
+    try:
+        return run_worker(args, stop)
+    except SwfAgentError as exc:
+        return fail_line("worker.py", exc)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -63,10 +63,13 @@ class History:
 
     def _close(self, event_type: str, step: str, attempt: int, **attrs: Any) -> History:
         sid = self._scheduled[(step, attempt)]
-        if not any(e["eventType"] == "ActivityTaskStarted"
-                   and e["activityTaskStartedEventAttributes"]["scheduledEventId"] == sid for e in self.events):
+        started = [e["eventId"] for e in self.events if e["eventType"] == "ActivityTaskStarted"
+                   and e["activityTaskStartedEventAttributes"]["scheduledEventId"] == sid]
+        if not started:
             self.start(step, attempt)
-        self.add(event_type, {"scheduledEventId": sid, **{k: v for k, v in attrs.items() if v is not None}})
+            started = [len(self.events)]
+        self.add(event_type, {"scheduledEventId": sid, "startedEventId": started[0],
+                              **{k: v for k, v in attrs.items() if v is not None}})
         return self
 
     def complete(self, step: str, result: str | None = None, attempt: int = 1) -> History:

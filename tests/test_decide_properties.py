@@ -1,0 +1,117 @@
+"""Property-based: random flow charts, random histories SWF could produce; decide's rules always hold."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from swfagent.config import Config
+from swfagent.decide import decide
+from swfagent.history import COMPLETED, OPEN, ExecutionState, parse_activity_id
+from tests.flows import config_from
+from tests.histories import History
+
+
+@st.composite
+def flow_charts(draw: Any) -> Config:
+    n = draw(st.integers(1, 6))
+    steps: list[dict[str, Any]] = []
+    activities: dict[str, dict[str, Any]] = {}
+    for i in range(n):
+        name = f"S{i}"
+        after = draw(st.lists(st.sampled_from([f"S{j}" for j in range(i)]), unique=True, max_size=3)) if i else []
+        step: dict[str, Any] = {"activity": name, "after": after}
+        if after and draw(st.booleans()):
+            step["when"] = {draw(st.sampled_from(after)): draw(st.sampled_from(["[a-m]", "[n-z]", "[a-z]", "x"]))}
+        steps.append(step)
+        activities[name] = {"retries": draw(st.integers(0, 2)), "retry_delay": draw(st.sampled_from([0, 1, 5]))}
+    return config_from(steps, activities)
+
+
+def _check(config: Config, state: ExecutionState, decisions: list[dict[str, Any]]) -> None:
+    """The rules: no step before its after steps, never twice, never complete with work left."""
+    for d in decisions:
+        kind = d["decisionType"]
+        if kind == "ScheduleActivityTask":
+            aid = d["scheduleActivityTaskDecisionAttributes"]["activityId"]
+            step_id, _ = parse_activity_id(aid)
+            assert aid not in state.activities, f"{aid} scheduled twice"
+            latest = state.by_step.get(step_id)
+            assert latest is None or latest.status not in OPEN + (COMPLETED,), f"{step_id} is already under way or done"
+            deps = config.workflow.step(step_id).after
+            dep_states = [state.by_step.get(dep) for dep in deps]
+            assert all(a is None or a.status == COMPLETED for a in dep_states), f"{step_id} before its after steps"
+            assert all(a is None or a.status == COMPLETED for a in dep_states)
+            assert not deps or any(a is not None and a.status == COMPLETED for a in dep_states)
+        if kind == "StartTimer":
+            timer_id = d["startTimerDecisionAttributes"]["timerId"]
+            assert timer_id not in state.timers, f"timer {timer_id} started twice"
+        if kind == "CompleteWorkflowExecution":
+            assert not any(a.status in OPEN for a in state.activities.values()), "completed with a step running"
+            assert not any(not t.fired for t in state.timers.values()), "completed with a retry pending"
+            assert all(a.status == COMPLETED for a in state.by_step.values()), "completed with a failed step"
+
+
+def _apply(h: History, decisions: list[dict[str, Any]], config: Config) -> None:
+    h.decision()
+    for d in decisions:
+        if d["decisionType"] == "ScheduleActivityTask":
+            a = d["scheduleActivityTaskDecisionAttributes"]
+            step, attempt = parse_activity_id(a["activityId"])
+            h.schedule(step, attempt, a.get("input"), activity=a["activityType"]["name"])
+        elif d["decisionType"] == "StartTimer":
+            a = d["startTimerDecisionAttributes"]
+            h.timer(a["timerId"], int(a["startToFireTimeout"]))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(config=flow_charts(), data=st.data())
+def test_random_histories_keep_the_rules(config: Config, data: Any) -> None:
+    h = History(input=data.draw(st.sampled_from([None, "", "go"])))
+    for _ in range(60):
+        state = h.state()
+        decisions = decide(config.workflow, state)  # never raises
+        _check(config, state, decisions)
+        if decisions and decisions[0]["decisionType"] in ("CompleteWorkflowExecution", "FailWorkflowExecution",
+                                                          "CancelWorkflowExecution"):
+            return
+        _apply(h, decisions, config)
+        open_acts = [a for a in state.activities.values() if a.status in OPEN]
+        open_acts += [h.state().activities[d["scheduleActivityTaskDecisionAttributes"]["activityId"]]
+                      for d in decisions if d["decisionType"] == "ScheduleActivityTask"]
+        timers = [t for t in h.state().timers.values() if not t.fired]
+        assert decisions or open_acts or timers, "stuck: nothing decided, nothing running, no timer"
+        moves = [("act", a) for a in open_acts] + [("timer", t) for t in timers] + [("noise", None)]
+        kind, target = data.draw(st.sampled_from(moves))
+        if kind == "timer":
+            h.fire(target.timer_id)
+        elif kind == "act":
+            outcome = data.draw(st.sampled_from(["complete", "complete", "fail", "timeout"]))
+            if outcome == "complete":
+                h.complete(target.step_id, data.draw(st.sampled_from(["a", "q", "z", "7", ""])), target.attempt)
+            elif outcome == "fail":
+                h.fail(target.step_id, "exit code 1", attempt=target.attempt)
+            else:
+                h.time_out(target.step_id, data.draw(st.sampled_from(["HEARTBEAT", "START_TO_CLOSE"])), target.attempt)
+        else:
+            data.draw(st.sampled_from([h.decision_timed_out, lambda: h.signal("s"), lambda: h.marker("m")]))()
+
+
+@settings(max_examples=100, deadline=None)
+@given(config=flow_charts(), data=st.data())
+def test_when_everything_succeeds_it_completes(config: Config, data: Any) -> None:
+    h = History()
+    for _ in range(50):
+        decisions = decide(config.workflow, h.state())
+        _check(config, h.state(), decisions)
+        if decisions and decisions[0]["decisionType"] == "CompleteWorkflowExecution":
+            return
+        assert decisions, "nothing to do, nothing running, and not complete"
+        assert all(d["decisionType"] == "ScheduleActivityTask" for d in decisions)
+        _apply(h, decisions, config)
+        for d in decisions:
+            step, attempt = parse_activity_id(d["scheduleActivityTaskDecisionAttributes"]["activityId"])
+            h.complete(step, data.draw(st.sampled_from(["a", "q", "z"])), attempt)
+    raise AssertionError("did not complete")

@@ -1,0 +1,171 @@
+"""End to end against the moto server: many pollers, crashes, signals, transient errors, bad input."""
+
+from __future__ import annotations
+
+import collections
+import os
+import signal
+import time
+from pathlib import Path
+
+from swfagent.console import history, list_executions
+from tests.conftest import Server, run_script
+from tests.e2e import HOOKS, e2e_config, event_types, final_state, pollers, register_and_start, wait_closed
+
+
+def _wait_for(predicate, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.2)
+
+
+def _two_steps(tmp_path: Path, **a_spec: object) -> object:
+    return e2e_config(tmp_path, [{"activity": "A"}, {"activity": "B", "after": ["A"]}], {
+        "A": {"command": ["echo.py", "a"], **a_spec}, "B": {"command": ["echo.py"]},
+    })
+
+
+def test_many_executions_several_workers_and_deciders(server: Server, tmp_path: Path) -> None:
+    config = _two_steps(tmp_path)
+    record = tmp_path / "runs.txt"
+    env = {**server.env, "RECORD_FILE": str(record)}
+    ids = [f"many-{i}" for i in range(20)]
+    register_and_start(server, config, *ids)
+    with pollers() as p:
+        for _ in range(2):
+            p.start("decider.py", config, "--loop", env=env)
+        for _ in range(3):
+            p.start("worker.py", config, "--loop", env=env)
+        closed = wait_closed(server, config, 20, timeout=120)
+    assert sorted(e["closeStatus"] for e in closed) == ["COMPLETED"] * 20, p.all_output()[-3000:]
+    runs = collections.Counter(record.read_text().split("\n")[:-1])
+    assert runs == collections.Counter(f"{w} {s}-1" for w in ids for s in ("A", "B"))  # each activity exactly once
+
+
+def test_kill_9_of_a_worker_mid_task_is_retried_after_its_heartbeat_timeout(server: Server, tmp_path: Path) -> None:
+    config = e2e_config(tmp_path, [{"activity": "A"}], {
+        "A": {"command": ["flaky.py", str(tmp_path / "marker")], "heartbeat_timeout": 2, "retries": 1},
+    })
+    register_and_start(server, config, "crash")
+    with pollers() as p:
+        p.start("decider.py", config, "--loop", env=server.env)
+        doomed = p.start("worker.py", config, env={**server.env, "SLOW_FIRST": "60"})
+        _wait_for(lambda: (tmp_path / "marker").exists())
+        os.kill(doomed.pid, signal.SIGKILL)
+        os.system(f"pkill -9 -f 'flaky.py {tmp_path}'")  # the host is gone: its task too
+        p.start("worker.py", config, "--loop", env=server.env)
+        [closed] = wait_closed(server, config, 1, timeout=60)
+    assert closed["closeStatus"] == "COMPLETED", p.all_output()
+    state = final_state(server, config, "crash")
+    assert state.activities["A-1"].status == "TIMED_OUT" and state.activities["A-1"].timeout_type == "HEARTBEAT"
+    assert state.activities["A-2"].status == "COMPLETED"
+
+
+def test_kill_9_of_a_decider_holding_a_decision_task(server: Server, tmp_path: Path) -> None:
+    config = _two_steps(tmp_path)
+    config = e2e_config(tmp_path, [{"activity": "A"}], {"A": {"command": ["echo.py", "a"]}}, decision_timeout=2)
+    register_and_start(server, config, "decider-crash")
+    stall = {**server.env, "PYTHONPATH": HOOKS, "SWFAGENT_TEST_STALL": "RespondDecisionTaskCompleted:60"}
+    with pollers() as p:
+        doomed = p.start("decider.py", config, env=stall)
+        _wait_for(lambda: "DecisionTaskStarted" in event_types(server, config, "decider-crash"))
+        os.kill(doomed.pid, signal.SIGKILL)
+        p.start("decider.py", config, "--loop", env=server.env)
+        p.start("worker.py", config, "--loop", env=server.env)
+        [closed] = wait_closed(server, config, 1, timeout=60)
+    assert closed["closeStatus"] == "COMPLETED", p.all_output()
+    assert "DecisionTaskTimedOut" in event_types(server, config, "decider-crash")
+
+
+def test_sigterm_to_a_worker_mid_task_finishes_and_reports(server: Server, tmp_path: Path) -> None:
+    config = e2e_config(tmp_path, [{"activity": "A"}], {"A": {"command": ["slow.py", "2"]}})
+    register_and_start(server, config, "sigterm")
+    with pollers() as p:
+        worker = p.start("worker.py", config, "--loop", env=server.env)
+        decider = p.start("decider.py", config, "--loop", env=server.env)
+        _wait_for(lambda: "ActivityTaskStarted" in event_types(server, config, "sigterm"))
+        worker.send_signal(signal.SIGTERM)
+        out, err = worker.communicate(timeout=30)
+        assert worker.returncode == 0, err
+        assert "A succeeded with output: slept 2" in out
+        [closed] = wait_closed(server, config, 1, timeout=30)
+        assert decider.poll() is None
+    assert closed["closeStatus"] == "COMPLETED"
+
+
+def test_transient_errors_lose_nothing(server: Server, tmp_path: Path) -> None:
+    config = _two_steps(tmp_path)
+    ids = [f"chaos-{i}" for i in range(6)]
+    register_and_start(server, config, *ids)
+    chaos = {**server.env, "PYTHONPATH": HOOKS, "SWFAGENT_TEST_CHAOS": "0.3"}
+    with pollers() as p:
+        p.start("decider.py", config, "--loop", env=chaos)
+        p.start("worker.py", config, "--loop", env=chaos)
+        closed = wait_closed(server, config, len(ids), timeout=120)
+    assert sorted(e["closeStatus"] for e in closed) == ["COMPLETED"] * len(ids), p.all_output()[-3000:]
+    assert "Traceback" not in p.all_output()
+
+
+BAD_INPUTS = ["$(touch {tmp}/pwned)", "; touch {tmp}/pwned2 #", "`touch {tmp}/pwned3`", "x" * 1_000_000]
+
+
+def test_bad_input_reaches_the_task_verbatim_and_nothing_is_executed(server: Server, tmp_path: Path) -> None:
+    config = e2e_config(tmp_path, [{"activity": "A"}], {"A": {"command": ["echo.py"]}})
+    done = run_script("register_swf.py", "--config", str(config.path), env=server.env)
+    assert done.returncode == 0
+    client = server.client()
+    inputs = [s.format(tmp=tmp_path) for s in BAD_INPUTS[:3]] + ["x" * 30_000, "caf\u00e9 \udcff".encode(
+        "utf-8", "surrogateescape").decode("utf-8", "replace")]
+    for i, text in enumerate(inputs):
+        client.start_workflow_execution(
+            domain="TEST_SWF", workflowId=f"bad-{i}", workflowType={"name": "TestWorkflow", "version": "1.0"},
+            input=text)
+    with pollers() as p:
+        p.start("decider.py", config, "--loop", env=server.env)
+        p.start("worker.py", config, "--loop", env=server.env)
+        closed = wait_closed(server, config, len(inputs), timeout=60)
+    assert sorted(e["closeStatus"] for e in closed) == ["COMPLETED"] * len(inputs), p.all_output()[-2000:]
+    assert not list(tmp_path.glob("pwned*"))
+    for i, text in enumerate(inputs):
+        assert final_state(server, config, f"bad-{i}").close_result == text.strip()
+
+
+def test_huge_output_and_stderr_fit_swf_limits(server: Server, tmp_path: Path) -> None:
+    config = e2e_config(tmp_path, [{"activity": "A"}, {"activity": "B", "after": ["A"]}], {
+        "A": {"command": ["big.py", "100000", "0", "0"]},  # 100 kB result
+        "B": {"command": ["big.py", "10", "10000", "4"]},  # a 10 kB stderr line, exit 4
+    })
+    register_and_start(server, config, "big")
+    with pollers() as p:
+        p.start("decider.py", config, "--loop", env=server.env)
+        p.start("worker.py", config, "--loop", env=server.env)
+        [closed] = wait_closed(server, config, 1, timeout=60)
+    state = final_state(server, config, "big")
+    a = state.activities["A-1"]
+    assert a.status == "COMPLETED" and len(a.result or "") <= 32_768 and "characters cut" in (a.result or "")
+    assert (a.result or "").endswith("y" * 1000)  # the end is kept
+    b = state.activities["B-1"]
+    assert b.status == "FAILED" and b.reason == "exit code 4" and (b.details or "").endswith("e" * 10_000)
+    assert closed["closeStatus"] == "FAILED" and state.close_reason == "B failed: exit code 4"
+
+
+def test_until_idle_with_nothing_to_do_exits_0_quickly(server: Server, tmp_path: Path) -> None:
+    config = _two_steps(tmp_path)
+    register_and_start(server, config)
+    for script in ("decider.py", "worker.py"):
+        started = time.monotonic()
+        done = run_script(script, "--config", str(config.path), "--until-idle", env=server.env)
+        assert done.returncode == 0, done.stderr
+        assert time.monotonic() - started < 10
+
+
+def test_max_tasks_handles_that_many_and_exits(server: Server, tmp_path: Path) -> None:
+    config = _two_steps(tmp_path)
+    register_and_start(server, config, "m1", "m2", "m3")
+    done = run_script("decider.py", "--config", str(config.path), "--loop", "--max-tasks", "2", env=server.env)
+    assert done.returncode == 0 and done.stdout.count("Received a Decision Task") == 2
+    client = server.client()
+    scheduled = sum("ActivityTaskScheduled" in [e["eventType"] for e in history(client, config, e["execution"]["workflowId"], e["execution"]["runId"])]
+                    for e in list_executions(client, config, "open"))
+    assert scheduled == 2

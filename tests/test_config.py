@@ -1,0 +1,85 @@
+"""config.yaml errors: one line naming the file and the key, exit 2; the shipped config loads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from swfagent.config import load_config
+from swfagent.errors import ConfigError
+from tests.conftest import ROOT, demo_config_data, run_script, write_config
+
+
+def test_the_shipped_config_loads() -> None:
+    config = load_config(ROOT / "config.yaml")
+    assert config.domain.name == "TEST_SWF" and config.workflow.task_list == "TestTasks"
+    assert [s.id for s in config.workflow.steps] == ["Test_Task_A", "Test_Task_B"]
+    assert config.activities["Test_Task_A"].command == ("python", "tasks/a.py")
+    assert config.activities["Test_Task_A"].cwd == ROOT
+
+
+def _broken(change: Any) -> dict[str, Any]:
+    data = demo_config_data()
+    change(data)
+    return data
+
+
+BROKEN = [
+    ("missing domain", lambda d: d.pop("domain"), "domain: is missing"),
+    ("missing workflow name", lambda d: d["workflow"].pop("name"), "workflow.name: is missing"),
+    ("mistyped timeout", lambda d: d["workflow"].update(execution_timeout="soon"), "workflow.execution_timeout: must be a whole number"),
+    ("version as a number", lambda d: d["workflow"].update(version=1.0), 'workflow.version: must be a string: write "1.0"'),
+    ("command as a string", lambda d: d["activities"]["Test_Task_A"].update(command="python a.py"), "activities.Test_Task_A.command: must be a non-empty list"),
+    ("unknown key", lambda d: d["activities"]["Test_Task_A"].update(retires=2), "activities.Test_Task_A.retires: unknown key"),
+    ("unknown activity in a step", lambda d: d["workflow"]["steps"].append({"activity": "Nope"}), "workflow.steps[2].activity: unknown activity 'Nope'"),
+    ("unknown after step", lambda d: d["workflow"]["steps"][1].update(after=["Nope"]), "workflow.steps[1].after: unknown step 'Nope'"),
+    ("cycle", lambda d: d["workflow"]["steps"][0].update(after=["Test_Task_B"]), "workflow.steps: cycle: "),
+    ("bad regex", lambda d: d["workflow"]["steps"][1].update(when={"Test_Task_A": "[a-"}), "workflow.steps[1].when.Test_Task_A: is not a valid regular expression"),
+    ("when not among after", lambda d: d["workflow"]["steps"][0].update(when={"Test_Task_B": "x"}), "workflow.steps[0].when.Test_Task_B: 'Test_Task_B' is not among this step's after"),
+    ("step id twice", lambda d: d["workflow"]["steps"].append({"activity": "Test_Task_A"}), "id 'Test_Task_A' is used twice"),
+    ("huge timeout", lambda d: d["activities"]["Test_Task_A"].update(timeout=10**12), "must be between 1 and 31536000"),
+    ("bad child policy", lambda d: d["workflow"].update(child_policy="KILL"), "workflow.child_policy: must be one of"),
+    ("bad name", lambda d: d["domain"].update(name="a:b"), "domain.name: 'a:b' is not a valid SWF name"),
+]
+
+
+@pytest.mark.parametrize(("change", "message"), [b[1:] for b in BROKEN], ids=[b[0] for b in BROKEN])
+def test_config_errors_name_the_key(tmp_path: Path, change: Any, message: str) -> None:
+    path = write_config(tmp_path / "config.yaml", _broken(change))
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    text = str(err.value)
+    assert text.startswith(f"{path}: ") and message in text and "\n" not in text
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (None, "cannot read"),
+    (b"domain: [unclosed", "invalid YAML"),
+    (b"\xff\xfe not utf-8", "not UTF-8"),
+    (b"", "is empty"),
+    (b"- just\n- a list\n", "must be a mapping"),
+])
+def test_unreadable_files(tmp_path: Path, content: bytes | None, message: str) -> None:
+    path = tmp_path / "config.yaml"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(ConfigError, match=message):
+        load_config(path)
+
+
+@pytest.mark.parametrize("script", ["decider.py", "worker.py", "register_swf.py"])
+def test_scripts_give_one_line_and_exit_2(tmp_path: Path, script: str) -> None:
+    path = write_config(tmp_path / "config.yaml", _broken(lambda d: d["workflow"]["steps"][1].update(after=["Nope"])))
+    done = run_script(script, "--config", str(path), timeout=30)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "unknown step 'Nope'" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_register_check_validates_without_registering(tmp_path: Path) -> None:
+    done = run_script("register_swf.py", "--check", "--config", str(ROOT / "config.yaml"), env={"PATH": "/usr/bin"})
+    assert done.returncode == 0 and "OK" in done.stdout
+    path = write_config(tmp_path / "config.yaml", _broken(lambda d: d["workflow"]["steps"][0].update(after=["Test_Task_B"])))
+    done = run_script("register_swf.py", "--check", "--config", str(path))
+    assert done.returncode == 2 and "cycle: " in done.stderr

@@ -1,0 +1,106 @@
+"""The poll loop and backoff, with no waiting: sleeps and clocks are injected."""
+
+from __future__ import annotations
+
+import pytest
+from botocore.exceptions import ClientError
+
+from swfagent.poller import LOOP, ONCE, UNTIL_IDLE, LoopOptions, Stop, compute_backoff, retry_transient, run_loop
+
+
+def _throttled() -> ClientError:
+    return ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "RespondActivityTaskCompleted")
+
+
+def test_backoff_doubles_and_caps() -> None:
+    assert [compute_backoff(n, base=1, cap=10) for n in range(1, 7)] == [1, 2, 4, 8, 10, 10]
+    assert compute_backoff(1, base=1, cap=10, jitter=0.5) == 1.25
+
+
+def test_retry_transient_retries_then_succeeds() -> None:
+    calls, sleeps = [], []
+
+    def call() -> str:
+        calls.append(1)
+        if len(calls) < 3:
+            raise _throttled()
+        return "done"
+
+    assert retry_transient(call, "x", sleep=sleeps.append, rand=lambda: 0) == "done"
+    assert sleeps == [1, 2]
+
+
+def test_retry_transient_does_not_retry_other_errors() -> None:
+    err = ClientError({"Error": {"Code": "UnknownResourceFault", "Message": "gone"}}, "RespondActivityTaskCompleted")
+    calls = []
+
+    def call() -> None:
+        calls.append(1)
+        raise err
+
+    with pytest.raises(ClientError):
+        retry_transient(call, "x", sleep=lambda s: None)
+    assert calls == [1]
+
+
+class FakeStop(Stop):
+    def __init__(self) -> None:
+        super().__init__()
+        self.waits: list[float] = []
+
+    def wait(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+def test_once_waits_for_one_task() -> None:
+    answers = iter([False, False, True, True])
+    assert run_loop(lambda: next(answers), LoopOptions(ONCE), FakeStop(), clock=iter(range(0, 100, 1)).__next__) == 1
+
+
+def test_until_idle_stops_at_the_first_empty_poll() -> None:
+    answers = iter([True, True, False, True])
+    assert run_loop(lambda: next(answers), LoopOptions(UNTIL_IDLE), FakeStop()) == 2
+
+
+def test_max_tasks_bounds_a_loop() -> None:
+    assert run_loop(lambda: True, LoopOptions(LOOP, max_tasks=3), FakeStop()) == 3
+
+
+def test_stop_request_ends_the_loop_after_the_task() -> None:
+    stop = FakeStop()
+
+    def handle() -> bool:
+        stop.request()
+        return True
+
+    assert run_loop(handle, LoopOptions(LOOP), stop) == 1
+
+
+def test_fast_empty_polls_back_off_instead_of_spinning() -> None:
+    stop = FakeStop()
+    answers = iter([False] * 5)
+
+    def poll() -> bool:
+        try:
+            return next(answers)
+        except StopIteration:
+            stop.request()
+            return False
+
+    run_loop(poll, LoopOptions(LOOP), stop, clock=lambda: 0.0, rand=lambda: 0)
+    assert stop.waits[:4] == [0.5, 1.0, 2.0, 4.0]
+
+
+def test_the_loop_survives_an_error_and_backs_off() -> None:
+    stop = FakeStop()
+    results: list[object] = [RuntimeError("boom"), True]
+
+    def poll() -> bool:
+        r = results.pop(0)
+        if isinstance(r, Exception):
+            raise r
+        stop.request()
+        return bool(r)
+
+    assert run_loop(poll, LoopOptions(LOOP), stop, rand=lambda: 0) == 1
+    assert stop.waits == [1.0]

@@ -1,0 +1,78 @@
+"""run_task: a subprocess from an argv list, input on stdin, heartbeats, deadlines, limits."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from swfagent.runner import BEAT_CANCEL, BEAT_GONE, BEAT_OK, CANCELED, COMPLETED, FAILED, GONE, fit, run_task
+
+PY = sys.executable
+
+
+def test_stdout_is_the_result_and_input_goes_to_stdin() -> None:
+    r = run_task([PY, "-c", "import sys; print(sys.stdin.read().upper())"], "hello\n")
+    assert (r.outcome, r.result, r.exit_code) == (COMPLETED, "HELLO", 0)
+
+
+def test_non_zero_exit_is_a_failure_with_the_stderr_tail() -> None:
+    r = run_task([PY, "-c", "import sys; print('x' * 50000, file=sys.stderr); sys.exit(3)"], None)
+    assert (r.outcome, r.reason) == (FAILED, "exit code 3")
+    assert r.details is not None and len(r.details) <= 32_768 and r.details.endswith("x" * 100)
+
+
+def test_input_is_never_interpreted_by_a_shell(tmp_path: Path) -> None:
+    evil = f"$(touch {tmp_path}/a); touch {tmp_path}/b `touch {tmp_path}/c`"
+    r = run_task([PY, "-c", "import sys; sys.stdout.write(sys.stdin.read())"], evil)
+    assert r.result == evil and not list(tmp_path.iterdir())
+
+
+def test_missing_or_not_executable_commands_fail_cleanly(tmp_path: Path) -> None:
+    assert run_task(["/no/such/program"], None).reason == "command not found: /no/such/program"
+    script = tmp_path / "noexec.sh"
+    script.write_text("#!/bin/sh\necho hi\n")
+    r = run_task([str(script)], None)
+    assert r.outcome == FAILED and r.reason is not None and r.reason.startswith("permission denied")
+
+
+def test_invalid_utf8_output_is_decoded_with_replacement() -> None:
+    r = run_task([PY, "-c", "import sys; sys.stdout.buffer.write(b'ok \\xff\\xfe')"], None)
+    assert r.outcome == COMPLETED and r.result == "ok \ufffd\ufffd"
+
+
+def test_the_deadline_kills_the_process_group() -> None:
+    started = time.monotonic()
+    r = run_task([PY, "-c", "import subprocess, time; subprocess.Popen(['sleep', '30']); time.sleep(30)"], None,
+                 timeout=1)
+    assert r.outcome == FAILED and r.reason == "timed out after 1 s"
+    assert time.monotonic() - started < 10
+
+
+def test_heartbeats_while_running_and_cancel_ends_the_task() -> None:
+    beats: list[float] = []
+
+    def beat() -> str:
+        beats.append(time.monotonic())
+        return BEAT_CANCEL if len(beats) >= 3 else BEAT_OK
+
+    r = run_task([PY, "-c", "import time; time.sleep(30)"], None, heartbeat=beat, heartbeat_every=0.2, grace=1)
+    assert r.outcome == CANCELED and len(beats) == 3
+
+
+def test_a_gone_task_is_ended_and_not_reported() -> None:
+    r = run_task([PY, "-c", "import time; time.sleep(30)"], None, heartbeat=lambda: BEAT_GONE, heartbeat_every=0.1)
+    assert r.outcome == GONE
+
+
+def test_no_heartbeat_for_a_quick_task() -> None:
+    beats: list[int] = []
+    r = run_task([PY, "-c", "print(1)"], None, heartbeat=lambda: beats.append(1) or BEAT_OK, heartbeat_every=5)
+    assert r.outcome == COMPLETED and beats == []
+
+
+def test_fit_keeps_the_end_with_a_marker() -> None:
+    text = "a" * 50_000 + "THE END"
+    cut = fit(text, 32_768)
+    assert len(cut) <= 32_768 and cut.endswith("THE END") and cut.startswith("[... ")
+    assert fit("short", 10) == "short"

@@ -92,9 +92,7 @@ class ExecutionState:
 
 
 def _attrs(event: Event, key: str) -> dict[str, Any]:
-    value = event[key]
-    if not isinstance(value, dict):
-        raise TypeError(f"{key} is not a mapping")
+    value: dict[str, Any] = event[key]  # not a mapping: the TypeError of its first lookup says so
     return value
 
 
@@ -254,35 +252,43 @@ PASSIVE = frozenset({
 })
 
 
-def _in_order(events: list[Event]) -> list[Event]:
-    ids = [e.get("eventId") if isinstance(e, dict) else None for e in events]
-    if all(type(i) is int for i in ids) and any(a > b for a, b in zip(ids, ids[1:])):
-        return sorted(events, key=lambda e: e["eventId"])
-    return events
-
-
-def fold(events: list[Event]) -> ExecutionState:
+def fold(events: list[Event], _sorted: bool = False) -> ExecutionState:
     """Reduce a history, oldest event first (out-of-order ids are sorted), to one ExecutionState."""
     folder = _Folder()
-    table = folder.handlers()
+    table: dict[str, Callable[[Event], None] | None] = {**dict.fromkeys(PASSIVE), **folder.handlers()}
     state = folder.state
-    events = _in_order(events)
+    last_id = 0
     for event in events:
         try:
+            event_id = event["eventId"]
+            if event_id < last_id:  # out of order: SWF never does this, but sort and start again
+                if not _sorted:
+                    return fold(sorted(events, key=_event_id), _sorted=True)
+                raise ValueError(f"event id {event_id!r} out of order")
+            last_id = event_id
             event_type = event["eventType"]
-            if event_type in PASSIVE:
-                continue
-            handler = table.get(event_type)
+            handler = table.get(event_type, _unknown)
             if handler is None:
+                continue
+            if handler is _unknown:
                 state.unknown_events.append(str(event_type))
                 continue
             handler(event)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             eid = event.get("eventId", "?") if isinstance(event, dict) else "?"
             etype = event.get("eventType", "?") if isinstance(event, dict) else "?"
-            state.problems.append(f"history event {eid} ({etype}) cannot be read: {exc}")
+            state.problems.append(f"history event {eid} ({etype}) cannot be read: {exc!r}")
     state.event_count = len(events)
-    last = events[-1] if events else None
-    if isinstance(last, dict) and type(last.get("eventId")) is int:
-        state.last_event_id = last["eventId"]
+    state.last_event_id = last_id
     return state
+
+
+def _unknown(event: Event) -> None:
+    """Marks an event type the decider does not know."""
+
+
+def _event_id(event: Any) -> int:
+    try:
+        return int(event["eventId"])
+    except (KeyError, TypeError, ValueError):
+        return 0

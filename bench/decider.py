@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     for n in (1_000, 10_000, 25_000):
         events = build(n)
         workflow = LONG.workflow
-        fd = timed(lambda ev: decide(workflow, fold(ev)), events, repeat=args.repeat)
+        fd = timed(lambda ev, w=workflow: decide(w, fold(ev)), events, repeat=args.repeat)
         base = timed(baseline, events, repeat=args.repeat)
         tracemalloc.start()
         decide(workflow, fold(events))

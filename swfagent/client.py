@@ -47,7 +47,7 @@ def make_client(profile: str | None = None, region: str | None = None, max_attem
     config = botocore.config.Config(
         connect_timeout=CONNECT_TIMEOUT,
         read_timeout=READ_TIMEOUT,
-        retries=retries,  # type: ignore[arg-type]
+        retries=retries,
         user_agent_extra=f"swfagent/{__version__}",
     )
     with boundary():

@@ -123,7 +123,7 @@ class _Section:
             raise self.error("is missing", key)
         return self.data[key]
 
-    def str(self, key: str, default: str | None = None, name: bool = False) -> str:
+    def text(self, key: str, default: str | None = None, name: bool = False) -> str:
         if default is not None and not self.has(key):
             return default
         value = self.raw(key)
@@ -141,9 +141,9 @@ class _Section:
         value = self.raw(key)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             raise self.error(f'must be a string: write "{value}" in quotes', key)
-        return self.str(key, name=True)
+        return self.text(key, name=True)
 
-    def int(self, key: str, default: int | None = None, low: int = 0, high: int = MAX_TIMEOUT) -> int:
+    def number(self, key: str, default: int | None = None, low: int = 0, high: int = MAX_TIMEOUT) -> int:
         if not self.has(key):
             if default is None:
                 raise self.error("is missing", key)
@@ -156,7 +156,7 @@ class _Section:
         return value
 
     def optional_int(self, key: str, low: int = 1) -> int | None:
-        return self.int(key, low=low) if self.has(key) else None
+        return self.number(key, low=low) if self.has(key) else None
 
     def argv(self, key: str) -> tuple[str, ...]:
         value = self.raw(key)
@@ -192,19 +192,19 @@ ACTIVITY_KEYS = (
 def _activity(top: _Section, name: str, data: Any, task_list: str, base: Path) -> Activity:
     _check_name(name, lambda m: top.error(m, f"activities.{name}"))
     a = _Section(top.path, f"activities.{name}", data, ACTIVITY_KEYS)
-    cwd = Path(a.str("cwd", default=str(base)))
+    cwd = Path(a.text("cwd", default=str(base)))
     return Activity(
         name=name,
         version=a.version("version"),
         command=a.argv("command"),
-        timeout=a.int("timeout", default=300, low=1),
+        timeout=a.number("timeout", default=300, low=1),
         heartbeat_timeout=a.optional_int("heartbeat_timeout"),
         schedule_to_start_timeout=a.optional_int("schedule_to_start_timeout"),
-        task_list=a.str("task_list", default=task_list, name=True),
+        task_list=a.text("task_list", default=task_list, name=True),
         cwd=cwd if cwd.is_absolute() else base / cwd,
-        retries=a.int("retries", default=0, high=100),
-        retry_delay=a.int("retry_delay", default=0, high=MAX_TIMEOUT),
-        retry_max_delay=a.int("retry_max_delay", default=300, high=MAX_TIMEOUT),
+        retries=a.number("retries", default=0, high=100),
+        retry_delay=a.number("retry_delay", default=0, high=MAX_TIMEOUT),
+        retry_max_delay=a.number("retry_max_delay", default=300, high=MAX_TIMEOUT),
     )
 
 
@@ -214,10 +214,10 @@ def _steps(top: _Section, data: Any, activities: dict[str, Activity]) -> tuple[S
     steps: list[Step] = []
     for i, item in enumerate(data):
         s = _Section(top.path, f"workflow.steps[{i}]", item, ("id", "activity", "after", "when"))
-        activity = s.str("activity")
+        activity = s.text("activity")
         if activity not in activities:
             raise s.error(f"unknown activity {activity!r} (not under activities:)", "activity")
-        step_id = s.str("id", default=activity, name=True)
+        step_id = s.text("id", default=activity, name=True)
         if any(p.id == step_id for p in steps):
             raise s.error(f"step id {step_id!r} is used twice: give one an id:", "id")
         after = s.data.get("after") or []
@@ -242,8 +242,8 @@ def _steps(top: _Section, data: Any, activities: dict[str, Activity]) -> tuple[S
                 raise s.error(f"is not a valid regular expression: {exc}", f"when.{dep}") from None
         steps.append(Step(step_id, activity, tuple(after), tuple(when)))
     ids = {s.id for s in steps}
-    for i, s in enumerate(steps):
-        for dep in s.after:
+    for i, step in enumerate(steps):
+        for dep in step.after:
             if dep not in ids:
                 raise top.error(f"unknown step {dep!r}", f"workflow.steps[{i}].after")
     return _ordered(top, steps)
@@ -281,16 +281,16 @@ def parse_config(data: Any, path: Path) -> Config:
     top = _Section(path, "", data, ("domain", "workflow", "activities", "alerts"))
     d = top.section("domain", ("name", "description", "retention_days"))
     domain = Domain(
-        name=d.str("name", name=True),
-        description=d.str("description", default="swfagent workflows"),
-        retention_days=d.int("retention_days", default=1, high=90),
+        name=d.text("name", name=True),
+        description=d.text("description", default="swfagent workflows"),
+        retention_days=d.number("retention_days", default=1, high=90),
     )
     w = top.section(
         "workflow",
         ("name", "version", "task_list", "execution_timeout", "decision_timeout",
          "child_policy", "steps", "max_history_events"),
     )
-    task_list = w.str("task_list", name=True)
+    task_list = w.text("task_list", name=True)
     acts = top.section("activities", None)  # keys are activity names: checked one by one below
     base = path.resolve().parent
     activities: dict[str, Activity] = {}
@@ -298,25 +298,25 @@ def parse_config(data: Any, path: Path) -> Config:
         if not isinstance(name, str):
             raise top.error(f"activity name must be a string, not {_kind(name)}", "activities")
         activities[name] = _activity(top, name, spec, task_list, base)
-    child_policy = w.str("child_policy", default="TERMINATE")
+    child_policy = w.text("child_policy", default="TERMINATE")
     if child_policy not in CHILD_POLICIES:
         raise w.error(f"must be one of {', '.join(CHILD_POLICIES)}", "child_policy")
     workflow = Workflow(
-        name=w.str("name", name=True),
+        name=w.text("name", name=True),
         version=w.version("version"),
         task_list=task_list,
-        execution_timeout=w.int("execution_timeout", default=3600, low=1),
-        decision_timeout=w.int("decision_timeout", default=30, low=1),
+        execution_timeout=w.number("execution_timeout", default=3600, low=1),
+        decision_timeout=w.number("decision_timeout", default=30, low=1),
         child_policy=child_policy,
         steps=_steps(top, w.raw("steps"), activities),
         activities=activities,
-        max_history_events=w.int("max_history_events", default=10_000, low=10, high=SWF_HISTORY_LIMIT),
+        max_history_events=w.number("max_history_events", default=10_000, low=10, high=SWF_HISTORY_LIMIT),
     )
     alerts = None
     if top.has("alerts"):
         a = top.section("alerts", ("sns_topic_arn", "command"))
         alerts = Alerts(
-            sns_topic_arn=a.str("sns_topic_arn") if a.has("sns_topic_arn") else None,
+            sns_topic_arn=a.text("sns_topic_arn") if a.has("sns_topic_arn") else None,
             command=a.argv("command") if a.has("command") else None,
         )
     return Config(path=path, domain=domain, workflow=workflow, activities=activities, alerts=alerts)

@@ -11,7 +11,13 @@ from typing import Any
 
 from .config import Activity, Step, Workflow
 from .history import (
-    CANCELED, COMPLETED, OPEN, TIMED_OUT, ActivityState, ExecutionState, activity_id,
+    CANCELED,
+    COMPLETED,
+    OPEN,
+    TIMED_OUT,
+    ActivityState,
+    ExecutionState,
+    activity_id,
     parse_activity_id,
 )
 
@@ -45,7 +51,7 @@ def retry_delay(activity: Activity, retry: int) -> int:
     """Seconds before retry number `retry` (1 for the first): retry_delay doubled each time, capped."""
     if activity.retry_delay <= 0:
         return 0
-    return min(activity.retry_delay * 2 ** min(retry - 1, 64), activity.retry_max_delay)
+    return int(min(activity.retry_delay * 2 ** min(retry - 1, 64), activity.retry_max_delay))
 
 
 def _when_holds(step: Step, latest: dict[str, ActivityState]) -> bool:
@@ -69,9 +75,7 @@ def plan(workflow: Workflow, state: ExecutionState) -> dict[str, StepStatus]:
         deps = [result[d].status for d in step.after]
         if not all(s in (DONE, SKIPPED) for s in deps):
             result[step.id] = StepStatus(PENDING)
-        elif deps and DONE not in deps:
-            result[step.id] = StepStatus(SKIPPED)
-        elif not _when_holds(step, latest):
+        elif deps and DONE not in deps or not _when_holds(step, latest):
             result[step.id] = StepStatus(SKIPPED)
         else:
             result[step.id] = StepStatus(READY, attempt=1)
@@ -213,7 +217,7 @@ def describe(decisions: list[Decision], statuses: dict[str, StepStatus] | None =
     if kind == "CompleteWorkflowExecution":
         return "Complete the workflow execution"
     if kind == "FailWorkflowExecution":
-        return "Fail the workflow execution -- " + first["failWorkflowExecutionDecisionAttributes"]["reason"]
+        return "Fail the workflow execution -- " + str(first["failWorkflowExecutionDecisionAttributes"]["reason"])
     if kind == "CancelWorkflowExecution":
         return "Cancel the workflow execution"
     parts = []

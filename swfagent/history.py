@@ -6,8 +6,10 @@ GetWorkflowExecutionHistory.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+import functools
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 SCHEDULED = "SCHEDULED"
 STARTED = "STARTED"
@@ -204,7 +206,7 @@ class _Folder:
     def decision_timed_out(self, e: Event) -> None:
         self.state.decision_timeouts += 1
 
-    def _closed(self, e: Event, status: str, key: str) -> None:
+    def _closed(self, e: Event, *, status: str, key: str) -> None:
         a = e.get(key) or {}
         self.state.close_status, self.state.closed_at = status, e.get("eventTimestamp")
         self.state.close_result = a.get("result")
@@ -239,7 +241,7 @@ class _Folder:
             "DecisionTaskTimedOut": self.decision_timed_out,
         }
         for event_type, (status, key) in closed.items():
-            table[event_type] = lambda e, s=status, k=key: self._closed(e, s, k)
+            table[event_type] = functools.partial(self._closed, status=status, key=key)
         return table
 
 

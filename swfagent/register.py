@@ -37,13 +37,16 @@ def activity_defaults(activity: Activity) -> dict[str, Any]:
     }
 
 
+def _shown(value: Any) -> Any:
+    return value["name"] if isinstance(value, dict) else value
+
+
 def _differences(wanted: dict[str, Any], registered: dict[str, Any]) -> list[str]:
     out = []
     for key, value in wanted.items():
         there = registered.get(key)
         if there is not None and there != value:
-            show = (lambda v: v["name"] if isinstance(v, dict) else v)
-            out.append(f"{key} is {show(there)} there, {show(value)} here")
+            out.append(f"{key} is {_shown(there)} there, {_shown(value)} here")
     return out
 
 

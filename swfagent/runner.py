@@ -6,6 +6,7 @@ to stdin; it is heartbeaten while it runs, killed at its deadline, and ended whe
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -66,10 +67,8 @@ def resolve_argv(argv: tuple[str, ...] | list[str]) -> list[str]:
 
 def kill_group(proc: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> None:
     """Signal the task's whole process group; a group already gone is fine."""
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def kill_all() -> None:

@@ -7,7 +7,6 @@ from pathlib import Path
 from swfagent.config import Config, load_config
 from swfagent.console import history
 from swfagent.history import fold
-
 from tests.conftest import Server, demo_config_data, run_script, write_config
 
 

@@ -1,0 +1,247 @@
+"""The flow chart: Mermaid and DOT parsed back, checked against the steps; live statuses against the history."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from swfagent import graph
+from swfagent.config import Config, Workflow, load_config
+from swfagent.console import history, step_status
+from swfagent.history import fold
+from tests.conftest import ROOT, Server, demo_config_data, run_script, write_config
+from tests.histories import History
+from tests.test_console import Driver
+
+
+@dataclass
+class Parsed:
+    """A chart read back: node id -> (shape, label lines), edges (from, to, label, dashed), node -> class."""
+
+    nodes: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
+    edges: list[tuple[str, str, str, bool]] = field(default_factory=list)
+    classes: dict[str, str] = field(default_factory=dict)
+
+    def by_label(self, first_line: str) -> str:
+        found = [n for n, (_, label) in self.nodes.items() if label[0] == first_line]
+        assert len(found) == 1, (first_line, self.nodes)
+        return found[0]
+
+
+_MERMAID_NODE = re.compile(r'(\w+)(\(\[|\[|\{)"([^"]*)"(\]\)|\]|\})')
+_MERMAID_EDGE = re.compile(r"(\w+) (-->|-\.->)(?:\|([^|]*)\|)? (\w+)")
+_MERMAID_SHAPES = {"([": "oval", "[": "box", "{": "diamond"}
+_ENTITIES = {"#quot;": '"', "#lt;": "<", "#gt;": ">", "#35;": "#"}
+
+
+def _unescape_mermaid(text: str) -> str:
+    return re.sub(r"#(quot|lt|gt|35);", lambda m: _ENTITIES[m.group(0)], text)
+
+
+def parse_mermaid(text: str) -> Parsed:
+    lines = text.splitlines()
+    assert lines[0] == "flowchart TD"
+    p = Parsed()
+    for line in (x.strip() for x in lines[1:]):
+        if m := _MERMAID_NODE.fullmatch(line):
+            p.nodes[m.group(1)] = (_MERMAID_SHAPES[m.group(2)], [_unescape_mermaid(x) for x in m.group(3).split("<br/>")])
+        elif m := _MERMAID_EDGE.fullmatch(line):
+            p.edges.append((m.group(1), m.group(4), m.group(3) or "", m.group(2) == "-.->"))
+        elif m := re.fullmatch(r"class (\w+) (\w+)", line):
+            p.classes[m.group(1)] = m.group(2)
+        else:
+            assert re.fullmatch(r"classDef \w+ fill:#[0-9a-f]{6},stroke:#[0-9a-f]{6}", line), line
+    return p
+
+
+_DOT_STRING = r'"((?:[^"\\]|\\.)*)"'
+_DOT_SHAPES = {"ellipse": "oval", "box": "box", "diamond": "diamond"}
+
+
+_DOT_ATTR = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|[^,\s]*)')
+
+
+def _dot_attrs(text: str) -> dict[str, str]:
+    return {k: v[1:-1] if v.startswith('"') else v for k, v in _DOT_ATTR.findall(text)}
+
+
+def _dot_label(text: str) -> list[str]:
+    return re.sub(r"\\(.)", lambda m: "\n" if m.group(1) == "n" else m.group(1), text).split("\n")
+
+
+def parse_dot(text: str) -> Parsed:
+    lines = [x.strip() for x in text.splitlines()]
+    assert re.fullmatch(r"digraph " + _DOT_STRING + r" \{", lines[0]) and lines[-1] == "}"
+    p = Parsed()
+    for line in lines[1:-1]:
+        if line == "rankdir=TB;":
+            continue
+        if m := re.fullmatch(r"(\w+) -> (\w+)(?: \[(.*)\])?;", line):
+            attrs = _dot_attrs(m.group(3) or "")
+            p.edges.append((m.group(1), m.group(2), attrs.get("label", ""), attrs.get("style") == "dashed"))
+        elif m := re.fullmatch(r"(\w+) \[(.*)\];", line):
+            attrs = _dot_attrs(m.group(2))
+            p.nodes[m.group(1)] = (_DOT_SHAPES[attrs["shape"]], _dot_label(attrs["label"]))
+            if "class" in attrs:
+                p.classes[m.group(1)] = attrs["class"]
+                assert attrs["style"] == "filled" and attrs["fillcolor"] == graph.COLORS[attrs["class"]][0]
+        else:
+            raise AssertionError(line)
+    return p
+
+
+def check_structure(workflow: Workflow, p: Parsed) -> None:
+    """Ovals start and end, a box per step, a diamond per `when`, and an edge (or a diamond) per `after`."""
+    start, end = p.by_label("Start"), p.by_label("End")
+    assert p.nodes[start][0] == p.nodes[end][0] == "oval"
+    boxes = {n for n, (shape, _) in p.nodes.items() if shape == "box"}
+    assert {p.nodes[n][1][0] for n in boxes} == {s.id for s in workflow.steps}
+    assert sum(shape == "diamond" for shape, _ in p.nodes.values()) == sum(bool(s.when) for s in workflow.steps)
+    edges = {(a, b) for a, b, _, _ in p.edges}
+    assert all(a in p.nodes and b in p.nodes for a, b in edges)
+    dependents = {d for s in workflow.steps for d in s.after}
+    for s in workflow.steps:
+        node = p.by_label(s.id)
+        into = [a for a, b in edges if b == node]
+        if s.when:
+            (diamond,) = into
+            shape, label = p.nodes[diamond]
+            assert shape == "diamond"
+            assert label == [f"{'and ' if i else ''}{dep} result matches {rx.pattern}" for i, (dep, rx) in enumerate(s.when)]
+            assert {a for a, b in edges if b == diamond} == {p.by_label(d) for d in s.after}
+            assert (diamond, node, "yes", False) in p.edges and (diamond, end, "no", True) in p.edges
+        elif s.after:
+            assert set(into) == {p.by_label(d) for d in s.after}
+        else:
+            assert into == [start]
+        if s.id not in dependents:
+            assert (node, end) in edges
+
+
+def config_with(tmp_path: Path, steps: list[dict[str, Any]], name: str = "config.yaml") -> Config:
+    data = demo_config_data()
+    data["workflow"]["steps"] = steps
+    return load_config(write_config(tmp_path / name, data))
+
+
+DIAMOND = [
+    {"activity": "Test_Task_A"},
+    {"activity": "Test_Task_B", "after": ["Test_Task_A"], "when": {"Test_Task_A": "[a-m]"}},
+]
+FAN = [
+    {"id": "split", "activity": "Test_Task_A"},
+    {"id": "left", "activity": "Test_Task_B", "after": ["split"], "when": {"split": "[a-m]"}},
+    {"id": "right", "activity": "Test_Task_B", "after": ["split"]},
+    {"id": "join", "activity": "Test_Task_A", "after": ["left", "right"]},
+]
+
+
+@pytest.mark.parametrize("fmt", graph.FORMATS)
+@pytest.mark.parametrize("steps", [None, DIAMOND, FAN], ids=["demo", "diamond", "fan"])
+def test_every_step_and_arrow_is_drawn(tmp_path: Path, fmt: str, steps: list[dict[str, Any]] | None) -> None:
+    config = load_config(ROOT / "config.yaml") if steps is None else config_with(tmp_path, steps)
+    text = graph.render(config.workflow, fmt)
+    p = parse_mermaid(text) if fmt == "mermaid" else parse_dot(text)
+    check_structure(config.workflow, p)
+    assert p.classes == {}
+
+
+def test_the_demo_chart() -> None:
+    p = parse_mermaid(graph.mermaid(load_config(ROOT / "config.yaml").workflow))
+    ids = {label[0]: n for n, (_, label) in p.nodes.items()}
+    assert [(ids_of(p, a), ids_of(p, b)) for a, b, _, _ in p.edges] == [
+        ("Start", "Test_Task_A"), ("Test_Task_A", "Test_Task_B"), ("Test_Task_B", "End")]
+    assert set(ids) == {"Start", "Test_Task_A", "Test_Task_B", "End"}
+
+
+def ids_of(p: Parsed, node: str) -> str:
+    return p.nodes[node][1][0]
+
+
+def test_fan_out_and_in(tmp_path: Path) -> None:
+    config = config_with(tmp_path, FAN)
+    p = parse_dot(graph.dot(config.workflow))
+    named = {(ids_of(p, a), ids_of(p, b), label) for a, b, label, _ in p.edges}
+    cond = "split result matches [a-m]"
+    assert named == {
+        ("Start", "split", ""), ("split", cond, ""), (cond, "left", "yes"), (cond, "End", "no"),
+        ("split", "right", ""), ("left", "join", ""), ("right", "join", ""), ("join", "End", ""),
+    }
+    assert p.nodes[p.by_label("left")][1] == ["left", "activity Test_Task_B"]
+
+
+def test_labels_with_awkward_characters(tmp_path: Path) -> None:
+    steps = [{"id": "a b.c", "activity": "Test_Task_A"},
+             {"id": "a-b-c", "activity": "Test_Task_B", "after": ["a b.c"],
+              "when": {"a b.c": r'"(x|y)"#<\d+>{2}'}}]
+    config = config_with(tmp_path, steps)
+    for fmt, parse in (("mermaid", parse_mermaid), ("dot", parse_dot)):
+        p = parse(graph.render(config.workflow, fmt))
+        check_structure(config.workflow, p)
+        assert len({p.by_label("a b.c"), p.by_label("a-b-c")}) == 2
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz is not installed")
+@pytest.mark.parametrize("steps", [DIAMOND, FAN])
+def test_graphviz_reads_the_dot(tmp_path: Path, steps: list[dict[str, Any]]) -> None:
+    config = config_with(tmp_path, steps)
+    text = graph.dot(config.workflow, {"split": "completed", "left": "skipped"})
+    done = subprocess.run(["dot", "-Tjson"], input=text, capture_output=True, text=True, timeout=30, check=True)
+    drawn = json.loads(done.stdout)
+    assert {o["name"] for o in drawn["objects"]} == set(parse_dot(text).nodes)
+
+
+# ---- statuses --------------------------------------------------------------------------------
+
+
+def test_statuses_follow_the_history(tmp_path: Path) -> None:
+    config = config_with(tmp_path, FAN)
+    h = History().decision().schedule("split", activity="Test_Task_A").complete("split", "z").decision()
+    h.schedule("right", activity="Test_Task_B").start("right")
+    status = step_status(config, h.state())
+    assert status == {"split": "completed", "left": "skipped", "right": "running", "join": "pending"}
+    for fmt, parse in (("mermaid", parse_mermaid), ("dot", parse_dot)):
+        p = parse(graph.render(config.workflow, fmt, status))
+        assert {ids_of(p, n): c for n, c in p.classes.items()} == status
+    h.fail("right")
+    status = step_status(config, h.state())
+    assert status["right"] == "failed"
+
+
+def test_graph_of_an_execution(server: Server, tmp_path: Path) -> None:
+    config = config_with(tmp_path, FAN)
+    d = Driver(server.client(), config)
+    run_id = d.start("fan")
+    d.decide()
+    assert d.work("z") == "split-1"  # not in [a-m]: left is skipped
+    d.decide()
+    assert d.work(fail="exit code 3") == "right-1"
+    assert d.decide()[0]["decisionType"] == "FailWorkflowExecution"
+    expected = step_status(config, fold(history(server.client(), config, "fan", run_id)))
+    assert expected == {"split": "completed", "left": "skipped", "right": "failed", "join": "pending"}
+
+    done = run_script("swfagent", "graph", "--execution", "fan", "--config", str(config.path), env=server.env)
+    assert done.returncode == 0, done.stderr
+    p = parse_mermaid(done.stdout)
+    check_structure(config.workflow, p)
+    assert {ids_of(p, n): c for n, c in p.classes.items()} == expected
+
+    done = run_script("swfagent", "graph", "--execution", "fan", "--run-id", run_id, "--format", "dot",
+                      "--config", str(config.path), env=server.env)
+    assert done.returncode == 0, done.stderr
+    assert {ids_of(p, n): c for p in [parse_dot(done.stdout)] for n, c in p.classes.items()} == expected
+
+
+def test_graph_command_without_a_server() -> None:
+    done = run_script("swfagent", "graph", "--format", "dot")
+    assert done.returncode == 0, done.stderr
+    check_structure(load_config(ROOT / "config.yaml").workflow, parse_dot(done.stdout))
+    bad = run_script("swfagent", "graph", "--run-id", "x")
+    assert bad.returncode == 2 and "--run-id goes with --execution" in bad.stderr

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import alerts
 from .client import describe_error, error_code
 from .config import Config
-from . import alerts
 from .decide import GAVE_UP, decide, describe, plan
 from .errors import SwfAgentError
 from .history import COMPLETED, FAILED, TIMED_OUT, fold

@@ -12,8 +12,19 @@ from .decider import TaskError
 from .logs import log
 from .poller import retry_transient
 from .runner import (
-    BEAT_CANCEL, BEAT_GONE, BEAT_OK, CANCELED, COMPLETED, GONE, MAX_DATA, MAX_HEARTBEAT_DETAILS,
-    MAX_REASON, TaskResult, fit, resolve_argv, run_task,
+    BEAT_CANCEL,
+    BEAT_GONE,
+    BEAT_OK,
+    CANCELED,
+    COMPLETED,
+    GONE,
+    MAX_DATA,
+    MAX_HEARTBEAT_DETAILS,
+    MAX_REASON,
+    TaskResult,
+    fit,
+    resolve_argv,
+    run_task,
 )
 
 

@@ -72,6 +72,11 @@ def is_transient(exc: BaseException) -> bool:
     return False
 
 
+def redact(text: str, token: str) -> str:
+    """Text with a task token cut to its first characters: tokens never appear whole in logs."""
+    return text.replace(token, token[:6] + "…") if token else text
+
+
 def describe_error(exc: BaseException) -> str:
     """One line for a botocore error, with no request details (task tokens stay out of it)."""
     if isinstance(exc, botocore.exceptions.NoRegionError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import alerts
-from .client import describe_error, error_code
+from .client import describe_error, error_code, redact
 from .config import Config
 from .decide import GAVE_UP, decide, describe, plan
 from .errors import SwfAgentError
@@ -75,7 +75,8 @@ def handle_decision_task(client: Any, config: Config, task: dict[str, Any]) -> l
                 "another decision task will follow", extra=ctx,
             )
             return []
-        raise TaskError(f"workflow {ctx['workflow_id']}: reporting the decision: {describe_error(exc)}") from exc
+        text = redact(describe_error(exc), token)
+        raise TaskError(f"workflow {ctx['workflow_id']}: reporting the decision: {text}") from None
     log.info(f"Decision Made: {describe(decisions, statuses)}", extra=ctx)
     closing = decisions[0]["decisionType"] if decisions else ""
     if config.alerts is not None and closing in ("FailWorkflowExecution", "CancelWorkflowExecution"):

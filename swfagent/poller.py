@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from .client import describe_error, is_transient
+from .client import describe_error, error_code, is_transient
 from .logs import log
 
 T = TypeVar("T")
@@ -19,6 +19,8 @@ T = TypeVar("T")
 ONCE = "once"
 LOOP = "loop"
 UNTIL_IDLE = "until-idle"
+
+_sleep = time.sleep  # retry_transient's default; tests replace it so they never wait
 
 # An empty poll answered faster than this did not hold: back off instead of spinning.
 FAST_EMPTY_POLL = 0.5
@@ -62,7 +64,7 @@ def retry_transient(
     what: str,
     *,
     attempts: int = 6,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
     rand: Callable[[], float] = random.random,
 ) -> T:
     """Run `call`, retrying throttling, 5xx answers and dropped connections with backoff; re-raise the rest."""
@@ -73,8 +75,9 @@ def retry_transient(
             if attempt == attempts or not is_transient(exc):
                 raise
             delay = compute_backoff(attempt, jitter=rand())
-            log.warning(f"{what}: {describe_error(exc)}; retrying in {delay:.1f} s")
-            sleep(delay)
+            # the code only: a message may quote the request, task token included
+            log.warning(f"{what}: {error_code(exc)}; retrying in {delay:.1f} s")
+            (sleep or _sleep)(delay)
     raise AssertionError("unreachable")
 
 

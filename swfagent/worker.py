@@ -6,7 +6,7 @@ import os
 import shlex
 from typing import Any
 
-from .client import describe_error, error_code, is_transient
+from .client import describe_error, error_code, is_transient, redact
 from .config import Config
 from .decider import TaskError
 from .logs import log
@@ -38,10 +38,6 @@ def _preview(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[:limit] + f"... ({len(text)} characters)"
 
 
-def _redact(text: str, token: str) -> str:
-    return text.replace(token, token[:6] + "…") if token else text
-
-
 def make_heartbeat(client: Any, token: str, ctx: dict[str, Any]) -> Any:
     """The runner's heartbeat callback: ok, cancel (SWF asked) or gone (task timed out / execution closed)."""
 
@@ -53,7 +49,7 @@ def make_heartbeat(client: Any, token: str, ctx: dict[str, Any]) -> Any:
                 log.warning("The task is no longer open (timed out or its execution closed): ending it", extra=ctx)
                 return BEAT_GONE
             # throttled, a 5xx, a dropped connection: try again at the next tick
-            log.warning(f"heartbeat failed: {_redact(describe_error(exc), token)}; trying again next tick", extra=ctx)
+            log.warning(f"heartbeat failed: {redact(describe_error(exc), token)}; trying again next tick", extra=ctx)
             return BEAT_OK
         if answer.get("cancelRequested"):
             log.info("Cancel requested by SWF: ending the task", extra=ctx)
@@ -110,7 +106,7 @@ def report(client: Any, token: str, outcome: TaskResult, ctx: dict[str, Any]) ->
     try:
         retry_transient(call, f"workflow {ctx.get('workflow_id')}: reporting {ctx.get('activity_id')}")
     except Exception as exc:
-        text = _redact(describe_error(exc), token)
+        text = redact(describe_error(exc), token)
         if error_code(exc) == "UnknownResourceFault":
             log.warning(f"The result was not taken: the task is no longer open ({text})", extra=ctx)
             return

@@ -1,0 +1,45 @@
+"""The embedded SWF from the command line, and the demo that `make demo` runs."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+
+import boto3
+
+from tests.conftest import ROOT, run_script
+
+
+def test_local_serves_on_127_0_0_1_and_prints_how_to_point_at_it() -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "swfagent", "local", "--port", "0"], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        lines = []
+        while not any(line.startswith("export AWS_ENDPOINT_URL_SWF=") for line in lines):
+            line = proc.stdout.readline()  # type: ignore[union-attr]
+            assert line, proc.stderr.read()  # type: ignore[union-attr]
+            lines.append(line.strip())
+        env = dict(line[len("export "):].split("=", 1) for line in lines if line.startswith("export "))
+        endpoint = env["AWS_ENDPOINT_URL_SWF"]
+        assert endpoint.startswith("http://127.0.0.1:")
+        client = boto3.client("swf", endpoint_url=endpoint, region_name=env["AWS_DEFAULT_REGION"],
+                              aws_access_key_id=env["AWS_ACCESS_KEY_ID"], aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"])
+        client.register_domain(name="D", workflowExecutionRetentionPeriodInDays="1")
+        assert [d["name"] for d in client.list_domains(registrationStatus="REGISTERED")["domainInfos"]] == ["D"]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=15)
+    assert proc.returncode == 0
+
+
+def test_the_demo_runs_the_walkthrough_to_completed() -> None:
+    done = run_script("swfagent", "demo", timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    for line in ("$ python register_swf.py", "$ python decider.py", "$ python worker.py",
+                 "Decision Made: Schedule activity -- Test_Task_A", "Decision Made: Schedule activity -- Test_Task_B",
+                 "Decision Made: Complete the workflow execution", "$ python -m swfagent show Demo"):
+        assert line in out
+    assert out.count("$ python decider.py") == 3 and out.count("$ python worker.py") == 2
+    assert "Execution Demo closed COMPLETED; Test_Task_B's result: " in out

@@ -1,0 +1,133 @@
+"""The worker's edges with botocore's Stubber: the exact calls for each way a task can end."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from botocore.stub import ANY, Stubber
+
+from swfagent import poller
+from swfagent.config import Config
+from swfagent.worker import handle_activity_task
+from tests.flows import config_from
+
+TOKEN = "secret-task-token-" + "x" * 40
+
+
+def _config(code: str, **spec: Any) -> Config:
+    return config_from([{"activity": "A"}], {"A": {"command": [sys.executable, "-c", code], **spec}})
+
+
+def _task(input: str | None = "in") -> dict[str, Any]:
+    task = {"taskToken": TOKEN, "activityId": "A-1", "startedEventId": 6,
+            "activityType": {"name": "A", "version": "1.0"},
+            "workflowExecution": {"workflowId": "wf", "runId": "run"}}
+    if input is not None:
+        task["input"] = input
+    return task
+
+
+@pytest.fixture
+def client() -> Any:
+    return boto3.client("swf", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
+
+
+@pytest.fixture(autouse=True)
+def no_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(poller, "_sleep", lambda s: None)
+
+
+def test_completed_with_stdout_as_result_and_the_ids_in_the_environment(client: Any) -> None:
+    code = "import os, sys; print(sys.stdin.read(), os.environ['SWF_WORKFLOW_ID'], os.environ['SWF_RUN_ID'], " \
+           "os.environ['SWF_ACTIVITY_ID'], os.environ['SWF_ACTIVITY_TYPE'])"
+    with Stubber(client) as stub:
+        stub.add_response("respond_activity_task_completed", {}, {"taskToken": TOKEN, "result": "in wf run A-1 A"})
+        outcome = handle_activity_task(client, _config(code), _task())
+        stub.assert_no_pending_responses()
+    assert outcome.outcome == "completed"
+
+
+def test_failed_with_exit_code_and_stderr(client: Any) -> None:
+    with Stubber(client) as stub:
+        stub.add_response("respond_activity_task_failed", {},
+                          {"taskToken": TOKEN, "reason": "exit code 2", "details": "bad thing"})
+        handle_activity_task(client, _config("import sys; sys.exit('bad thing'[:0] or print('bad thing', file=sys.stderr) or 2)"), _task())
+        stub.assert_no_pending_responses()
+
+
+def test_an_activity_type_without_a_command_is_failed_and_says_so(client: Any) -> None:
+    task = _task()
+    task["activityType"] = {"name": "Unknown", "version": "9"}
+    with Stubber(client) as stub:
+        stub.add_response("respond_activity_task_failed", {}, {
+            "taskToken": TOKEN, "reason": "no command for activity type Unknown 9 in config.yaml", "details": ""})
+        assert handle_activity_task(client, _config("pass"), task).outcome == "failed"
+        stub.assert_no_pending_responses()
+
+
+def test_cancel_requested_by_a_heartbeat_ends_the_task_and_reports_canceled(client: Any) -> None:
+    with Stubber(client) as stub:
+        stub.add_response("record_activity_task_heartbeat", {"cancelRequested": True}, {"taskToken": TOKEN, "details": ANY})
+        stub.add_response("respond_activity_task_canceled", {}, {"taskToken": TOKEN, "details": ANY})
+        outcome = handle_activity_task(client, _config("import time; time.sleep(30)", heartbeat_timeout=1), _task())
+        stub.assert_no_pending_responses()
+    assert outcome.outcome == "canceled"
+
+
+def test_unknown_resource_on_heartbeat_ends_the_task_and_reports_nothing(client: Any) -> None:
+    with Stubber(client) as stub:
+        stub.add_client_error("record_activity_task_heartbeat", "UnknownResourceFault", "Unknown activity", 400)
+        outcome = handle_activity_task(client, _config("import time; time.sleep(30)", heartbeat_timeout=1), _task())
+        stub.assert_no_pending_responses()
+    assert outcome.outcome == "gone"
+
+
+class HeartbeatClient:
+    """A client whose first heartbeat is throttled; it records the calls (their number depends on timing)."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def record_activity_task_heartbeat(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls.append("heartbeat")
+        if self.calls.count("heartbeat") == 1:
+            raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}},
+                              "RecordActivityTaskHeartbeat")
+        return {"cancelRequested": False}
+
+    def respond_activity_task_completed(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls.append("completed " + kwargs["result"])
+        return {}
+
+
+def test_a_throttled_heartbeat_is_not_fatal() -> None:
+    fake = HeartbeatClient()
+    outcome = handle_activity_task(fake, _config("import time; time.sleep(1.5); print('done')", heartbeat_timeout=1), _task())
+    assert outcome.outcome == "completed"
+    assert fake.calls[-1] == "completed done" and fake.calls.count("heartbeat") >= 2
+
+
+def test_a_finished_result_is_reported_through_transient_errors(client: Any) -> None:
+    with Stubber(client) as stub:
+        stub.add_client_error("respond_activity_task_completed", "ThrottlingException", "Rate exceeded", 400)
+        stub.add_client_error("respond_activity_task_completed", "InternalFailure", "oops", 500)
+        stub.add_response("respond_activity_task_completed", {}, {"taskToken": TOKEN, "result": "ok"})
+        handle_activity_task(client, _config("print('ok')"), _task())
+        stub.assert_no_pending_responses()
+
+
+def test_the_token_never_appears_in_logs(client: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    from swfagent.logs import setup_logging
+
+    setup_logging("json")
+    with Stubber(client) as stub:
+        for _ in range(6):
+            stub.add_client_error("respond_activity_task_completed", "InternalFailure", f"no task {TOKEN}", 500)
+        handle_activity_task(client, _config("print('ok')"), _task())
+    out = capsys.readouterr()
+    assert "could not be reported" in out.err
+    assert TOKEN not in out.out + out.err

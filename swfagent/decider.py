@@ -8,16 +8,12 @@ from . import alerts
 from .client import describe_error, error_code, redact
 from .config import Config
 from .decide import GAVE_UP, decide, describe, plan
-from .errors import SwfAgentError
+from .errors import TaskError
 from .history import COMPLETED, FAILED, TIMED_OUT, fold
 from .logs import log
 from .poller import retry_transient
 
 PAGE_SIZE = 1000
-
-
-class TaskError(SwfAgentError):
-    """Handling one task went wrong; the message names its workflow id."""
 
 
 def poll_decision_task(client: Any, config: Config, task_list: str, identity: str) -> dict[str, Any] | None:

@@ -27,3 +27,7 @@ class SwfError(SwfAgentError):
 
 class NotFound(SwfError):
     """A domain, type or execution named by the user does not exist."""
+
+
+class TaskError(SwfAgentError):
+    """Handling one task went wrong; the message names its workflow id."""

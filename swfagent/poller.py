@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from .client import describe_error, error_code, is_transient
+from .errors import TaskError
 from .logs import log
 
 T = TypeVar("T")
@@ -115,7 +116,10 @@ def run_loop(
             errors += 1
             delay = compute_backoff(errors, jitter=rand())
             log.error(f"{describe_error(exc)}; going on in {delay:.1f} s", exc_info=log.isEnabledFor(10))
-            if options.mode == ONCE and not is_transient(exc):
+            # A single run or a cron run ends on a lasting error (access denied, unknown domain);
+            # a service goes on, and so does a cron run past one task's trouble.
+            lasting = not is_transient(exc)
+            if lasting and (options.mode == ONCE or (options.mode == UNTIL_IDLE and not isinstance(exc, TaskError))):
                 raise
             stop.wait(delay)
             continue

@@ -8,7 +8,7 @@ from typing import Any
 
 from .client import describe_error, error_code, is_transient, redact
 from .config import Config
-from .decider import TaskError
+from .errors import TaskError
 from .logs import log
 from .poller import retry_transient
 from .runner import (

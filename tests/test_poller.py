@@ -104,3 +104,33 @@ def test_the_loop_survives_an_error_and_backs_off() -> None:
 
     assert run_loop(poll, LoopOptions(LOOP), stop, rand=lambda: 0) == 1
     assert stop.waits == [1.0]
+
+
+def _denied() -> ClientError:
+    return ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "PollForActivityTask")
+
+
+@pytest.mark.parametrize("mode", [ONCE, UNTIL_IDLE])
+def test_a_lasting_error_ends_a_single_or_cron_run(mode: str) -> None:
+    def poll() -> bool:
+        raise _denied()
+
+    with pytest.raises(ClientError):
+        run_loop(poll, LoopOptions(mode), FakeStop(), rand=lambda: 0)
+
+
+def test_a_service_outlives_lasting_errors_and_a_cron_run_outlives_a_task_error() -> None:
+    from swfagent.errors import TaskError
+
+    for mode, error in ((LOOP, _denied()), (UNTIL_IDLE, TaskError("workflow w: boom"))):
+        stop = FakeStop()
+        results: list[object] = [error, True]
+
+        def poll(results: list[object] = results, stop: FakeStop = stop) -> bool:
+            r = results.pop(0)
+            if isinstance(r, Exception):
+                raise r
+            stop.request()
+            return True
+
+        assert run_loop(poll, LoopOptions(mode), stop, rand=lambda: 0) == 1

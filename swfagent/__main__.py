@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import signal
 import sys
 import threading
 from typing import Any
 
-from . import console
+from . import alerts, console, graph
 from .client import boundary, make_client
-from .config import DEFAULT_CONFIG, load_config
+from .config import DEFAULT_CONFIG, Config, load_config
 from .errors import SwfAgentError, UsageError
 from .local import DEFAULT_PORT, EmbeddedSWF, exports
 
@@ -30,10 +31,8 @@ def cmd_local(args: argparse.Namespace) -> int:
     print("Stop it with Ctrl-C; everything it holds is gone then.", flush=True)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         done.wait()
-    except KeyboardInterrupt:
-        pass
     swf.stop()
     return 0
 
@@ -86,6 +85,79 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _not_found(config: Config, workflow_id: str) -> str:
+    return f"no open execution with workflow id {workflow_id!r} in domain {config.domain.name}"
+
+
+def cmd_terminate(args: argparse.Namespace) -> int:
+    """Terminate an open execution now (TERMINATED); its running tasks are not told."""
+    config = load_config(args.config)
+    if not args.reason.strip() or len(args.reason) > 256:
+        raise UsageError("--reason must be 1 to 256 characters")
+    with boundary(_not_found(config, args.workflow_id)):
+        console.terminate(make_client(), config, args.workflow_id, args.reason, args.run_id)
+    print(f"Terminated {args.workflow_id}: {args.reason}")
+    return 0
+
+
+def cmd_signal(args: argparse.Namespace) -> int:
+    """Send a signal to an open execution: it lands in the history and a decision task follows."""
+    config = load_config(args.config)
+    if args.input is not None and len(args.input) > 32_768:
+        raise UsageError(f"the input is {len(args.input)} characters; SWF takes at most 32768")
+    with boundary(_not_found(config, args.workflow_id)):
+        console.signal(make_client(), config, args.workflow_id, args.name, args.input, args.run_id)
+    print(f"Signaled {args.workflow_id}: {args.name}")
+    return 0
+
+
+def cmd_cancel(args: argparse.Namespace) -> int:
+    """Ask for an execution's cancellation; the decider cancels it on its next decision task."""
+    config = load_config(args.config)
+    with boundary(_not_found(config, args.workflow_id)):
+        console.request_cancel(make_client(), config, args.workflow_id, args.run_id)
+    print(f"Cancellation requested for {args.workflow_id}: the decider cancels it on its next decision task")
+    return 0
+
+
+def cmd_graph(args: argparse.Namespace) -> int:
+    """Print the flow chart (Mermaid or DOT), with an execution's step statuses when one is named."""
+    config = load_config(args.config)
+    status = None
+    if args.execution:
+        with boundary():
+            status = console.execution_steps(make_client(), config, args.execution, args.run_id)
+    elif args.run_id:
+        raise UsageError("--run-id goes with --execution")
+    print(graph.render(config.workflow, args.format, status), end="")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Report executions that closed other than COMPLETED within --since, alert on each; exit 1 if any."""
+    config = load_config(args.config)
+    since = console.parse_since(args.since, dt.datetime.now(dt.timezone.utc))
+    try:
+        with boundary():
+            rows = console.failures(make_client(), config, since)
+    except SwfAgentError as exc:
+        exc.exit_code = 2  # for cron: 1 means "failures found", 2 "could not look"
+        raise
+    if args.json:
+        print(console.to_json(rows))
+    elif not rows:
+        print(f"No execution closed other than COMPLETED since {console.local_time(since)}.")
+    else:
+        print(console.format_failures(rows))
+    if rows and not args.no_alert:
+        problems = sum(bool(alerts.send(config, row["alert"])) for row in rows)
+        if config.alerts is None:
+            print("No alert sent: config.yaml has no alerts: section.", file=sys.stderr)
+        elif problems:
+            print(f"{problems} of {len(rows)} alerts could not be sent in full.", file=sys.stderr)
+    return 1 if rows else 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """The article's walkthrough on the embedded SWF."""
     from .demo import run_demo
@@ -121,6 +193,26 @@ def parser() -> argparse.ArgumentParser:
     c = command("show", cmd_show, "one execution: summary, events, activities")
     c.add_argument("workflow_id")
     c.add_argument("--run-id", help="the run (default: the latest)")
+    c.add_argument("--json", action="store_true")
+    c = command("terminate", cmd_terminate, "terminate an open execution now")
+    c.add_argument("workflow_id")
+    c.add_argument("--reason", required=True, help="why (recorded in the history, at most 256 characters)")
+    c.add_argument("--run-id", help="the run (default: the open one)")
+    c = command("signal", cmd_signal, "send a signal to an open execution")
+    c.add_argument("workflow_id")
+    c.add_argument("name", help="the signal's name")
+    c.add_argument("--input", help="the signal's input")
+    c.add_argument("--run-id", help="the run (default: the open one)")
+    c = command("cancel", cmd_cancel, "ask for an open execution's cancellation (RequestCancelWorkflowExecution)")
+    c.add_argument("workflow_id")
+    c.add_argument("--run-id", help="the run (default: the open one)")
+    c = command("graph", cmd_graph, "print the flow chart as Mermaid or Graphviz DOT")
+    c.add_argument("--execution", metavar="WORKFLOW_ID", help="mark each step with its status in this execution")
+    c.add_argument("--run-id", help="with --execution: the run (default: the latest)")
+    c.add_argument("--format", choices=graph.FORMATS, default="mermaid", help="mermaid (default) or dot")
+    c = command("check", cmd_check, "report executions that closed other than COMPLETED, and alert; exit 1 if any")
+    c.add_argument("--since", default="1h", help="closed within this long (default 1h), e.g. 30m, 24h, 7d")
+    c.add_argument("--no-alert", action="store_true", help="report only, send no alert")
     c.add_argument("--json", action="store_true")
     command("demo", cmd_demo, "the article's walkthrough on the embedded SWF")
     return p

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 from collections.abc import Callable
 from typing import Any
 
-from .config import Config
+from .client import describe_error
+from .config import DEFAULT_CONFIG, Config
 from .logs import log
 from .runner import resolve_argv
 
 COMMAND_TIMEOUT = 30
+SNS_TIMEOUT = 10  # seconds to connect and to read: a slow SNS must not hold the decider long
 
 
 def message(
@@ -28,8 +31,22 @@ def message(
         "step": step,
         "reason": reason,
         "details": (details or "")[-2000:] or None,
-        "show": f"python -m swfagent show {workflow_id} --run-id {run_id}",
+        "show": show_command(config, workflow_id, run_id),
     }
+
+
+def show_command(config: Config, workflow_id: str, run_id: str) -> str:
+    """The command that shows this execution, quoted for a shell; --config when it is not the default one."""
+    line = f"python -m swfagent show {shlex.quote(workflow_id)} --run-id {shlex.quote(run_id)}"
+    if config.path.resolve() != DEFAULT_CONFIG.resolve():
+        line += f" --config {shlex.quote(str(config.path.resolve()))}"
+    return line
+
+
+def subject(msg: dict[str, Any]) -> str:
+    """An SNS subject: printable ASCII, at most 100 characters."""
+    text = f"SWF {msg['status']}: {msg['workflow_id']}"
+    return "".join(c if " " <= c <= "~" else "?" for c in text)[:100]
 
 
 def send(config: Config, msg: dict[str, Any], sns_client: Callable[[], Any] | None = None) -> list[str]:
@@ -41,13 +58,13 @@ def send(config: Config, msg: dict[str, Any], sns_client: Callable[[], Any] | No
     problems = []
     if alerts.sns_topic_arn:
         try:
-            client = sns_client() if sns_client is not None else _default_sns()
+            client = sns_client() if sns_client is not None else _default_sns(alerts.sns_topic_arn)
             client.publish(
                 TopicArn=alerts.sns_topic_arn, Message=body,
-                Subject=f"SWF {msg['status']}: {msg['workflow_id']}"[:100],
+                Subject=subject(msg),
             )
-        except Exception as exc:
-            problems.append(f"SNS {alerts.sns_topic_arn}: {type(exc).__name__}: {exc}")
+        except Exception as exc:  # whatever goes wrong, the decision must go on
+            problems.append(f"SNS {alerts.sns_topic_arn}: {describe_error(exc)}")
     if alerts.command:
         try:
             done = subprocess.run(
@@ -63,7 +80,13 @@ def send(config: Config, msg: dict[str, Any], sns_client: Callable[[], Any] | No
     return problems
 
 
-def _default_sns() -> Any:
+def _default_sns(topic_arn: str) -> Any:
+    """An SNS client in the topic's region, with short timeouts and one retry."""
     import boto3
+    import botocore.config
 
-    return boto3.session.Session().client("sns")
+    parts = topic_arn.split(":")
+    region = parts[3] if len(parts) > 5 and parts[3] else None
+    config = botocore.config.Config(
+        connect_timeout=SNS_TIMEOUT, read_timeout=SNS_TIMEOUT, retries={"mode": "standard", "max_attempts": 2})
+    return boto3.session.Session().client("sns", region_name=region, config=config)

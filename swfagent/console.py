@@ -10,10 +10,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from . import alerts
 from .client import error_code
 from .config import Config
 from .decide import DONE, GAVE_UP, PENDING, READY, RETRY, RUNNING, SKIPPED, WAITING, plan
-from .errors import NotFound, UsageError
+from .errors import NotFound, SwfError, UsageError
 from .history import ExecutionState, fold
 
 EPOCH = dt.datetime(1970, 1, 2, tzinfo=dt.timezone.utc)
@@ -66,39 +67,70 @@ def parse_since(text: str, now: dt.datetime) -> dt.datetime:
     return now - dt.timedelta(seconds=seconds)
 
 
+# The embedded SWF (moto) answers this start time in DescribeWorkflowExecution (and, in some
+# versions, in the list calls) whatever the real one is: 2014-12-31T23:00:00.123Z.
+PLACEHOLDER_START = 1420066800.123
+
+
+def is_placeholder(value: Any) -> bool:
+    """True for the embedded SWF's fixed start timestamp."""
+    return isinstance(value, dt.datetime) and abs(value.timestamp() - PLACEHOLDER_START) < 0.001
+
+
 def list_executions(
     client: Any, config: Config, which: str = "all", since: dt.datetime | None = None,
-    status: str | None = None, workflow_id: str | None = None,
+    status: str | None = None, workflow_id: str | None = None, closed_since: dt.datetime | None = None,
 ) -> list[dict[str, Any]]:
-    """Executions of the domain, newest first, all pages; filtered here too (the embedded SWF ignores filters)."""
-    oldest = since or EPOCH
-    found: list[dict[str, Any]] = []
+    """Executions of the domain, newest first, all pages; filtered here too (the embedded SWF ignores filters).
+
+    since: started at or after; closed_since: closed at or after (closed ones only). closeStatusFilter is
+    never sent: the embedded SWF drops executions it should keep, and SWF forbids it with executionFilter.
+    """
     extra: dict[str, Any] = {"executionFilter": {"workflowId": workflow_id}} if workflow_id else {}
-    if which in ("all", "open") and status is None:
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    if which in ("all", "open") and status is None and closed_since is None:
         pages = client.get_paginator("list_open_workflow_executions").paginate(
-            domain=config.domain.name, startTimeFilter={"oldestDate": oldest}, **extra)
-        found += [e for page in pages for e in page.get("executionInfos", [])]
+            domain=config.domain.name, startTimeFilter={"oldestDate": since or EPOCH}, **extra)
+        for e in (e for page in pages for e in page.get("executionInfos", [])):
+            found[(e["execution"]["workflowId"], e["execution"]["runId"])] = e
     if which in ("all", "closed"):
-        if status is not None:
-            extra["closeStatusFilter"] = {"status": status}
+        time_filter = ({"closeTimeFilter": {"oldestDate": closed_since}} if closed_since
+                       else {"startTimeFilter": {"oldestDate": since or EPOCH}})
         pages = client.get_paginator("list_closed_workflow_executions").paginate(
-            domain=config.domain.name, startTimeFilter={"oldestDate": oldest}, **extra)
-        found += [e for page in pages for e in page.get("executionInfos", [])]
+            domain=config.domain.name, **time_filter, **extra)
+        for e in (e for page in pages for e in page.get("executionInfos", [])):
+            found[(e["execution"]["workflowId"], e["execution"]["runId"])] = e  # closed since listed open
     out = []
-    for e in found:
+    for e in found.values():
+        closed = e.get("executionStatus") == "CLOSED"
         if workflow_id and e["execution"]["workflowId"] != workflow_id:
             continue
+        if (which == "open" and closed) or (which == "closed" and not closed):
+            continue
+        if (status and e.get("closeStatus") != status) or (closed_since and not closed):
+            continue
+        fill_times(client, config, e)
         if since and e["startTimestamp"] < since:
             continue
-        if which == "open" and e.get("executionStatus") != "OPEN":
-            continue
-        if which == "closed" and e.get("executionStatus") != "CLOSED":
-            continue
-        if status and e.get("closeStatus") != status:
+        if closed_since and (e.get("closeTimestamp") is None or e["closeTimestamp"] < closed_since):
             continue
         out.append(e)
     out.sort(key=lambda e: e["startTimestamp"], reverse=True)
     return out
+
+
+def fill_times(client: Any, config: Config, info: dict[str, Any]) -> None:
+    """Put the start and close times from the history where the answer lacks them or holds the placeholder."""
+    start = info.get("startTimestamp")
+    if not (is_placeholder(start) or start is None or (
+            info.get("executionStatus") == "CLOSED" and info.get("closeTimestamp") is None)):
+        return
+    ex = info["execution"]
+    state = fold(history(client, config, ex["workflowId"], ex["runId"]))
+    if (is_placeholder(start) or start is None) and state.started_at is not None:
+        info["startTimestamp"] = state.started_at
+    if info.get("executionStatus") == "CLOSED" and info.get("closeTimestamp") is None and state.closed_at is not None:
+        info["closeTimestamp"] = state.closed_at
 
 
 # ---- show ----------------------------------------------------------------------------------
@@ -184,12 +216,15 @@ def show_data(client: Any, config: Config, workflow_id: str, run_id: str | None)
     events = history(client, config, workflow_id, run_id)
     state = fold(events)
     ei = info["executionInfo"]
+    started = ei.get("startTimestamp")
+    if started is None or is_placeholder(started):  # the embedded SWF's fixed 2014 start
+        started = state.started_at
     return {
         "summary": {
             "workflow_id": workflow_id, "run_id": run_id,
             "workflow_type": f"{ei['workflowType']['name']} {ei['workflowType']['version']}",
             "status": ei.get("executionStatus"), "close_status": ei.get("closeStatus"),
-            "started": ei.get("startTimestamp"), "closed": ei.get("closeTimestamp"),
+            "started": started, "closed": ei.get("closeTimestamp") or state.closed_at,
             "input": state.input, "result": state.close_result,
             "reason": state.close_reason if state.close_status != "COMPLETED" else None,
             "progress": progress(config, state),
@@ -206,6 +241,99 @@ def show_data(client: Any, config: Config, workflow_id: str, run_id: str | None)
         ],
         "steps": step_status(config, state),
     }
+
+
+def execution_steps(client: Any, config: Config, workflow_id: str, run_id: str | None = None) -> dict[str, str]:
+    """Each step's status in an execution (the latest run by default), for the live flow chart."""
+    run_id = run_id or latest_run(client, config, workflow_id)
+    return step_status(config, fold(history(client, config, workflow_id, run_id)))
+
+
+# ---- steering --------------------------------------------------------------------------------
+
+# Answers that mean "this endpoint does not do that action" rather than "this request is wrong".
+UNSUPPORTED_CODES = frozenset({
+    "UnknownOperationException", "InvalidAction", "NotImplemented", "NotImplementedError",
+    "UnsupportedOperation", "501",
+})
+
+
+def is_unsupported(exc: ClientError) -> bool:
+    """True when the endpoint answered that it has no such action (the embedded SWF: an HTML 500 page)."""
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+    message = str(exc.response.get("Error", {}).get("Message") or "")
+    return error_code(exc) in UNSUPPORTED_CODES or status == 501 or (
+        status == 500 and message.lstrip().lower().startswith("<!doctype html"))
+
+
+def _run(run_id: str | None) -> dict[str, str]:
+    return {"runId": run_id} if run_id else {}
+
+
+def terminate(client: Any, config: Config, workflow_id: str, reason: str, run_id: str | None = None) -> None:
+    """TerminateWorkflowExecution: the execution closes now, as TERMINATED; no decider is asked."""
+    client.terminate_workflow_execution(
+        domain=config.domain.name, workflowId=workflow_id, reason=reason, **_run(run_id))
+
+
+def signal(client: Any, config: Config, workflow_id: str, name: str, input: str | None,
+           run_id: str | None = None) -> None:
+    """SignalWorkflowExecution: a WorkflowExecutionSignaled event and a decision task.
+
+    The input is always sent (empty when not given): the embedded SWF fails on a signal without one.
+    """
+    client.signal_workflow_execution(
+        domain=config.domain.name, workflowId=workflow_id, signalName=name, input=input or "", **_run(run_id))
+
+
+def request_cancel(client: Any, config: Config, workflow_id: str, run_id: str | None = None) -> None:
+    """RequestCancelWorkflowExecution: the decider then cancels the execution (on its next decision task)."""
+    if not list_executions(client, config, "open", workflow_id=workflow_id):
+        raise NotFound(f"no open execution with workflow id {workflow_id!r} in domain {config.domain.name}")
+    try:
+        client.request_cancel_workflow_execution(domain=config.domain.name, workflowId=workflow_id, **_run(run_id))
+    except ClientError as exc:
+        if is_unsupported(exc):
+            raise SwfError(
+                "this SWF endpoint does not implement RequestCancelWorkflowExecution (the embedded SWF does not): "
+                f"use `python -m swfagent terminate {workflow_id} --reason ...` instead") from None
+        raise
+
+
+# ---- check -----------------------------------------------------------------------------------
+
+
+def failures(client: Any, config: Config, since: dt.datetime) -> list[dict[str, Any]]:
+    """Executions that closed since then other than COMPLETED (or continued as new), each with its alert."""
+    out = []
+    for e in list_executions(client, config, "closed", closed_since=since):
+        if e.get("closeStatus") in ("COMPLETED", "CONTINUED_AS_NEW"):
+            continue
+        ex = e["execution"]
+        events = history(client, config, ex["workflowId"], ex["runId"])
+        state = fold(events)
+        statuses = step_status(config, state)
+        failed = [s for s, v in statuses.items() if v == "failed"] or [s for s, v in statuses.items() if v == "running"]
+        details = next((_attrs(ev).get("details") for ev in reversed(events)
+                        if ev.get("eventType", "").startswith("WorkflowExecution")), None)
+        details = details if isinstance(details, str) else None
+        if e.get("closeStatus") == "TIMED_OUT":
+            reason = f"the execution timed out ({state.close_reason or 'START_TO_CLOSE'})"
+        else:
+            reason = state.close_reason or details or str(e.get("closeStatus"))
+        out.append({**e, "alert": alerts.message(
+            config, ex["workflowId"], ex["runId"], str(e.get("closeStatus")), reason,
+            ", ".join(failed) or None, details)})
+    return out
+
+
+def format_failures(rows: list[dict[str, Any]]) -> str:
+    """One line per failed execution: ids, status, closed, step, reason."""
+    body = [[
+        e["execution"]["workflowId"], e["execution"]["runId"], str(e.get("closeStatus")),
+        local_time(e.get("closeTimestamp")), e["alert"]["step"] or "-", _one_line(e["alert"]["reason"], 80),
+    ] for e in rows]
+    return table(["Workflow id", "Run id", "Status", "Closed", "Step", "Reason"], body)
 
 
 # ---- text output ---------------------------------------------------------------------------

@@ -84,9 +84,9 @@ def mermaid(workflow: Workflow, status: dict[str, str] | None = None) -> str:
     for node, shape, label in chart.nodes:
         left, right = _MERMAID_SHAPES[shape]
         out.append(f"    {node}{left}{_mermaid_text(label)}{right}")
-    for src, dst, label, dashed in chart.edges:
+    for src, dst, text, dashed in chart.edges:
         arrow = "-.->" if dashed else "-->"
-        out.append(f"    {src} {arrow}{'|' + label + '|' if label else ''} {dst}")
+        out.append(f"    {src} {arrow}{'|' + text + '|' if text else ''} {dst}")
     if status is not None:
         for name in STATUSES:
             fill, stroke = COLORS[name]
@@ -115,8 +115,8 @@ def dot(workflow: Workflow, status: dict[str, str] | None = None) -> str:
             fill, stroke = COLORS[name]
             attrs += ["style=filled", f'fillcolor="{fill}"', f'color="{stroke}"', f'class="{name}"']
         out.append(f"    {node} [{', '.join(attrs)}];")
-    for src, dst, label, dashed in chart.edges:
-        attrs = ([f"label={_dot_text(label)}"] if label else []) + (["style=dashed"] if dashed else [])
+    for src, dst, text, dashed in chart.edges:
+        attrs = ([f"label={_dot_text(text)}"] if text else []) + (["style=dashed"] if dashed else [])
         out.append(f"    {src} -> {dst}{' [' + ', '.join(attrs) + ']' if attrs else ''};")
     out.append("}")
     return "\n".join(out) + "\n"

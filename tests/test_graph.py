@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from swfagent import graph
+from swfagent.__main__ import main
 from swfagent.config import Config, Workflow, load_config
 from swfagent.console import history, step_status
 from swfagent.history import fold
@@ -239,9 +240,9 @@ def test_graph_of_an_execution(server: Server, tmp_path: Path) -> None:
     assert {ids_of(p, n): c for p in [parse_dot(done.stdout)] for n, c in p.classes.items()} == expected
 
 
-def test_graph_command_without_a_server() -> None:
+def test_graph_command_without_a_server(capsys: pytest.CaptureFixture[str]) -> None:
     done = run_script("swfagent", "graph", "--format", "dot")
     assert done.returncode == 0, done.stderr
     check_structure(load_config(ROOT / "config.yaml").workflow, parse_dot(done.stdout))
-    bad = run_script("swfagent", "graph", "--run-id", "x")
-    assert bad.returncode == 2 and "--run-id goes with --execution" in bad.stderr
+    assert main(["graph", "--run-id", "x"]) == 2
+    assert "--run-id goes with --execution" in capsys.readouterr().err

@@ -2,7 +2,7 @@
 
 Ovals are the start and the end, rectangles the steps (activities), diamonds the `when` conditions:
 a step with `when` gets a diamond between its `after` steps and itself, 'yes' leading to the step
-and 'no' to the end (the step is skipped). Pure: a Workflow and, optionally, each step's status in.
+and 'no' past it (the step is skipped) to the steps after it, or to the end. Pure: a Workflow and, optionally, each step's status in.
 """
 
 from __future__ import annotations
@@ -44,7 +44,9 @@ class Chart:
                 self.nodes.append((diamond, "diamond", tests))
                 self.edges += [(self.ids[dep], diamond, "", False) for dep in step.after]
                 self.edges.append((diamond, self.ids[step.id], "yes", False))
-                self.edges.append((diamond, END, "no", True))
+                # 'no': the step is skipped and the flow goes on past it (to the end if nothing follows)
+                after_it = [self.ids[s.id] for s in workflow.steps if step.id in s.after] or [END]
+                self.edges += [(diamond, nxt, "no", True) for nxt in after_it]
             elif step.after:
                 self.edges += [(self.ids[dep], self.ids[step.id], "", False) for dep in step.after]
             else:

@@ -110,14 +110,17 @@ def check_structure(workflow: Workflow, p: Parsed) -> None:
     dependents = {d for s in workflow.steps for d in s.after}
     for s in workflow.steps:
         node = p.by_label(s.id)
-        into = [a for a, b in edges if b == node]
+        into = [a for a, b, label, _ in p.edges if b == node and label != "no"]  # 'no' arrows pass a skipped step
         if s.when:
             (diamond,) = into
             shape, label = p.nodes[diamond]
             assert shape == "diamond"
             assert label == [f"{'and ' if i else ''}{dep} result matches {rx.pattern}" for i, (dep, rx) in enumerate(s.when)]
             assert {a for a, b in edges if b == diamond} == {p.by_label(d) for d in s.after}
-            assert (diamond, node, "yes", False) in p.edges and (diamond, end, "no", True) in p.edges
+            assert (diamond, node, "yes", False) in p.edges
+            # 'no': skipped, the flow goes on to the steps after it, or to the end
+            after_it = {p.by_label(t.id) for t in workflow.steps if s.id in t.after} or {end}
+            assert {b for a, b, label, dashed in p.edges if a == diamond and label == "no" and dashed} == after_it
         elif s.after:
             assert set(into) == {p.by_label(d) for d in s.after}
         else:
@@ -172,7 +175,7 @@ def test_fan_out_and_in(tmp_path: Path) -> None:
     named = {(ids_of(p, a), ids_of(p, b), label) for a, b, label, _ in p.edges}
     cond = "split result matches [a-m]"
     assert named == {
-        ("Start", "split", ""), ("split", cond, ""), (cond, "left", "yes"), (cond, "End", "no"),
+        ("Start", "split", ""), ("split", cond, ""), (cond, "left", "yes"), (cond, "join", "no"),
         ("split", "right", ""), ("left", "join", ""), ("right", "join", ""), ("join", "End", ""),
     }
     assert p.nodes[p.by_label("left")][1] == ["left", "activity Test_Task_B"]

@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import sys
 
-from swfagent.cli import fail_line, install_signal_handlers, poller_parser, positive_int, run_worker
+from swfagent.cli import fail_line, install_signal_handlers, poller_parser, run_worker
 from swfagent.errors import SwfAgentError
 from swfagent.poller import Stop
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the worker: one activity task by default, or --loop / --until-idle."""
-    parser = poller_parser("worker.py", __doc__ or "")
-    parser.add_argument("--concurrency", type=positive_int, default=1, help="tasks run at once (default 1)")
-    args = parser.parse_args(argv)
+    args = poller_parser("worker.py", __doc__ or "").parse_args(argv)
     stop = Stop()
     install_signal_handlers(stop)
     try:

@@ -6,8 +6,6 @@ import argparse
 import os
 import signal
 import sys
-from concurrent.futures import Future, ThreadPoolExecutor
-from threading import BoundedSemaphore
 from typing import Any
 
 from . import runner
@@ -16,7 +14,7 @@ from .config import DEFAULT_CONFIG, Config, load_config
 from .decider import handle_decision_task, poll_decision_task
 from .errors import SwfAgentError
 from .logs import log, setup_logging
-from .poller import LOOP, ONCE, UNTIL_IDLE, LoopOptions, Stop, identity, run_loop
+from .poller import LOOP, ONCE, UNTIL_IDLE, LoopOptions, Stop, identity, run_threads
 from .worker import handle_activity_task, poll_activity_task
 
 
@@ -54,6 +52,8 @@ def poller_parser(prog: str, description: str) -> argparse.ArgumentParser:
     p.add_argument("--max-tasks", type=positive_int, help="stop after this many tasks")
     p.add_argument("--max-seconds", type=positive_float, help="stop polling after this many seconds")
     p.add_argument("--task-list", help="task list to poll (default: the workflow's task list)")
+    p.add_argument("--concurrency", type=positive_int, default=1,
+                   help="poll threads, each handling its own task: up to N tasks at once (default 1)")
     p.add_argument("--log-format", choices=("text", "json"), default="text")
     p.add_argument("--stats", action="store_true", help="print the API calls made, by operation, at exit")
     p.add_argument("-v", "--verbose", action="store_true")
@@ -97,7 +97,7 @@ def _options(args: argparse.Namespace) -> LoopOptions:
 
 
 def run_decider(args: argparse.Namespace, stop: Stop) -> int:
-    """The decider's poll loop."""
+    """The decider's poll loop, in --concurrency poll threads."""
     config, client, stats = _prepare(args)
     task_list = args.task_list or config.workflow.task_list
     me = identity()
@@ -111,7 +111,7 @@ def run_decider(args: argparse.Namespace, stop: Stop) -> int:
 
     try:
         with boundary():
-            run_loop(once, _options(args), stop)
+            run_threads(once, _options(args), stop, args.concurrency)
     finally:
         if args.stats:
             print(stats.summary(), file=sys.stderr)
@@ -119,47 +119,22 @@ def run_decider(args: argparse.Namespace, stop: Stop) -> int:
 
 
 def run_worker(args: argparse.Namespace, stop: Stop) -> int:
-    """The worker's poll loop, with up to --concurrency tasks at once."""
+    """The worker's poll loop: up to --concurrency tasks at once, each poll thread running its own."""
     config, client, stats = _prepare(args)
     task_list = args.task_list or config.workflow.task_list
     me = identity()
-    slots = BoundedSemaphore(args.concurrency)
-    pool = ThreadPoolExecutor(args.concurrency, thread_name_prefix="task") if args.concurrency > 1 else None
-
-    def finished(future: Future[Any]) -> None:
-        slots.release()
-        exc = future.exception()
-        if exc is not None:
-            log.error(str(exc))
 
     def once() -> bool:
-        slots.acquire()
-        if stop.requested:  # woke up from waiting on a slot to find a stop request
-            slots.release()
-            return False
-        try:
-            task = poll_activity_task(client, config, task_list, me)
-        except BaseException:
-            slots.release()
-            raise
+        task = poll_activity_task(client, config, task_list, me)
         if task is None:
-            slots.release()
             return False
-        if pool is None:
-            try:
-                handle_activity_task(client, config, task)
-            finally:
-                slots.release()
-        else:
-            pool.submit(handle_activity_task, client, config, task).add_done_callback(finished)
+        handle_activity_task(client, config, task)
         return True
 
     try:
         with boundary():
-            run_loop(once, _options(args), stop)
+            run_threads(once, _options(args), stop, args.concurrency)
     finally:
-        if pool is not None:
-            pool.shutdown(wait=True)
         if args.stats:
             print(stats.summary(), file=sys.stderr)
     return 0

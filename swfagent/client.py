@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -120,6 +121,7 @@ class CallStats:
     def __init__(self) -> None:
         self.calls: collections.Counter[str] = collections.Counter()
         self.empty_polls = 0
+        self.lock = threading.Lock()  # poll threads share the client
 
     def attach(self, client: Any) -> None:
         """Count every call this client makes, from botocore's after-call event."""
@@ -127,10 +129,11 @@ class CallStats:
 
     def _after_call(self, model: Any, parsed: dict[str, Any], **_: Any) -> None:
         name = model.name
-        if name.startswith("PollFor") and not parsed.get("taskToken"):
-            self.empty_polls += 1
-        else:
-            self.calls[name] += 1
+        with self.lock:
+            if name.startswith("PollFor") and not parsed.get("taskToken"):
+                self.empty_polls += 1
+            else:
+                self.calls[name] += 1
 
     def summary(self) -> str:
         """One line: the calls by operation and the empty polls."""

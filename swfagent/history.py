@@ -6,8 +6,8 @@ GetWorkflowExecutionHistory.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 

@@ -91,6 +91,34 @@ class LoopOptions:
     max_seconds: float | None = None
 
 
+class Budget:
+    """The tasks a run may still take, shared by its poll threads: one is taken before each poll."""
+
+    def __init__(self, limit: int | None):
+        self.limit = limit
+        self.taken = 0
+        self.lock = threading.Lock()
+        self.done = threading.Event()  # set when the run is over for every thread (until-idle saw an empty poll)
+
+    @classmethod
+    def of(cls, options: LoopOptions) -> Budget:
+        """One task for a single run, --max-tasks otherwise."""
+        return cls(1 if options.mode == ONCE else options.max_tasks)
+
+    def take(self) -> bool:
+        """Reserve a task before polling; False when the run has had all it may."""
+        with self.lock:
+            if self.done.is_set() or (self.limit is not None and self.taken >= self.limit):
+                return False
+            self.taken += 1
+            return True
+
+    def give_back(self) -> None:
+        """The poll brought no task: the reservation is free again."""
+        with self.lock:
+            self.taken -= 1
+
+
 def run_loop(
     poll_and_handle: Callable[[], bool],
     options: LoopOptions,
@@ -98,39 +126,42 @@ def run_loop(
     *,
     clock: Callable[[], float] = time.monotonic,
     rand: Callable[[], float] = random.random,
+    budget: Budget | None = None,
 ) -> int:
     """Call poll_and_handle (True: a task was handled; False: the poll came back empty) until done; the count handled."""
+    budget = budget or Budget.of(options)
     started = clock()
     handled = 0
     errors = 0
     fast_empty = 0
     while not stop.requested:
-        if options.max_tasks is not None and handled >= options.max_tasks:
-            break
         if options.max_seconds is not None and clock() - started >= options.max_seconds:
+            break
+        if not budget.take():
             break
         poll_started = clock()
         try:
             got_task = poll_and_handle()
         except Exception as exc:  # the loop outlives anything one task throws
-            errors += 1
-            delay = compute_backoff(errors, jitter=rand())
-            log.error(f"{describe_error(exc)}; going on in {delay:.1f} s", exc_info=log.isEnabledFor(10))
+            budget.give_back()
             # A single run or a cron run ends on a lasting error (access denied, unknown domain);
             # a service goes on, and so does a cron run past one task's trouble.
             lasting = not is_transient(exc)
             if lasting and (options.mode == ONCE or (options.mode == UNTIL_IDLE and not isinstance(exc, TaskError))):
                 raise
+            errors += 1
+            delay = compute_backoff(errors, jitter=rand())
+            log.error(f"{describe_error(exc)}; going on in {delay:.1f} s", exc_info=log.isEnabledFor(10))
             stop.wait(delay)
             continue
         errors = 0
         if got_task:
             handled += 1
             fast_empty = 0
-            if options.mode == ONCE:
-                break
             continue
+        budget.give_back()
         if options.mode == UNTIL_IDLE:
+            budget.done.set()
             break
         if clock() - poll_started < FAST_EMPTY_POLL:
             fast_empty += 1
@@ -138,3 +169,29 @@ def run_loop(
         else:
             fast_empty = 0
     return handled
+
+
+def run_threads(poll_and_handle: Callable[[], bool], options: LoopOptions, stop: Stop, threads: int) -> int:
+    """run_loop in `threads` poll threads sharing one budget (as many pollers in one process); the count handled."""
+    if threads <= 1:
+        return run_loop(poll_and_handle, options, stop)
+    budget = Budget.of(options)
+    counts: list[int] = []
+    errors: list[BaseException] = []
+
+    def one() -> None:
+        try:
+            counts.append(run_loop(poll_and_handle, options, stop, budget=budget))
+        except BaseException as exc:
+            errors.append(exc)
+            budget.done.set()  # a lasting error ends the run for every thread
+
+    pool = [threading.Thread(target=one, name=f"poller-{i}", daemon=True) for i in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        while t.is_alive():
+            t.join(0.5)  # a timed join lets the main thread take signals
+    if errors:
+        raise errors[0]
+    return sum(counts)

@@ -134,3 +134,43 @@ def test_a_service_outlives_lasting_errors_and_a_cron_run_outlives_a_task_error(
             return True
 
         assert run_loop(poll, LoopOptions(mode), stop, rand=lambda: 0) == 1
+
+
+def test_poll_threads_share_max_tasks() -> None:
+    import threading
+
+    from swfagent.poller import run_threads
+
+    handled: list[str] = []
+    lock = threading.Lock()
+
+    def poll() -> bool:
+        with lock:
+            handled.append(threading.current_thread().name)
+        return True
+
+    assert run_threads(poll, LoopOptions(LOOP, max_tasks=7), Stop(), threads=3) == 7
+    assert len(handled) == 7
+
+
+def test_one_empty_poll_ends_an_until_idle_run_for_every_thread() -> None:
+    from swfagent.poller import run_threads
+
+    answers = iter([True, True, True, False] + [True] * 100)
+    assert run_threads(lambda: next(answers), LoopOptions(UNTIL_IDLE), Stop(), threads=2) <= 4
+
+
+def test_a_single_run_takes_one_task_whatever_the_threads() -> None:
+    from swfagent.poller import run_threads
+
+    assert run_threads(lambda: True, LoopOptions(ONCE), Stop(), threads=4) == 1
+
+
+def test_a_lasting_error_in_a_thread_ends_the_run() -> None:
+    from swfagent.poller import run_threads
+
+    def poll() -> bool:
+        raise _denied()
+
+    with pytest.raises(ClientError):
+        run_threads(poll, LoopOptions(UNTIL_IDLE), Stop(), threads=3)

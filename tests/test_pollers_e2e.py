@@ -33,10 +33,11 @@ def test_many_executions_several_workers_and_deciders(server: Server, tmp_path: 
     ids = [f"many-{i}" for i in range(20)]
     register_and_start(server, config, *ids)
     with pollers() as p:
+        p.start("decider.py", config, "--loop", env=env)
+        p.start("decider.py", config, "--loop", "--concurrency", "2", env=env)  # two poll threads
         for _ in range(2):
-            p.start("decider.py", config, "--loop", env=env)
-        for _ in range(3):
             p.start("worker.py", config, "--loop", env=env)
+        p.start("worker.py", config, "--loop", "--concurrency", "3", env=env)
         closed = wait_closed(server, config, 20, timeout=120)
     assert sorted(e["closeStatus"] for e in closed) == ["COMPLETED"] * 20, p.all_output()[-3000:]
     runs = collections.Counter(record.read_text().split("\n")[:-1])

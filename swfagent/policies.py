@@ -1,0 +1,221 @@
+"""IAM policies, one per role (worker, decider, operator, admin), scoped to the domain config.yaml names.
+
+Each role gets exactly the SWF actions its scripts call (and their SWF "pseudo API" decisions), on
+the domain's ARN only; polls and starts are further held to the config's task lists and types with
+SWF's condition keys. `python -m swfagent policies` prints them; iam/*.json are copies for the
+shipped config.yaml with the placeholder account below.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from .config import DEFAULT_CONFIG, Config, load_config
+from .errors import UsageError
+
+ROLES = ("worker", "decider", "operator", "admin")
+PLACEHOLDER_ACCOUNT = "123456789012"  # AWS's documentation account id: replace it with yours
+DEFAULT_REGION = "us-east-1"
+VERSION = "2012-10-17"
+
+# What each role does, for `--help`, iam/README.md and the README's Security section.
+PURPOSE = {
+    "worker": "hosts that run worker.py: poll activity tasks, heartbeat, report results",
+    "decider": "hosts that run decider.py: poll decision tasks, answer with decisions (and SNS alerts)",
+    "operator": "people and cron jobs running python -m swfagent start/executions/show/signal/cancel/terminate/check",
+    "admin": "whoever runs register_swf.py: register the domain and the types",
+}
+
+WORKER_REPORT = (
+    "swf:RecordActivityTaskHeartbeat", "swf:RespondActivityTaskCanceled",
+    "swf:RespondActivityTaskCompleted", "swf:RespondActivityTaskFailed",
+)
+# The decisions swfagent.decide makes: SWF checks each one as if it were an API call of its own.
+DECISIONS = (
+    "swf:CancelWorkflowExecution", "swf:CompleteWorkflowExecution", "swf:FailWorkflowExecution",
+    "swf:StartTimer",
+)
+OPERATOR_READ = (
+    "swf:DescribeWorkflowExecution", "swf:GetWorkflowExecutionHistory",
+    "swf:ListClosedWorkflowExecutions", "swf:ListOpenWorkflowExecutions",
+)
+OPERATOR_STEER = (
+    "swf:RequestCancelWorkflowExecution", "swf:SignalWorkflowExecution", "swf:TerminateWorkflowExecution",
+)
+ADMIN_TYPES = (
+    "swf:DescribeActivityType", "swf:DescribeDomain", "swf:DescribeWorkflowType",
+    "swf:RegisterActivityType", "swf:RegisterWorkflowType",
+)
+
+_ACCOUNT = re.compile(r"\d{12}")
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
+
+
+def partition(region: str) -> str:
+    """The ARN partition of a region: aws, aws-cn or aws-us-gov."""
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+def domain_arn(config: Config, account: str, region: str) -> str:
+    """The domain's ARN, the only resource SWF lets a policy name."""
+    return f"arn:{partition(region)}:swf:{region}:{account}:/domain/{config.domain.name}"
+
+
+def _used_activities(config: Config) -> list[Any]:
+    used = {s.activity for s in config.workflow.steps}
+    return [a for name, a in config.activities.items() if name in used]
+
+
+def activity_task_lists(config: Config) -> list[str]:
+    """The task lists the flow chart's activities are scheduled on, sorted."""
+    return sorted({a.task_list for a in _used_activities(config)})
+
+
+def _statement(sid: str, actions: tuple[str, ...] | list[str], resource: str,
+               condition: dict[str, dict[str, list[str]]] | None = None) -> dict[str, Any]:
+    st: dict[str, Any] = {
+        "Sid": sid, "Effect": "Allow",
+        "Action": sorted(actions) if len(actions) > 1 else actions[0], "Resource": resource,
+    }
+    if condition:
+        st["Condition"] = condition
+    return st
+
+
+def _equals(**keys: list[str]) -> dict[str, dict[str, list[str]]]:
+    return {"StringEquals": {f"swf:{k.replace('_', '.')}": sorted(set(v)) for k, v in keys.items()}}
+
+
+def _sns(config: Config, wildcard: bool) -> list[dict[str, Any]]:
+    arn = config.alerts.sns_topic_arn if config.alerts is not None else None
+    if not arn:
+        return []
+    return [_statement("PublishAlerts", ["sns:Publish"], "*" if wildcard else arn)]
+
+
+def statements(config: Config, role: str, resource: str, wildcard: bool) -> list[dict[str, Any]]:
+    """The statements of one role's policy; wildcard drops every condition."""
+    w = config.workflow
+    acts = _used_activities(config)
+
+    def cond(**keys: list[str]) -> dict[str, dict[str, list[str]]] | None:
+        return None if wildcard else _equals(**keys)
+
+    if role == "worker":
+        return [
+            _statement("PollActivityTasks", ["swf:PollForActivityTask"], resource,
+                       cond(taskList_name=activity_task_lists(config))),
+            _statement("ReportActivityTasks", WORKER_REPORT, resource),
+        ]
+    if role == "decider":
+        return [
+            _statement("PollDecisionTasks", ["swf:PollForDecisionTask"], resource, cond(taskList_name=[w.task_list])),
+            _statement("RespondDecisionTasks", ("swf:RespondDecisionTaskCompleted", *DECISIONS), resource),
+            _statement("ScheduleConfiguredActivities", ["swf:ScheduleActivityTask"], resource, cond(
+                activityType_name=[a.name for a in acts], activityType_version=[a.version for a in acts],
+                taskList_name=[a.task_list for a in acts])),
+            *_sns(config, wildcard),
+        ]
+    if role == "operator":
+        return [
+            _statement("StartConfiguredWorkflow", ["swf:StartWorkflowExecution"], resource, cond(
+                workflowType_name=[w.name], workflowType_version=[w.version], taskList_name=[w.task_list])),
+            _statement("ReadExecutions", OPERATOR_READ, resource),
+            _statement("SteerExecutions", OPERATOR_STEER, resource),
+            *_sns(config, wildcard),
+        ]
+    if role == "admin":
+        return [
+            # SWF cannot scope RegisterDomain to a domain: its only resource is "*" (IAM's service
+            # authorization reference lists no resource type for it).
+            _statement("RegisterDomain", ["swf:RegisterDomain"], "*"),
+            _statement("RegisterTypes", ADMIN_TYPES, resource),
+        ]
+    raise UsageError(f"unknown role {role!r} (known: {', '.join(ROLES)})")
+
+
+def check_account(account: str) -> str:
+    """A 12-digit AWS account id, or UsageError."""
+    if not _ACCOUNT.fullmatch(account):
+        raise UsageError(f"--account {account!r}: give the 12-digit AWS account id")
+    return account
+
+
+def check_region(region: str) -> str:
+    """An AWS region name such as us-east-1, or UsageError."""
+    if not _REGION.fullmatch(region):
+        raise UsageError(f"--region {region!r}: give an AWS region, e.g. us-east-1")
+    return region
+
+
+def policy(config: Config, role: str, account: str = PLACEHOLDER_ACCOUNT, region: str = DEFAULT_REGION,
+           wildcard: bool = False) -> dict[str, Any]:
+    """One role's IAM policy document; wildcard=True: resources "*" and no conditions."""
+    resource = "*" if wildcard else domain_arn(config, check_account(account), check_region(region))
+    return {"Version": VERSION, "Statement": statements(config, role, resource, wildcard)}
+
+
+def policies(config: Config, account: str = PLACEHOLDER_ACCOUNT, region: str = DEFAULT_REGION,
+             wildcard: bool = False) -> dict[str, dict[str, Any]]:
+    """Every role's policy, by role."""
+    return {role: policy(config, role, account, region, wildcard) for role in ROLES}
+
+
+def actions(document: dict[str, Any]) -> set[str]:
+    """Every action a policy document allows."""
+    out: set[str] = set()
+    for st in document["Statement"]:
+        acts = st["Action"]
+        out.update([acts] if isinstance(acts, str) else acts)
+    return out
+
+
+def render(document: dict[str, Any]) -> str:
+    """A policy as the JSON text iam/*.json hold: two-space indent, a final newline."""
+    return json.dumps(document, indent=2) + "\n"
+
+
+def cmd_policies(args: argparse.Namespace) -> int:
+    """Print the IAM policy of a role (or of all, as one JSON object); --out-dir writes ROLE.json files."""
+    config = load_config(args.config)
+    account, region = check_account(args.account), check_region(args.region)
+    roles = ROLES if args.role == "all" else (args.role,)
+    docs = {r: policy(config, r, account, region, args.wildcard_resources) for r in roles}
+    if args.out_dir:
+        out = Path(args.out_dir)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            for role, doc in docs.items():
+                (out / f"{role}.json").write_text(render(doc), encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"--out-dir {out}: {exc.strerror or exc}") from None
+        print(f"Wrote {', '.join(f'{r}.json' for r in docs)} to {out}")
+        return 0
+    sys.stdout.write(render(docs[roles[0]] if len(roles) == 1 else docs))
+    return 0
+
+
+def add_command(sub: Any) -> argparse.ArgumentParser:
+    """Add the `policies` subcommand to the subparsers of python -m swfagent."""
+    help = "print the IAM policy of each role (worker, decider, operator, admin), scoped to the config's domain"
+    c: argparse.ArgumentParser = sub.add_parser(
+        "policies", help=help, description=help + ". Roles: " + "; ".join(f"{r}: {p}" for r, p in PURPOSE.items()))
+    c.add_argument("--config", default=str(DEFAULT_CONFIG), help="config file (default: config.yaml)")
+    c.add_argument("--role", choices=(*ROLES, "all"), default="all", help="one role, or all (default) as one object")
+    c.add_argument("--account", default=PLACEHOLDER_ACCOUNT,
+                   help=f"the AWS account id in the ARNs (default: the placeholder {PLACEHOLDER_ACCOUNT})")
+    c.add_argument("--region", default=DEFAULT_REGION, help=f"the domain's region (default {DEFAULT_REGION})")
+    c.add_argument("--wildcard-resources", action="store_true",
+                   help='resources "*" and no conditions (for IAM emulators that match every request against "*")')
+    c.add_argument("--out-dir", help="write ROLE.json files into this folder instead of printing")
+    c.set_defaults(func=cmd_policies)
+    return c

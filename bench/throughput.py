@@ -346,6 +346,7 @@ class Setup:
 
     def __init__(self, kind: str):
         self.kind = kind
+        self.poll_threads = 1
         if kind == OURS:
             from swfagent.config import load_config
 
@@ -382,8 +383,8 @@ class Setup:
             for name, script in (("decider", "decider.py"), ("worker1", "worker.py"), ("worker2", "worker.py")):
                 probe = logdir / f"{name}.probe"
                 penv = {**env, "BENCH_PROFILE": str(logdir / f"{name}.prof")} if profile else env
-                out.append((name, [*me, str(probe), str(ROOT / script), "--loop", "--stats", "--log-format", "json"],
-                            penv, probe))
+                out.append((name, [*me, str(probe), str(ROOT / script), "--loop", "--stats", "--log-format", "json",
+                                   "--concurrency", str(self.poll_threads)], penv, probe))
             return out
         peer_python = str(PEER_VENV / "bin" / "python")
         me[0] = peer_python
@@ -412,10 +413,12 @@ class Setup:
         return workflow_id, answer["runId"]
 
 
-def one_run(kind: str, executions: int, logdir: Path, timeout: float, profile: bool = False) -> dict[str, Any]:
+def one_run(kind: str, executions: int, logdir: Path, timeout: float, profile: bool = False,
+            poll_threads: int = 1) -> dict[str, Any]:
     """Run the scenario once; the raw facts of the run."""
     logdir.mkdir(parents=True, exist_ok=True)
     setup = Setup(kind)
+    setup.poll_threads = poll_threads
     procs = Processes(logdir)
     result: dict[str, Any] = {"kind": kind, "executions": executions, "logdir": str(logdir)}
     deadline = time.monotonic() + timeout
@@ -779,6 +782,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--peer", action="store_true", help="also run simpleflow, alternating, and print the ratio")
     p.add_argument("--timeout", type=float, help="seconds a run may take (default 120 + 2 per execution)")
     p.add_argument("--logs", help="keep each run's logs and probe files in this folder")
+    p.add_argument("--poll-threads", type=int, default=1,
+                   help="--concurrency of our decider and workers (default 1: one poll at a time per process)")
     p.add_argument("--profile", action="store_true",
                    help="CPU-profile swfagent's pollers (cProfile; slows them) and print where the time goes")
     args = p.parse_args(argv)
@@ -801,7 +806,7 @@ def main(argv: list[str] | None = None) -> int:
                 profiled = " (profiled: cProfile inflates its timings)" if args.profile and kind == OURS else ""
                 print(f"round {r + 1}: {kind}{profiled} ...", flush=True)
                 run = one_run(kind, args.executions, logroot / f"r{r + 1}-{kind}", timeout,
-                              profile=args.profile and kind == OURS)
+                              profile=args.profile and kind == OURS, poll_threads=args.poll_threads)
                 a = analyse(run)
                 results[kind].append(a)
                 report(a)

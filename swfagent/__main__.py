@@ -10,7 +10,7 @@ import sys
 import threading
 from typing import Any
 
-from . import alerts, console, graph
+from . import alerts, console, policies, graph
 from .client import boundary, make_client
 from .config import DEFAULT_CONFIG, Config, load_config
 from .errors import SwfAgentError, UsageError
@@ -215,6 +215,7 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--no-alert", action="store_true", help="report only, send no alert")
     c.add_argument("--json", action="store_true")
     command("demo", cmd_demo, "the article's walkthrough on the embedded SWF")
+    policies.add_command(sub)
     return p
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import re
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -91,7 +92,12 @@ def describe_error(exc: BaseException) -> str:
         return f"cannot reach SWF{' at ' + endpoint if endpoint else ''}: is the endpoint up? ({type(exc).__name__})"
     if isinstance(exc, ClientError):
         code = error_code(exc)
-        message = str(exc.response.get("Error", {}).get("Message") or "").splitlines()
+        raw = str(exc.response.get("Error", {}).get("Message") or "")
+        if raw.lstrip().startswith("<"):  # an XML or HTML body where JSON was expected (moto's denials, proxies)
+            found = dict(re.findall(r"<(Code|Message)>([^<]*)</\1>", raw))
+            code = found.get("Code") or code
+            raw = found.get("Message") or f"HTTP {exc.response.get('ResponseMetadata', {}).get('HTTPStatusCode', '?')}"
+        message = raw.splitlines()
         text = message[0][:300] if message else ""
         if code in ("AccessDenied", "AccessDeniedException", "UnrecognizedClientException",
                     "InvalidClientTokenId", "SignatureDoesNotMatch"):

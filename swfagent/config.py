@@ -109,10 +109,10 @@ class _Section:
         self.data = data
         for k in data:
             if known is not None and (not isinstance(k, str) or k not in known):
-                raise self.error(f"unknown key {k!r} (known: {', '.join(known)})", k)
+                raise self.error(f"unknown key (known: {', '.join(known)})", k)
 
     def error(self, message: str, sub: object = None) -> ConfigError:
-        key = self.key if sub is None else f"{self.key}.{sub}" if self.key else str(sub)
+        key = self.key if sub is None else f"{self.key}.{_key(sub)}" if self.key else _key(sub)
         return ConfigError(f"{self.path}: {key}: {message}")
 
     def has(self, key: str) -> bool:
@@ -172,6 +172,14 @@ class _Section:
         return _Section(self.path, f"{self.key}.{key}" if self.key else key, self.raw(key), known)
 
 
+def _key(value: object) -> str:
+    """A key as it goes in a one-line message: printable, on one line, and short."""
+    text = str(value)
+    if not text.isprintable() or len(text) > 80 or not text:
+        text = repr(text)
+    return text if len(text) <= 80 else text[:60] + "…" + text[-10:]
+
+
 def _kind(value: Any) -> str:
     return "nothing" if value is None else type(value).__name__
 
@@ -190,8 +198,8 @@ ACTIVITY_KEYS = (
 
 
 def _activity(top: _Section, name: str, data: Any, task_list: str, base: Path) -> Activity:
-    _check_name(name, lambda m: top.error(m, f"activities.{name}"))
-    a = _Section(top.path, f"activities.{name}", data, ACTIVITY_KEYS)
+    _check_name(name, lambda m: top.error(m, f"activities.{_key(name)}"))
+    a = _Section(top.path, f"activities.{_key(name)}", data, ACTIVITY_KEYS)
     cwd = Path(a.text("cwd", default=str(base)))
     return Activity(
         name=name,
@@ -216,7 +224,7 @@ def _steps(top: _Section, data: Any, activities: dict[str, Activity]) -> tuple[S
         s = _Section(top.path, f"workflow.steps[{i}]", item, ("id", "activity", "after", "when"))
         activity = s.text("activity")
         if activity not in activities:
-            raise s.error(f"unknown activity {activity!r} (not under activities:)", "activity")
+            raise s.error(f"unknown activity '{_key(activity)}' (not under activities:)", "activity")
         step_id = s.text("id", default=activity, name=True)
         if any(p.id == step_id for p in steps):
             raise s.error(f"step id {step_id!r} is used twice: give one an id:", "id")
@@ -233,7 +241,7 @@ def _steps(top: _Section, data: Any, activities: dict[str, Activity]) -> tuple[S
         when = []
         for dep, pattern in when_raw.items():
             if dep not in after:
-                raise s.error(f"{dep!r} is not among this step's after: steps", f"when.{dep}")
+                raise s.error(f"'{_key(dep)}' is not among this step's after: steps", f"when.{dep}")
             if not isinstance(pattern, str):
                 raise s.error(f"must be a regular expression string, not {_kind(pattern)}", f"when.{dep}")
             try:
@@ -245,7 +253,7 @@ def _steps(top: _Section, data: Any, activities: dict[str, Activity]) -> tuple[S
     for i, step in enumerate(steps):
         for dep in step.after:
             if dep not in ids:
-                raise top.error(f"unknown step {dep!r}", f"workflow.steps[{i}].after")
+                raise top.error(f"unknown step '{_key(dep)}'", f"workflow.steps[{i}].after")
     return _ordered(top, steps)
 
 
@@ -340,6 +348,8 @@ def load_config(path: str | Path | None = None) -> Config:
         where = f"line {mark.line + 1}: " if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError(f"{path}: {where}invalid YAML: {problem}") from None
+    except ValueError as exc:  # e.g. an integer too long for Python to convert
+        raise ConfigError(f"{path}: invalid YAML value: {str(exc).splitlines()[0][:120]}") from None
     except RecursionError:
         raise ConfigError(f"{path}: invalid YAML: nested too deeply") from None
     if data is None:

@@ -157,7 +157,7 @@ def step_input(step: Step, state: ExecutionState) -> str | None:
         return state.input
     done = {d: state.by_step[d] for d in step.after if d in state.by_step and state.by_step[d].status == COMPLETED}
     if len(step.after) == 1:
-        return next(iter(done.values())).result or ""
+        return next((a.result or "" for a in done.values()), "")
     return json.dumps({d: a.result or "" for d, a in done.items()}, ensure_ascii=False)
 
 
@@ -193,7 +193,8 @@ def decide(workflow: Workflow, state: ExecutionState) -> list[Decision]:
     for step in workflow.steps:
         st = statuses[step.id]
         if st.status == READY:
-            text = step_input(step, state)
+            # a retry gets the input its first attempt got, even if the flow chart changed since
+            text = st.latest.input if st.latest is not None else step_input(step, state)
             if text is not None and len(text) > MAX_DATA:
                 return [fail(f"input for {step.id} is {len(text)} characters, over SWF's limit of {MAX_DATA}")]
             decisions.append(schedule(step, workflow.activities[step.activity], st.attempt, text))

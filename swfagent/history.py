@@ -98,6 +98,14 @@ def _attrs(event: Event, key: str) -> dict[str, Any]:
     return value
 
 
+def _text(attrs: dict[str, Any], key: str) -> str | None:
+    """A text attribute (input, result, reason, details), or None; anything else makes the event unreadable."""
+    value = attrs.get(key)
+    if value is None or isinstance(value, str):
+        return value
+    raise TypeError(f"{key} is {type(value).__name__}, not text")
+
+
 class _Folder:
     """The event handlers, keyed by event type."""
 
@@ -113,7 +121,7 @@ class _Folder:
 
     def started(self, e: Event) -> None:
         a = _attrs(e, "workflowExecutionStartedEventAttributes")
-        self.state.input = a.get("input")
+        self.state.input = _text(a, "input")
         wt = a.get("workflowType") or {}
         self.state.workflow_type = (wt.get("name", ""), wt.get("version", ""))
         self.state.started_at = e.get("eventTimestamp")
@@ -125,7 +133,7 @@ class _Folder:
         act = ActivityState(
             activity_id=aid, step_id=step, attempt=attempt,
             activity_type=a["activityType"]["name"], version=a["activityType"]["version"],
-            scheduled_event_id=e["eventId"], input=a.get("input"),
+            scheduled_event_id=e["eventId"], input=_text(a, "input"),
             scheduled_at=e.get("eventTimestamp"),
         )
         self.state.activities[aid] = act
@@ -150,16 +158,16 @@ class _Folder:
     def _close(self, e: Event, a: dict[str, Any], status: str) -> ActivityState:
         act = self._activity(a)
         act.status, act.closed_event_id, act.closed_at = status, e["eventId"], e.get("eventTimestamp")
-        act.details = a.get("details")
+        act.details = _text(a, "details")
         return act
 
     def completed(self, e: Event) -> None:
         a = _attrs(e, "activityTaskCompletedEventAttributes")
-        self._close(e, a, COMPLETED).result = a.get("result")
+        self._close(e, a, COMPLETED).result = _text(a, "result")
 
     def failed(self, e: Event) -> None:
         a = _attrs(e, "activityTaskFailedEventAttributes")
-        self._close(e, a, FAILED).reason = a.get("reason")
+        self._close(e, a, FAILED).reason = _text(a, "reason")
 
     def timed_out(self, e: Event) -> None:
         a = _attrs(e, "activityTaskTimedOutEventAttributes")

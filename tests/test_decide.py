@@ -213,3 +213,19 @@ def test_describe_matches_the_article() -> None:
     assert describe(decide(ARTICLE.workflow, History().state())) == "Schedule activity -- Test_Task_A"
     done = History().schedule("Test_Task_A").complete("Test_Task_A", "b").schedule("Test_Task_B").complete("Test_Task_B", "x")
     assert describe(decide(ARTICLE.workflow, done.state())) == "Complete the workflow execution"
+
+
+def test_a_retry_gets_the_input_its_first_attempt_got() -> None:
+    # the flow chart changed while the execution was open: B's retry still has its input
+    flow = config_from([{"activity": "A"}, {"activity": "B", "after": ["A"]}], {"B": {"retries": 1}})
+    decisions = decide(flow.workflow, History().schedule("B", input="first").fail("B").state())
+    [b] = [d["scheduleActivityTaskDecisionAttributes"] for d in decisions
+           if d["scheduleActivityTaskDecisionAttributes"]["activityId"] == "B-2"]
+    assert b["input"] == "first"
+
+
+def test_a_result_that_is_not_text_fails_the_execution_clearly() -> None:
+    h = History().schedule("Test_Task_A").complete("Test_Task_A", "b")
+    h.events[-1]["activityTaskCompletedEventAttributes"]["result"] = 7
+    [d] = decide(ARTICLE.workflow, h.state())
+    assert "result is int, not text" in d["failWorkflowExecutionDecisionAttributes"]["reason"]

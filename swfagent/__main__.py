@@ -10,7 +10,7 @@ import sys
 import threading
 from typing import Any
 
-from . import alerts, console, policies, graph
+from . import alerts, console, graph, policies
 from .client import boundary, make_client
 from .config import DEFAULT_CONFIG, Config, load_config
 from .errors import SwfAgentError, UsageError

@@ -11,9 +11,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 import yaml
 
+from swfagent import poller
 from swfagent.client import make_client
 from swfagent.config import Config, load_config
 from swfagent.local import LOCAL_ENV, EmbeddedSWF
@@ -56,6 +58,18 @@ def server(_embedded: EmbeddedSWF, monkeypatch: pytest.MonkeyPatch) -> Server:
     for key, value in _embedded.env().items():
         monkeypatch.setenv(key, value)
     return s
+
+
+@pytest.fixture
+def offline_client() -> Any:
+    """An SWF client for botocore's Stubber: it never reaches a network."""
+    return boto3.client("swf", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
+
+
+@pytest.fixture
+def no_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """retry_transient's backoff without the sleeping."""
+    monkeypatch.setattr(poller, "_sleep", lambda s: None)
 
 
 @pytest.fixture

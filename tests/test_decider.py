@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
 import pytest
 from botocore.stub import Stubber
 
-from swfagent import poller
 from swfagent.decide import schedule
 from swfagent.decider import handle_decision_task
 from tests.flows import ARTICLE
@@ -21,17 +19,10 @@ def _task(history: History, previous: int = 0) -> dict[str, Any]:
             "workflowType": {"name": "TestWorkflow", "version": "1.0"}, "events": history.events}
 
 
-@pytest.fixture
-def client() -> Any:
-    return boto3.client("swf", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
+pytestmark = pytest.mark.usefixtures("no_waiting")
 
 
-@pytest.fixture(autouse=True)
-def no_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(poller, "_sleep", lambda s: None)
-
-
-def test_schedules_b_with_as_result_and_prints_the_articles_lines(client: Any, capsys: pytest.CaptureFixture[str]) -> None:
+def test_schedules_b_with_as_result_and_prints_the_articles_lines(offline_client: Any, capsys: pytest.CaptureFixture[str]) -> None:
     from swfagent.logs import setup_logging
 
     setup_logging()
@@ -40,9 +31,9 @@ def test_schedules_b_with_as_result_and_prints_the_articles_lines(client: Any, c
     h.add("DecisionTaskStarted", {"scheduledEventId": len(h.events)})
     step = ARTICLE.workflow.step("Test_Task_B")
     expected = [schedule(step, ARTICLE.activities["Test_Task_B"], 1, "b")]
-    with Stubber(client) as stub:
+    with Stubber(offline_client) as stub:
         stub.add_response("respond_decision_task_completed", {}, {"taskToken": "tok", "decisions": expected})
-        assert handle_decision_task(client, ARTICLE, _task(h, previous=3)) == expected
+        assert handle_decision_task(offline_client, ARTICLE, _task(h, previous=3)) == expected
         stub.assert_no_pending_responses()
     assert capsys.readouterr().out.splitlines() == [
         "Received a Decision Task", "Making decision on what is next", "Test_Task_A succeeded",
@@ -50,16 +41,16 @@ def test_schedules_b_with_as_result_and_prints_the_articles_lines(client: Any, c
     ]
 
 
-def test_a_decision_task_that_is_gone_is_not_an_error(client: Any) -> None:
-    with Stubber(client) as stub:
+def test_a_decision_task_that_is_gone_is_not_an_error(offline_client: Any) -> None:
+    with Stubber(offline_client) as stub:
         stub.add_client_error("respond_decision_task_completed", "UnknownResourceFault", "Unknown decision task", 400)
-        assert handle_decision_task(client, ARTICLE, _task(History().decision())) == []
+        assert handle_decision_task(offline_client, ARTICLE, _task(History().decision())) == []
         stub.assert_no_pending_responses()
 
 
-def test_throttled_answers_are_retried(client: Any) -> None:
-    with Stubber(client) as stub:
+def test_throttled_answers_are_retried(offline_client: Any) -> None:
+    with Stubber(offline_client) as stub:
         stub.add_client_error("respond_decision_task_completed", "ThrottlingException", "Rate exceeded", 400)
         stub.add_response("respond_decision_task_completed", {})
-        assert len(handle_decision_task(client, ARTICLE, _task(History().decision()))) == 1
+        assert len(handle_decision_task(offline_client, ARTICLE, _task(History().decision()))) == 1
         stub.assert_no_pending_responses()

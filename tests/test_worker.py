@@ -5,12 +5,10 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import ANY, Stubber
 
-from swfagent import poller
 from swfagent.config import Config
 from swfagent.worker import handle_activity_task
 from tests.flows import config_from
@@ -31,63 +29,56 @@ def _task(input: str | None = "in") -> dict[str, Any]:
     return task
 
 
-@pytest.fixture
-def client() -> Any:
-    return boto3.client("swf", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
+pytestmark = pytest.mark.usefixtures("no_waiting")
 
 
-@pytest.fixture(autouse=True)
-def no_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(poller, "_sleep", lambda s: None)
-
-
-def test_completed_with_stdout_as_result_and_the_ids_in_the_environment(client: Any) -> None:
+def test_completed_with_stdout_as_result_and_the_ids_in_the_environment(offline_client: Any) -> None:
     code = "import os, sys; print(sys.stdin.read(), os.environ['SWF_WORKFLOW_ID'], os.environ['SWF_RUN_ID'], " \
            "os.environ['SWF_ACTIVITY_ID'], os.environ['SWF_ACTIVITY_TYPE'])"
-    with Stubber(client) as stub:
+    with Stubber(offline_client) as stub:
         stub.add_response("respond_activity_task_completed", {}, {"taskToken": TOKEN, "result": "in wf run A-1 A"})
-        outcome = handle_activity_task(client, _config(code), _task())
+        outcome = handle_activity_task(offline_client, _config(code), _task())
         stub.assert_no_pending_responses()
     assert outcome.outcome == "completed"
 
 
-def test_failed_with_exit_code_and_stderr(client: Any) -> None:
-    with Stubber(client) as stub:
+def test_failed_with_exit_code_and_stderr(offline_client: Any) -> None:
+    with Stubber(offline_client) as stub:
         stub.add_response("respond_activity_task_failed", {},
                           {"taskToken": TOKEN, "reason": "exit code 2", "details": "bad thing"})
-        handle_activity_task(client, _config("import sys; sys.exit('bad thing'[:0] or print('bad thing', file=sys.stderr) or 2)"), _task())
+        handle_activity_task(offline_client, _config("import sys; sys.exit('bad thing'[:0] or print('bad thing', file=sys.stderr) or 2)"), _task())
         stub.assert_no_pending_responses()
 
 
-def test_an_activity_type_without_a_command_is_failed_and_says_so(client: Any) -> None:
+def test_an_activity_type_without_a_command_is_failed_and_says_so(offline_client: Any) -> None:
     task = _task()
     task["activityType"] = {"name": "Unknown", "version": "9"}
-    with Stubber(client) as stub:
+    with Stubber(offline_client) as stub:
         stub.add_response("respond_activity_task_failed", {}, {
             "taskToken": TOKEN, "reason": "no command for activity type Unknown 9 in config.yaml", "details": ""})
-        assert handle_activity_task(client, _config("pass"), task).outcome == "failed"
+        assert handle_activity_task(offline_client, _config("pass"), task).outcome == "failed"
         stub.assert_no_pending_responses()
 
 
-def test_cancel_requested_by_a_heartbeat_ends_the_task_and_reports_canceled(client: Any) -> None:
-    with Stubber(client) as stub:
+def test_cancel_requested_by_a_heartbeat_ends_the_task_and_reports_canceled(offline_client: Any) -> None:
+    with Stubber(offline_client) as stub:
         stub.add_response("record_activity_task_heartbeat", {"cancelRequested": True}, {"taskToken": TOKEN, "details": ANY})
         stub.add_response("respond_activity_task_canceled", {}, {"taskToken": TOKEN, "details": ANY})
-        outcome = handle_activity_task(client, _config("import time; time.sleep(30)", heartbeat_timeout=1), _task())
+        outcome = handle_activity_task(offline_client, _config("import time; time.sleep(30)", heartbeat_timeout=1), _task())
         stub.assert_no_pending_responses()
     assert outcome.outcome == "canceled"
 
 
-def test_unknown_resource_on_heartbeat_ends_the_task_and_reports_nothing(client: Any) -> None:
-    with Stubber(client) as stub:
+def test_unknown_resource_on_heartbeat_ends_the_task_and_reports_nothing(offline_client: Any) -> None:
+    with Stubber(offline_client) as stub:
         stub.add_client_error("record_activity_task_heartbeat", "UnknownResourceFault", "Unknown activity", 400)
-        outcome = handle_activity_task(client, _config("import time; time.sleep(30)", heartbeat_timeout=1), _task())
+        outcome = handle_activity_task(offline_client, _config("import time; time.sleep(30)", heartbeat_timeout=1), _task())
         stub.assert_no_pending_responses()
     assert outcome.outcome == "gone"
 
 
 class HeartbeatClient:
-    """A client whose first heartbeat is throttled; it records the calls (their number depends on timing)."""
+    """A offline_client whose first heartbeat is throttled; it records the calls (their number depends on timing)."""
 
     def __init__(self) -> None:
         self.calls: list[str] = []
@@ -111,23 +102,23 @@ def test_a_throttled_heartbeat_is_not_fatal() -> None:
     assert fake.calls[-1] == "completed done" and fake.calls.count("heartbeat") >= 2
 
 
-def test_a_finished_result_is_reported_through_transient_errors(client: Any) -> None:
-    with Stubber(client) as stub:
+def test_a_finished_result_is_reported_through_transient_errors(offline_client: Any) -> None:
+    with Stubber(offline_client) as stub:
         stub.add_client_error("respond_activity_task_completed", "ThrottlingException", "Rate exceeded", 400)
         stub.add_client_error("respond_activity_task_completed", "InternalFailure", "oops", 500)
         stub.add_response("respond_activity_task_completed", {}, {"taskToken": TOKEN, "result": "ok"})
-        handle_activity_task(client, _config("print('ok')"), _task())
+        handle_activity_task(offline_client, _config("print('ok')"), _task())
         stub.assert_no_pending_responses()
 
 
-def test_the_token_never_appears_in_logs(client: Any, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_token_never_appears_in_logs(offline_client: Any, capsys: pytest.CaptureFixture[str]) -> None:
     from swfagent.logs import setup_logging
 
     setup_logging("json")
-    with Stubber(client) as stub:
+    with Stubber(offline_client) as stub:
         for _ in range(6):
             stub.add_client_error("respond_activity_task_completed", "InternalFailure", f"no task {TOKEN}", 500)
-        handle_activity_task(client, _config("print('ok')"), _task())
+        handle_activity_task(offline_client, _config("print('ok')"), _task())
     out = capsys.readouterr()
     assert "could not be reported" in out.err
     assert TOKEN not in out.out + out.err

@@ -19,7 +19,6 @@ from .runner import (
     COMPLETED,
     GONE,
     MAX_DATA,
-    MAX_HEARTBEAT_DETAILS,
     MAX_REASON,
     TaskResult,
     fit,
@@ -43,7 +42,7 @@ def make_heartbeat(client: Any, token: str, ctx: dict[str, Any]) -> Any:
 
     def beat() -> str:
         try:
-            answer = client.record_activity_task_heartbeat(taskToken=token, details="running"[:MAX_HEARTBEAT_DETAILS])
+            answer = client.record_activity_task_heartbeat(taskToken=token, details="running")
         except Exception as exc:
             if error_code(exc) == "UnknownResourceFault":
                 log.warning("The task is no longer open (timed out or its execution closed): ending it", extra=ctx)

@@ -19,7 +19,6 @@ from pathlib import Path
 
 MAX_DATA = 32_768
 MAX_REASON = 256
-MAX_HEARTBEAT_DETAILS = 2_048
 
 # What a heartbeat callback answers.
 BEAT_OK = "ok"

@@ -110,3 +110,14 @@ def e2e_config(tmp_path: Any, steps: list[dict[str, Any]], activities: dict[str,
         "activities": acts,
     }
     return load_config(write_config(tmp_path / "config.yaml", data))
+
+
+def run_to_close(server: Server, config: Config, count: int = 1, *, env: dict[str, str] | None = None,
+                 worker_args: tuple[str, ...] = (), timeout: float = 60) -> tuple[list[dict[str, Any]], str]:
+    """One decider and one worker in --loop until `count` executions closed: those executions, and what the pollers printed."""
+    env = env or server.env
+    with pollers() as p:
+        p.start("decider.py", config, "--loop", env=env)
+        p.start("worker.py", config, "--loop", *worker_args, env=env)
+        closed = wait_closed(server, config, count, timeout)
+    return closed, p.all_output()

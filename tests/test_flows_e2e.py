@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from tests.conftest import Server
-from tests.e2e import e2e_config, event_types, final_state, pollers, register_and_start, wait_closed
+from tests.e2e import e2e_config, event_types, final_state, register_and_start, run_to_close
 
 
 def test_diamond_one_branch_runs_the_other_is_skipped_both_meet(server: Server, tmp_path: Path) -> None:
@@ -18,11 +18,8 @@ def test_diamond_one_branch_runs_the_other_is_skipped_both_meet(server: Server, 
     ], {"A": {"command": ["echo.py", "x"]}, "B": {"command": ["echo.py"]}, "C": {"command": ["echo.py"]},
         "D": {"command": ["echo.py"]}})
     register_and_start(server, config, "diamond")
-    with pollers() as p:
-        p.start("decider.py", config, "--loop", env=server.env)
-        p.start("worker.py", config, "--loop", env=server.env)
-        [closed] = wait_closed(server, config, 1)
-    assert closed["closeStatus"] == "COMPLETED", p.all_output()
+    [closed], output = run_to_close(server, config)
+    assert closed["closeStatus"] == "COMPLETED", output
     state = final_state(server, config, "diamond")
     assert set(state.by_step) == {"A", "C", "D"}  # B was skipped: never scheduled
     assert state.by_step["C"].input == "x"
@@ -37,11 +34,8 @@ def test_fan_out_and_fan_in(server: Server, tmp_path: Path) -> None:
     ], {"A": {"command": ["echo.py", "a"]}, "B": {"command": ["echo.py", "b"]}, "C": {"command": ["echo.py", "c"]},
         "D": {"command": ["echo.py"]}})
     register_and_start(server, config, "fan")
-    with pollers() as p:
-        p.start("decider.py", config, "--loop", env=server.env)
-        p.start("worker.py", config, "--loop", "--concurrency", "2", env=server.env)
-        [closed] = wait_closed(server, config, 1)
-    assert closed["closeStatus"] == "COMPLETED", p.all_output()
+    [closed], output = run_to_close(server, config, worker_args=("--concurrency", "2"))
+    assert closed["closeStatus"] == "COMPLETED", output
     types = event_types(server, config, "fan")
     # B and C were scheduled by one decision: two ActivityTaskScheduled events in a row
     second = [i for i, t in enumerate(types) if t == "ActivityTaskScheduled"][1]
@@ -56,11 +50,8 @@ def test_a_task_that_fails_once_succeeds_through_a_retry_timer(server: Server, t
         "A": {"command": ["flaky.py", str(tmp_path / "marker")], "retries": 2, "retry_delay": 1},
     })
     register_and_start(server, config, "retry")
-    with pollers() as p:
-        p.start("decider.py", config, "--loop", env=server.env)
-        p.start("worker.py", config, "--loop", env=server.env)
-        [closed] = wait_closed(server, config, 1)
-    assert closed["closeStatus"] == "COMPLETED", p.all_output()
+    [closed], output = run_to_close(server, config)
+    assert closed["closeStatus"] == "COMPLETED", output
     types = event_types(server, config, "retry")
     assert "TimerStarted" in types and "TimerFired" in types
     assert types.index("ActivityTaskFailed") < types.index("TimerStarted") < types.index("TimerFired")

@@ -10,7 +10,16 @@ from pathlib import Path
 
 from swfagent.console import history, list_executions
 from tests.conftest import Server, run_script
-from tests.e2e import HOOKS, e2e_config, event_types, final_state, pollers, register_and_start, wait_closed
+from tests.e2e import (
+    HOOKS,
+    e2e_config,
+    event_types,
+    final_state,
+    pollers,
+    register_and_start,
+    run_to_close,
+    wait_closed,
+)
 
 
 def _wait_for(predicate, timeout: float = 30) -> None:
@@ -100,12 +109,9 @@ def test_transient_errors_lose_nothing(server: Server, tmp_path: Path) -> None:
     ids = [f"chaos-{i}" for i in range(6)]
     register_and_start(server, config, *ids)
     chaos = {**server.env, "PYTHONPATH": HOOKS, "SWFAGENT_TEST_CHAOS": "0.3"}
-    with pollers() as p:
-        p.start("decider.py", config, "--loop", env=chaos)
-        p.start("worker.py", config, "--loop", env=chaos)
-        closed = wait_closed(server, config, len(ids), timeout=120)
-    assert sorted(e["closeStatus"] for e in closed) == ["COMPLETED"] * len(ids), p.all_output()[-3000:]
-    assert "Traceback" not in p.all_output()
+    closed, output = run_to_close(server, config, len(ids), env=chaos, timeout=120)
+    assert sorted(e["closeStatus"] for e in closed) == ["COMPLETED"] * len(ids), output[-3000:]
+    assert "Traceback" not in output
 
 
 BAD_INPUTS = ["$(touch {tmp}/pwned)", "; touch {tmp}/pwned2 #", "`touch {tmp}/pwned3`", "x" * 1_000_000]
@@ -122,11 +128,8 @@ def test_bad_input_reaches_the_task_verbatim_and_nothing_is_executed(server: Ser
         client.start_workflow_execution(
             domain="TEST_SWF", workflowId=f"bad-{i}", workflowType={"name": "TestWorkflow", "version": "1.0"},
             input=text)
-    with pollers() as p:
-        p.start("decider.py", config, "--loop", env=server.env)
-        p.start("worker.py", config, "--loop", env=server.env)
-        closed = wait_closed(server, config, len(inputs), timeout=60)
-    assert sorted(e["closeStatus"] for e in closed) == ["COMPLETED"] * len(inputs), p.all_output()[-2000:]
+    closed, output = run_to_close(server, config, len(inputs))
+    assert sorted(e["closeStatus"] for e in closed) == ["COMPLETED"] * len(inputs), output[-2000:]
     assert not list(tmp_path.glob("pwned*"))
     for i, text in enumerate(inputs):
         assert final_state(server, config, f"bad-{i}").close_result == text.strip()
@@ -138,10 +141,7 @@ def test_huge_output_and_stderr_fit_swf_limits(server: Server, tmp_path: Path) -
         "B": {"command": ["big.py", "10", "10000", "4"]},  # a 10 kB stderr line, exit 4
     })
     register_and_start(server, config, "big")
-    with pollers() as p:
-        p.start("decider.py", config, "--loop", env=server.env)
-        p.start("worker.py", config, "--loop", env=server.env)
-        [closed] = wait_closed(server, config, 1, timeout=60)
+    [closed], _ = run_to_close(server, config)
     state = final_state(server, config, "big")
     a = state.activities["A-1"]
     assert a.status == "COMPLETED" and len(a.result or "") <= 32_768 and "characters cut" in (a.result or "")

@@ -180,9 +180,9 @@ def decide(workflow: Workflow, state: ExecutionState) -> list[Decision]:
         return [cancel(state.cancel_cause)]
     if state.problems:
         return [fail(state.problems[0], "\n".join(state.problems))]
-    if state.event_count >= workflow.max_history_events:
+    if state.event_count > workflow.max_history_events:
         return [fail(
-            f"history has {state.event_count} events, at the limit of max_history_events "
+            f"history has {state.event_count} events, past max_history_events "
             f"({workflow.max_history_events}); SWF's own limit is 25,000"
         )]
     statuses = plan(workflow, state)

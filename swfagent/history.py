@@ -36,7 +36,7 @@ def parse_activity_id(value: str) -> tuple[str | None, int]:
     return None, 0
 
 
-@dataclass
+@dataclass(slots=True)
 class ActivityState:
     """One attempt of one step: what the console's Activities tab shows."""
 
@@ -59,7 +59,7 @@ class ActivityState:
     identity: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class TimerState:
     """A timer the decider started (a retry's delay)."""
 

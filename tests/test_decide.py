@@ -200,8 +200,10 @@ def test_history_over_the_threshold_fails_clearly() -> None:
     h = History().schedule("A")
     while len(h.events) < 20:
         h.signal("noise")
+    assert decide(flow.workflow, h.state()) == []  # at the threshold: A is still running, nothing to do
+    h.signal("one more")
     [d] = decide(flow.workflow, h.state())
-    assert "history has 20 events" in d["failWorkflowExecutionDecisionAttributes"]["reason"]
+    assert "history has 21 events, past max_history_events (20)" in d["failWorkflowExecutionDecisionAttributes"]["reason"]
 
 
 def test_retry_delay_doubles_and_is_capped() -> None:

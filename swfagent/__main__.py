@@ -17,14 +17,19 @@ from .errors import SwfAgentError, UsageError
 from .local import DEFAULT_PORT, EmbeddedSWF, exports
 
 
+def port_number(text: str) -> int:
+    """argparse type: a TCP port, 0 to 65535."""
+    if not text.isdigit() or not 0 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}")
+    return int(text)
+
+
 def cmd_local(args: argparse.Namespace) -> int:
     """Run the embedded SWF in the foreground until Ctrl-C."""
     try:
         swf = EmbeddedSWF(args.port).start()
     except OSError as exc:
         raise UsageError(f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror or exc}") from None
-    except SystemExit:
-        raise UsageError(f"cannot listen on 127.0.0.1:{args.port}: is the port in use?") from None
     print(f"Embedded SWF (moto) listening on {swf.endpoint}: for development only, no credentials checked.")
     print("Point the scripts at it, in each terminal:")
     print(exports(swf.env()))
@@ -177,7 +182,7 @@ def parser() -> argparse.ArgumentParser:
         return c
 
     c = command("local", cmd_local, "run the embedded SWF (moto's server) on 127.0.0.1 in the foreground")
-    c.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
+    c.add_argument("--port", type=port_number, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0: any free one)")
     c = command("start", cmd_start, "start a workflow execution")
     c.add_argument("--workflow-id", help="the execution's workflow id (default: the workflow name, a time and a random part)")
     c.add_argument("--id-template", help="a workflow id with {date}, {time}, {datetime} or {uuid}, e.g. 'daily-{date}'")

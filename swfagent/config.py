@@ -17,7 +17,7 @@ DEFAULT_CONFIG = PROJECT_DIR / "config.yaml"
 MAX_TIMEOUT = 31_536_000  # one year: SWF's ceiling for every timeout
 SWF_HISTORY_LIMIT = 25_000
 CHILD_POLICIES = ("TERMINATE", "REQUEST_CANCEL", "ABANDON")
-_NAME_BAD = re.compile(r"[:/|\x00-\x1f\x7f-\x9f]|arn")
+_NAME_BAD = re.compile(r"[:/|\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,7 @@ class Step:
     activity: str
     after: tuple[str, ...] = ()
     when: tuple[tuple[str, re.Pattern[str]], ...] = ()
+    index: int = 0  # its place in the file: Workflow.steps is in dependency order
 
 
 @dataclass(frozen=True)
@@ -187,8 +188,8 @@ def _kind(value: Any) -> str:
 def _check_name(value: str, error: Any) -> None:
     if len(value) > 256:
         raise error("is longer than 256 characters")
-    if value != value.strip() or _NAME_BAD.search(value):
-        raise error(f"{value[:60]!r} is not a valid SWF name (no ':', '/', '|', control characters, 'arn' or edge spaces)")
+    if value != value.strip() or value == "arn" or _NAME_BAD.search(value):
+        raise error(f"{value[:60]!r} is not a valid SWF name (no ':', '/', '|', control characters or edge spaces; not 'arn')")
 
 
 ACTIVITY_KEYS = (
@@ -248,7 +249,7 @@ def _steps(top: _Section, data: Any, activities: dict[str, Activity]) -> tuple[S
                 when.append((dep, re.compile(pattern, re.DOTALL)))
             except (re.error, RecursionError, OverflowError) as exc:
                 raise s.error(f"is not a valid regular expression: {exc}", f"when.{dep}") from None
-        steps.append(Step(step_id, activity, tuple(after), tuple(when)))
+        steps.append(Step(step_id, activity, tuple(after), tuple(when), index=i))
     ids = {s.id for s in steps}
     for i, step in enumerate(steps):
         for dep in step.after:

@@ -31,7 +31,7 @@ def workflow_id_from_template(template: str, now: dt.datetime) -> str:
             date=now.strftime("%Y-%m-%d"), time=now.strftime("%H%M%S"),
             datetime=now.strftime("%Y-%m-%dT%H%M%S"), uuid=uuid.uuid4().hex[:12],
         )
-    except (KeyError, IndexError, ValueError) as exc:
+    except (KeyError, IndexError, ValueError, AttributeError) as exc:
         raise UsageError(f"--id-template {template!r}: {exc!r} (use {{date}}, {{time}}, {{datetime}}, {{uuid}})") from None
 
 
@@ -64,7 +64,10 @@ def parse_since(text: str, now: dt.datetime) -> dt.datetime:
     if not m:
         raise UsageError(f"--since {text!r}: give a number and a unit, e.g. 30m, 24h, 7d")
     seconds = int(m.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
-    return now - dt.timedelta(seconds=seconds)
+    try:
+        return now - dt.timedelta(seconds=seconds)
+    except OverflowError:
+        raise UsageError(f"--since {text!r}: too far back") from None
 
 
 # The embedded SWF (moto) answers this start time in DescribeWorkflowExecution (and, in some

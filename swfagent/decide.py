@@ -203,7 +203,8 @@ def decide(workflow: Workflow, state: ExecutionState) -> list[Decision]:
     if decisions:
         return decisions
     if all(st.status in (DONE, SKIPPED) for st in statuses.values()):
-        last = next((s for s in reversed(workflow.steps) if statuses[s.id].status == DONE), None)
+        # the result of the last completed step as the chart is written
+        last = max((s for s in workflow.steps if statuses[s.id].status == DONE), key=lambda s: s.index, default=None)
         return [complete(None if last is None else state.by_step[last.id].result)]
     return []
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from . import alerts
@@ -42,6 +43,7 @@ def handle_decision_task(client: Any, config: Config, task: dict[str, Any]) -> l
     execution = task.get("workflowExecution", {})
     ctx = {"workflow_id": execution.get("workflowId"), "run_id": execution.get("runId")}
     log.info("Received a Decision Task", extra=ctx)
+    received = time.monotonic()
     try:
         log.info("Making decision on what is next", extra=ctx)
         state = fold(task["events"])
@@ -63,6 +65,7 @@ def handle_decision_task(client: Any, config: Config, task: dict[str, Any]) -> l
         retry_transient(
             lambda: client.respond_decision_task_completed(taskToken=token, decisions=decisions),
             f"workflow {ctx['workflow_id']}: reporting the decision",
+            until=received + max(config.workflow.decision_timeout, 30),  # SWF takes it until the task times out
         )
     except Exception as exc:
         if error_code(exc) == "UnknownResourceFault":
@@ -75,7 +78,9 @@ def handle_decision_task(client: Any, config: Config, task: dict[str, Any]) -> l
         raise TaskError(f"workflow {ctx['workflow_id']}: reporting the decision: {text}") from None
     log.info(f"Decision Made: {describe(decisions, statuses)}", extra=ctx)
     closing = decisions[0]["decisionType"] if decisions else ""
-    if config.alerts is not None and closing in ("FailWorkflowExecution", "CancelWorkflowExecution"):
+    # one alert per execution: a fail or cancel SWF refused once (a new event came first) was alerted on then
+    if config.alerts is not None and closing in ("FailWorkflowExecution", "CancelWorkflowExecution") \
+            and not state.close_rejections:
         failed = next((s for s, st in statuses.items() if st.status == GAVE_UP), None)
         attrs = decisions[0].get("failWorkflowExecutionDecisionAttributes", {})
         status = "FAILED" if closing == "FailWorkflowExecution" else "CANCELED"

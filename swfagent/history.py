@@ -84,6 +84,7 @@ class ExecutionState:
     problems: list[str] = field(default_factory=list)  # things that make going on impossible
     unknown_events: list[str] = field(default_factory=list)
     decision_timeouts: int = 0
+    close_rejections: int = 0  # Fail/Cancel/CompleteWorkflowExecutionFailed: SWF refused a closing decision
     event_count: int = 0
     last_event_id: int = 0
     started_at: Any = None
@@ -214,6 +215,9 @@ class _Folder:
     def decision_timed_out(self, e: Event) -> None:
         self.state.decision_timeouts += 1
 
+    def close_rejected(self, e: Event) -> None:
+        self.state.close_rejections += 1
+
     def _closed(self, e: Event, *, status: str, key: str) -> None:
         a = e.get(key) or {}
         self.state.close_status, self.state.closed_at = status, e.get("eventTimestamp")
@@ -247,6 +251,8 @@ class _Folder:
             "WorkflowExecutionSignaled": self.signaled,
             "MarkerRecorded": self.marker,
             "DecisionTaskTimedOut": self.decision_timed_out,
+            "FailWorkflowExecutionFailed": self.close_rejected,
+            "CancelWorkflowExecutionFailed": self.close_rejected,
         }
         for event_type, (status, key) in closed.items():
             table[event_type] = functools.partial(self._closed, status=status, key=key)
@@ -257,8 +263,7 @@ class _Folder:
 PASSIVE = frozenset({
     "DecisionTaskScheduled", "DecisionTaskStarted", "DecisionTaskCompleted",
     "ActivityTaskCancelRequested", "RequestCancelActivityTaskFailed", "CancelTimerFailed",
-    "RecordMarkerFailed", "CompleteWorkflowExecutionFailed", "FailWorkflowExecutionFailed",
-    "CancelWorkflowExecutionFailed", "ContinueAsNewWorkflowExecutionFailed",
+    "RecordMarkerFailed", "CompleteWorkflowExecutionFailed", "ContinueAsNewWorkflowExecutionFailed",
 })
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 from typing import Any
 
 LOCAL_HOST = "127.0.0.1"  # never another interface: this server checks no credentials
@@ -21,11 +22,16 @@ class EmbeddedSWF:
         from moto.server import ThreadedMotoServer
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self._port = port
         self._server = ThreadedMotoServer(ip_address=LOCAL_HOST, port=port, verbose=False)
         self.endpoint = ""
 
     def start(self) -> EmbeddedSWF:
-        """Start serving; the endpoint is known once this returns."""
+        """Start serving; the endpoint is known once this returns. OSError if the port cannot be had."""
+        if self._port:  # moto's server thread dies quietly on a taken port, and its start() then waits for ever
+            with socket.socket() as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                probe.bind((LOCAL_HOST, self._port))
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.endpoint = f"http://{host}:{port}"

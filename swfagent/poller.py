@@ -23,6 +23,9 @@ UNTIL_IDLE = "until-idle"
 
 _sleep = time.sleep  # retry_transient's default; tests replace it so they never wait
 
+# A single or cron run gives up after this many errors in a row (about 30 s of backoff): SWF is out of reach.
+GIVE_UP_AFTER = 5
+
 # An empty poll answered faster than this did not hold: back off instead of spinning.
 FAST_EMPTY_POLL = 0.5
 
@@ -64,22 +67,31 @@ def retry_transient(
     call: Callable[[], T],
     what: str,
     *,
+    until: float | None = None,
     attempts: int = 6,
     sleep: Callable[[float], None] | None = None,
+    clock: Callable[[], float] = time.monotonic,
     rand: Callable[[], float] = random.random,
 ) -> T:
-    """Run `call`, retrying throttling, 5xx answers and dropped connections with backoff; re-raise the rest."""
-    for attempt in range(1, attempts + 1):
+    """Run `call`, retrying throttling, 5xx answers and dropped connections with backoff; re-raise the rest.
+
+    With `until` (a clock() time), it keeps retrying until then, however many attempts that takes;
+    otherwise it makes `attempts` attempts.
+    """
+    attempt = 0
+    while True:
+        attempt += 1
         try:
             return call()
         except Exception as exc:
-            if attempt == attempts or not is_transient(exc):
+            if not is_transient(exc):
                 raise
             delay = compute_backoff(attempt, jitter=rand())
+            if (attempt >= attempts) if until is None else (clock() + delay > until):
+                raise
             # the code only: a message may quote the request, task token included
             log.warning(f"{what}: {error_code(exc)}; retrying in {delay:.1f} s")
             (sleep or _sleep)(delay)
-    raise AssertionError("unreachable")
 
 
 @dataclass
@@ -144,12 +156,13 @@ def run_loop(
             got_task = poll_and_handle()
         except Exception as exc:  # the loop outlives anything one task throws
             budget.give_back()
-            # A single run or a cron run ends on a lasting error (access denied, unknown domain);
-            # a service goes on, and so does a cron run past one task's trouble.
-            lasting = not is_transient(exc)
-            if lasting and (options.mode == ONCE or (options.mode == UNTIL_IDLE and not isinstance(exc, TaskError))):
-                raise
+            # A single run or a cron run ends on a lasting error (access denied, unknown domain) or when
+            # SWF stays out of reach; a service goes on, and so does a cron run past one task's trouble.
             errors += 1
+            lasting = not is_transient(exc) and not isinstance(exc, TaskError)
+            if options.mode != LOOP and (lasting or errors >= GIVE_UP_AFTER or (
+                    options.mode == ONCE and isinstance(exc, TaskError))):
+                raise
             delay = compute_backoff(errors, jitter=rand())
             log.error(f"{describe_error(exc)}; going on in {delay:.1f} s", exc_info=log.isEnabledFor(10))
             stop.wait(delay)

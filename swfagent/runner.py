@@ -31,7 +31,7 @@ CANCELED = "canceled"
 GONE = "gone"
 
 _running: set[subprocess.Popen[bytes]] = set()
-_running_lock = threading.Lock()
+_running_lock = threading.RLock()  # the second-signal handler may run while its own thread holds it
 
 
 @dataclass(frozen=True)

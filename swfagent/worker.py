@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import time
 from typing import Any
 
 from .client import describe_error, error_code, is_transient, redact
@@ -25,6 +26,8 @@ from .runner import (
     resolve_argv,
     run_task,
 )
+
+REPORT_AT_LEAST = 30  # seconds of retrying a report, even past the task's deadline
 
 
 def poll_activity_task(client: Any, config: Config, task_list: str, identity: str) -> dict[str, Any] | None:
@@ -89,8 +92,8 @@ def run_activity(client: Any, config: Config, task: dict[str, Any], ctx: dict[st
     )
 
 
-def report(client: Any, token: str, outcome: TaskResult, ctx: dict[str, Any]) -> None:
-    """Report the outcome to SWF, retrying transient errors so a finished result is not lost."""
+def report(client: Any, token: str, outcome: TaskResult, ctx: dict[str, Any], until: float) -> None:
+    """Report the outcome to SWF, retrying transient errors until `until` (SWF takes it no later), so it is not lost."""
     if outcome.outcome == GONE:
         return
     if outcome.outcome == COMPLETED:
@@ -103,7 +106,7 @@ def report(client: Any, token: str, outcome: TaskResult, ctx: dict[str, Any]) ->
             taskToken=token, reason=fit(outcome.reason or "failed", MAX_REASON),
             details=fit(outcome.details or "", MAX_DATA))
     try:
-        retry_transient(call, f"workflow {ctx.get('workflow_id')}: reporting {ctx.get('activity_id')}")
+        retry_transient(call, f"workflow {ctx.get('workflow_id')}: reporting {ctx.get('activity_id')}", until=until)
     except Exception as exc:
         text = redact(describe_error(exc), token)
         if error_code(exc) == "UnknownResourceFault":
@@ -123,11 +126,16 @@ def handle_activity_task(client: Any, config: Config, task: dict[str, Any]) -> T
         "activity_id": task.get("activityId"), "activity_type": task.get("activityType", {}).get("name"),
     }
     log.info("Received an Activity Task", extra=ctx)
+    received = time.monotonic()
+    atype = task.get("activityType", {})
+    activity = config.activity_for(atype.get("name", ""), atype.get("version", ""))
     try:
         outcome = run_activity(client, config, task, ctx)
     except Exception as exc:  # our own bug, not the task's: still report it as a failure
         outcome = TaskResult("failed", reason=fit(f"worker error: {exc!r}", MAX_REASON))
-    report(client, task["taskToken"], outcome, ctx)
+    # SWF takes the result until the task's start-to-close timeout; past it, try for a little while all the same
+    until = max(received + (activity.timeout if activity else 0), time.monotonic() + REPORT_AT_LEAST)
+    report(client, task["taskToken"], outcome, ctx, until)
     name = ctx["activity_type"]
     if outcome.outcome == COMPLETED:
         log.info(f"{name} succeeded with output: {_preview(outcome.result)}", extra=ctx)

@@ -144,6 +144,19 @@ def test_no_alert_when_an_execution_goes_on_or_completes(aws_env: None, tmp_path
     assert drain(sqs, queue) == [] and recorded(tmp_path) == []
 
 
+def test_a_fail_decision_that_swf_refused_once_is_not_alerted_twice(tmp_path: Path) -> None:
+    config = make_config(tmp_path, command=record(tmp_path))
+    task = failed_task()
+    assert handle_decision_task(FakeSWF(), config, task)[0]["decisionType"] == "FailWorkflowExecution"
+    # SWF refused that decision (a signal came first): the next decision task fails it again, silently
+    h = History().decision().schedule("Test_Task_A").fail("Test_Task_A", "exit code 2").decision()
+    h.add("FailWorkflowExecutionFailed", {"cause": "UNHANDLED_DECISION", "decisionTaskCompletedEventId": len(h.events)})
+    h.signal("poke").decision()
+    task["events"] = h.events
+    assert handle_decision_task(FakeSWF(), config, task)[0]["decisionType"] == "FailWorkflowExecution"
+    assert len(recorded(tmp_path)) == 1
+
+
 @mock_aws
 @pytest.mark.parametrize("broken", ["topic", "command", "both", "command fails"])
 def test_a_broken_alert_does_not_stop_the_decision(aws_env: None, tmp_path: Path, broken: str) -> None:

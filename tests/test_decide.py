@@ -231,3 +231,10 @@ def test_a_result_that_is_not_text_fails_the_execution_clearly() -> None:
     h.events[-1]["activityTaskCompletedEventAttributes"]["result"] = 7
     [d] = decide(ARTICLE.workflow, h.state())
     assert "result is int, not text" in d["failWorkflowExecutionDecisionAttributes"]["reason"]
+
+
+def test_the_result_is_the_last_completed_step_as_the_chart_is_written() -> None:
+    flow = config_from([{"activity": "A"}, {"activity": "B", "after": ["A"]}, {"activity": "C"}])
+    assert [s.id for s in flow.workflow.steps] == ["A", "C", "B"]  # dependency order inside
+    h = History().schedule("A").schedule("C").complete("A", "a").complete("C", "c").schedule("B").complete("B", "b")
+    assert kinds(decide(flow.workflow, h.state())) == ["complete c"]

@@ -174,3 +174,34 @@ def test_a_lasting_error_in_a_thread_ends_the_run() -> None:
 
     with pytest.raises(ClientError):
         run_threads(poll, LoopOptions(UNTIL_IDLE), Stop(), threads=3)
+
+
+def test_retry_transient_with_a_deadline_keeps_trying_until_then() -> None:
+    now = [0.0]
+    calls = []
+
+    def call() -> None:
+        calls.append(now[0])
+        raise _throttled()
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    with pytest.raises(ClientError):
+        retry_transient(call, "x", until=100.0, sleep=sleep, clock=lambda: now[0], rand=lambda: 0)
+    assert len(calls) > 6 and calls[-1] <= 100.0  # more than the default 6 attempts, none past the deadline
+
+
+@pytest.mark.parametrize("mode", [ONCE, UNTIL_IDLE])
+def test_a_single_or_cron_run_gives_up_when_swf_stays_out_of_reach(mode: str) -> None:
+    from swfagent.poller import GIVE_UP_AFTER
+
+    calls = []
+
+    def poll() -> bool:
+        calls.append(1)
+        raise _throttled()
+
+    with pytest.raises(ClientError):
+        run_loop(poll, LoopOptions(mode), FakeStop(), rand=lambda: 0)
+    assert len(calls) == GIVE_UP_AFTER

@@ -10,6 +10,7 @@ from botocore.exceptions import ClientError
 from botocore.stub import ANY, Stubber
 
 from swfagent.config import Config
+from swfagent.errors import TaskError
 from swfagent.worker import handle_activity_task
 from tests.flows import config_from
 
@@ -116,9 +117,11 @@ def test_the_token_never_appears_in_logs(offline_client: Any, capsys: pytest.Cap
 
     setup_logging("json")
     with Stubber(offline_client) as stub:
-        for _ in range(6):
+        for _ in range(3):
             stub.add_client_error("respond_activity_task_completed", "InternalFailure", f"no task {TOKEN}", 500)
-        handle_activity_task(offline_client, _config("print('ok')"), _task())
+        stub.add_client_error("respond_activity_task_completed", "ValidationException", f"bad token {TOKEN}", 400)
+        with pytest.raises(TaskError) as err:
+            handle_activity_task(offline_client, _config("print('ok')"), _task())
     out = capsys.readouterr()
-    assert "could not be reported" in out.err
-    assert TOKEN not in out.out + out.err
+    assert out.err.count("InternalFailure; retrying") == 3
+    assert TOKEN not in out.out + out.err + str(err.value)

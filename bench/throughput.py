@@ -59,7 +59,6 @@ PEER = "simpleflow"
 def _probe_install(path: str) -> None:
     """Hook every SWF client boto3 makes in this process (and its forks), and subprocess.Popen."""
     import hashlib
-    import resource
     import threading
 
     import boto3.session
@@ -143,25 +142,32 @@ def _probe_install(path: str) -> None:
     original_init = subprocess.Popen.__init__
     original_communicate = subprocess.Popen.communicate
 
-    def children_cpu() -> float:
-        ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-        return ru.ru_utime + ru.ru_stime
-
     def init(self: Any, *args: Any, **kwargs: Any) -> None:
-        self._probe = (clock(), children_cpu(), local.__dict__.get("task"))
+        self._probe = (clock(), local.__dict__.get("task"))
+        self._probe_cpu = 0.0
         original_init(self, *args, **kwargs)
+
+    def try_wait(self: Any, wait_flags: int) -> tuple[int, int]:
+        # Popen's own reaping, through wait4: the child's rusage is its own, even with several tasks at once
+        try:
+            pid, sts, ru = os.wait4(self.pid, wait_flags)
+        except ChildProcessError:
+            return self.pid, 0
+        if pid == self.pid:
+            self._probe_cpu = ru.ru_utime + ru.ru_stime
+        return pid, sts
 
     def communicate(self: Any, *args: Any, **kwargs: Any) -> Any:
         out = original_communicate(self, *args, **kwargs)
         started = getattr(self, "_probe", None)
         if started is not None and self.returncode is not None:
             self._probe = None
-            t0, cpu0, task = started
-            emit({"k": "sub", "tok": task, "t0": t0, "t1": clock(), "cpu": children_cpu() - cpu0,
-                  "rc": self.returncode})
+            t0, task = started
+            emit({"k": "sub", "tok": task, "t0": t0, "t1": clock(), "cpu": self._probe_cpu, "rc": self.returncode})
         return out
 
     subprocess.Popen.__init__ = init  # type: ignore[method-assign]
+    subprocess.Popen._try_wait = try_wait  # type: ignore[attr-defined]
     subprocess.Popen.communicate = communicate  # type: ignore[method-assign]
 
 

@@ -93,7 +93,10 @@ def _prepare(args: argparse.Namespace) -> tuple[Config, Any, CallStats]:
 
 
 def _options(args: argparse.Namespace) -> LoopOptions:
-    return LoopOptions(mode=args.mode, max_tasks=args.max_tasks, max_seconds=args.max_seconds)
+    # a bound alone (`worker.py --max-tasks 2`) means a loop with that bound, not one task
+    bounded = args.max_tasks is not None or args.max_seconds is not None
+    mode = LOOP if args.mode == ONCE and bounded else args.mode
+    return LoopOptions(mode=mode, max_tasks=args.max_tasks, max_seconds=args.max_seconds)
 
 
 def run_decider(args: argparse.Namespace, stop: Stop) -> int:

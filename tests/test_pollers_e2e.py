@@ -164,7 +164,7 @@ def test_until_idle_with_nothing_to_do_exits_0_quickly(server: Server, tmp_path:
 def test_max_tasks_handles_that_many_and_exits(server: Server, tmp_path: Path) -> None:
     config = _two_steps(tmp_path)
     register_and_start(server, config, "m1", "m2", "m3")
-    done = run_script("decider.py", "--config", str(config.path), "--loop", "--max-tasks", "2", env=server.env)
+    done = run_script("decider.py", "--config", str(config.path), "--max-tasks", "2", env=server.env)
     assert done.returncode == 0 and done.stdout.count("Received a Decision Task") == 2
     client = server.client()
     scheduled = sum("ActivityTaskScheduled" in [e["eventType"] for e in history(client, config, e["execution"]["workflowId"], e["execution"]["runId"])]

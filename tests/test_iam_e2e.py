@@ -277,11 +277,9 @@ def _assert_no_secret(outputs: list[str], tokens: Path) -> None:
         assert secret not in text, f"{secret[:8]}... appears in the output"
 
 
-def test_no_task_token_or_key_in_any_output(server: Server, tmp_path: Path) -> None:
+def test_no_task_token_or_key_in_any_output(server: Server, demo_config: Config, tmp_path: Path) -> None:
     """The walkthrough, its pollers in the text and the json log formats, verbose too, with --stats."""
-    data = demo_config_data()
-    data["activities"]["Test_Task_A"]["command"] += ["--out", str(tmp_path / "a.out")]
-    config = load_config(write_config(tmp_path / "config.yaml", data))
+    config = demo_config  # the demo's config, A writing its a.out in tmp_path
     tokens = tmp_path / "tokens.txt"
     env = _secrets_env(server, tokens)
     cfg = ("--config", str(config.path))
@@ -308,10 +306,8 @@ def test_no_task_token_or_key_in_any_output(server: Server, tmp_path: Path) -> N
     ("decider.py", "RespondDecisionTaskCompleted"),
 ])
 def test_an_error_that_quotes_the_task_token_does_not_print_it(
-        server: Server, tmp_path: Path, script: str, operation: str) -> None:
-    data = demo_config_data()
-    data["activities"]["Test_Task_A"]["command"] += ["--out", str(tmp_path / "a.out")]
-    config = load_config(write_config(tmp_path / "config.yaml", data))
+        server: Server, demo_config: Config, tmp_path: Path, script: str, operation: str) -> None:
+    config = demo_config  # the demo's config, A writing its a.out in tmp_path
     tokens = tmp_path / "tokens.txt"
     env = _secrets_env(server, tokens)
     cfg = ("--config", str(config.path))

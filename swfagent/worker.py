@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from .client import describe_error, error_code, is_transient, redact
-from .config import Config
+from .config import Activity, Config
 from .errors import TaskError
 from .logs import log
 from .poller import retry_transient
@@ -74,11 +74,12 @@ def task_env(task: dict[str, Any]) -> dict[str, str]:
     return env
 
 
-def run_activity(client: Any, config: Config, task: dict[str, Any], ctx: dict[str, Any]) -> TaskResult:
-    """Run the command config.yaml gives for the task's activity type."""
-    atype = task.get("activityType", {})
-    activity = config.activity_for(atype.get("name", ""), atype.get("version", ""))
+def run_activity(
+    client: Any, config: Config, activity: Activity | None, task: dict[str, Any], ctx: dict[str, Any],
+) -> TaskResult:
+    """Run the command config.yaml gives for the task's activity type (None: it gives none)."""
     if activity is None:
+        atype = task.get("activityType", {})
         return TaskResult(
             "failed",
             reason=fit(f"no command for activity type {atype.get('name')} {atype.get('version')} in {config.path.name}", MAX_REASON),
@@ -130,7 +131,7 @@ def handle_activity_task(client: Any, config: Config, task: dict[str, Any]) -> T
     atype = task.get("activityType", {})
     activity = config.activity_for(atype.get("name", ""), atype.get("version", ""))
     try:
-        outcome = run_activity(client, config, task, ctx)
+        outcome = run_activity(client, config, activity, task, ctx)
     except Exception as exc:  # our own bug, not the task's: still report it as a failure
         outcome = TaskResult("failed", reason=fit(f"worker error: {exc!r}", MAX_REASON))
     # SWF takes the result until the task's start-to-close timeout; past it, try for a little while all the same

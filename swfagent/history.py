@@ -94,11 +94,6 @@ class ExecutionState:
     close_reason: str | None = None
 
 
-def _attrs(event: Event, key: str) -> dict[str, Any]:
-    value: dict[str, Any] = event[key]  # not a mapping: the TypeError of its first lookup says so
-    return value
-
-
 def _text(attrs: dict[str, Any], key: str) -> str | None:
     """A text attribute (input, result, reason, details), or None; anything else makes the event unreadable."""
     value = attrs.get(key)
@@ -121,14 +116,14 @@ class _Folder:
         return found
 
     def started(self, e: Event) -> None:
-        a = _attrs(e, "workflowExecutionStartedEventAttributes")
+        a = e["workflowExecutionStartedEventAttributes"]
         self.state.input = _text(a, "input")
         wt = a.get("workflowType") or {}
         self.state.workflow_type = (wt.get("name", ""), wt.get("version", ""))
         self.state.started_at = e.get("eventTimestamp")
 
     def scheduled(self, e: Event) -> None:
-        a = _attrs(e, "activityTaskScheduledEventAttributes")
+        a = e["activityTaskScheduledEventAttributes"]
         aid = a["activityId"]
         step, attempt = parse_activity_id(aid)
         act = ActivityState(
@@ -145,14 +140,14 @@ class _Folder:
                 self.state.by_step[step] = act
 
     def schedule_failed(self, e: Event) -> None:
-        a = _attrs(e, "scheduleActivityTaskFailedEventAttributes")
+        a = e["scheduleActivityTaskFailedEventAttributes"]
         aid, cause = a.get("activityId", "?"), a.get("cause", "?")
         name = (a.get("activityType") or {}).get("name", "?")
         step, _ = parse_activity_id(aid)
         self.state.problems.append(f"{step or aid} could not be scheduled: {cause} ({name})")
 
     def activity_started(self, e: Event) -> None:
-        a = _attrs(e, "activityTaskStartedEventAttributes")
+        a = e["activityTaskStartedEventAttributes"]
         act = self._activity(a)
         act.status, act.started_at, act.identity = STARTED, e.get("eventTimestamp"), a.get("identity")
 
@@ -163,40 +158,40 @@ class _Folder:
         return act
 
     def completed(self, e: Event) -> None:
-        a = _attrs(e, "activityTaskCompletedEventAttributes")
+        a = e["activityTaskCompletedEventAttributes"]
         self._close(e, a, COMPLETED).result = _text(a, "result")
 
     def failed(self, e: Event) -> None:
-        a = _attrs(e, "activityTaskFailedEventAttributes")
+        a = e["activityTaskFailedEventAttributes"]
         self._close(e, a, FAILED).reason = _text(a, "reason")
 
     def timed_out(self, e: Event) -> None:
-        a = _attrs(e, "activityTaskTimedOutEventAttributes")
+        a = e["activityTaskTimedOutEventAttributes"]
         act = self._close(e, a, TIMED_OUT)
         act.timeout_type = a.get("timeoutType")
         act.reason = f"timed out ({act.timeout_type})"
 
     def canceled(self, e: Event) -> None:
-        a = _attrs(e, "activityTaskCanceledEventAttributes")
+        a = e["activityTaskCanceledEventAttributes"]
         self._close(e, a, CANCELED).reason = "canceled"
 
     def timer_started(self, e: Event) -> None:
-        a = _attrs(e, "timerStartedEventAttributes")
+        a = e["timerStartedEventAttributes"]
         self.state.timers[a["timerId"]] = TimerState(a["timerId"], str(a.get("startToFireTimeout", "")))
 
     def timer_fired(self, e: Event) -> None:
-        a = _attrs(e, "timerFiredEventAttributes")
+        a = e["timerFiredEventAttributes"]
         timer = self.state.timers.get(a["timerId"])
         if timer is None:
             raise KeyError(f"timer {a['timerId']!r} was never started")
         timer.fired = True
 
     def timer_canceled(self, e: Event) -> None:
-        a = _attrs(e, "timerCanceledEventAttributes")
+        a = e["timerCanceledEventAttributes"]
         self.state.timers.pop(a["timerId"], None)
 
     def timer_failed(self, e: Event) -> None:
-        a = _attrs(e, "startTimerFailedEventAttributes")
+        a = e["startTimerFailedEventAttributes"]
         self.state.problems.append(f"timer {a.get('timerId', '?')} could not be started: {a.get('cause', '?')}")
 
     def cancel_requested(self, e: Event) -> None:
@@ -205,11 +200,11 @@ class _Folder:
         self.state.cancel_cause = a.get("cause")
 
     def signaled(self, e: Event) -> None:
-        a = _attrs(e, "workflowExecutionSignaledEventAttributes")
+        a = e["workflowExecutionSignaledEventAttributes"]
         self.state.signals.append((a.get("signalName", ""), a.get("input")))
 
     def marker(self, e: Event) -> None:
-        a = _attrs(e, "markerRecordedEventAttributes")
+        a = e["markerRecordedEventAttributes"]
         self.state.markers.append((a.get("markerName", ""), a.get("details")))
 
     def decision_timed_out(self, e: Event) -> None:

@@ -265,7 +265,7 @@ FAKE_SECRET = "swfagent/secret+key/0123456789abcdefghijKLMN"
 def _secrets_env(server: Server, tokens: Path, **extra: str) -> dict[str, str]:
     return {
         **server.env, "AWS_ACCESS_KEY_ID": FAKE_KEY, "AWS_SECRET_ACCESS_KEY": FAKE_SECRET,
-        "PYTHONPATH": str(HELPERS / "tokens"), "SWFAGENT_TEST_TOKEN_FILE": str(tokens), **extra,
+        "PYTHONPATH": str(HELPERS / "hooks"), "SWFAGENT_TEST_TOKEN_FILE": str(tokens), **extra,
     }
 
 

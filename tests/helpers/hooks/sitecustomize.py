@@ -2,16 +2,22 @@
 
 SWFAGENT_TEST_CHAOS=0.3: that share of SWF calls fail before they are sent, with ThrottlingException or a 500.
 SWFAGENT_TEST_STALL=Operation:SECONDS: the first call of that operation waits that long first.
+SWFAGENT_TEST_TOKEN_FILE=PATH: every taskToken an SWF poll answers with is appended to PATH, one a line.
+SWFAGENT_TEST_ECHO_TOKEN=Operation: the first call of that operation fails, before it is sent, with a
+ValidationException whose message quotes the request's taskToken (an SWF that echoes tokens in errors).
 """
 
+import json
 import os
 import random
 import time
 
 _chaos = float(os.environ.get("SWFAGENT_TEST_CHAOS") or 0)
 _stall = os.environ.get("SWFAGENT_TEST_STALL", "")
+_token_file = os.environ.get("SWFAGENT_TEST_TOKEN_FILE", "")
+_echo = os.environ.get("SWFAGENT_TEST_ECHO_TOKEN", "")
 
-if _chaos or _stall:
+if _chaos or _stall or _token_file or _echo:
     import botocore.session
     from botocore.awsrequest import AWSResponse
 
@@ -22,14 +28,15 @@ if _chaos or _stall:
         def stream(self, **_):
             yield self._body
 
+    def _answer(request, status, body):
+        return AWSResponse(request.url, status, {"Content-Type": "application/x-amz-json-1.0"}, _Raw(body))
+
     def _fail(request, **_):
         if random.random() >= _chaos:
             return None
         if random.random() < 0.5:
-            status, body = 400, b'{"__type":"ThrottlingException","message":"Rate exceeded (injected)"}'
-        else:
-            status, body = 500, b'{"__type":"InternalFailure","message":"injected failure"}'
-        return AWSResponse(request.url, status, {"Content-Type": "application/x-amz-json-1.0"}, _Raw(body))
+            return _answer(request, 400, b'{"__type":"ThrottlingException","message":"Rate exceeded (injected)"}')
+        return _answer(request, 500, b'{"__type":"InternalFailure","message":"injected failure"}')
 
     _stalled = []
 
@@ -38,15 +45,36 @@ if _chaos or _stall:
             _stalled.append(1)
             time.sleep(float(_stall.split(":")[1]))
 
+    def _record(parsed, **_):
+        token = parsed.get("taskToken") if isinstance(parsed, dict) else None
+        if token:
+            with open(_token_file, "a", encoding="utf-8") as f:
+                f.write(token + "\n")
+
+    _echoed = []
+
+    def _echo_token(request, **_):
+        if _echoed:
+            return None
+        _echoed.append(1)
+        token = json.loads(request.body or b"{}").get("taskToken", "")
+        body = json.dumps({"__type": "ValidationException", "message": f"bad request for task token {token}"})
+        return _answer(request, 400, body.encode())
+
     _original = botocore.session.Session.create_client
 
     def create_client(self, *args, **kwargs):
         client = _original(self, *args, **kwargs)
         if client.meta.service_model.service_name == "swf":
+            events = client.meta.events
             if _chaos:
-                client.meta.events.register("before-send.swf", _fail)
+                events.register("before-send.swf", _fail)
             if _stall:
-                client.meta.events.register(f"before-call.swf.{_stall.split(':')[0]}", _stall_once)
+                events.register(f"before-call.swf.{_stall.split(':')[0]}", _stall_once)
+            if _token_file:
+                events.register("after-call.swf", _record)
+            if _echo:
+                events.register(f"before-send.swf.{_echo}", _echo_token)
         return client
 
     botocore.session.Session.create_client = create_client

@@ -5,16 +5,19 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import logging
 import signal
 import sys
 import threading
 from typing import Any
 
 from . import alerts, console, graph, policies
+from .cli import positive_float
 from .client import boundary, make_client
 from .config import DEFAULT_CONFIG, Config, load_config
 from .errors import SwfAgentError, UsageError
-from .local import DEFAULT_PORT, EmbeddedSWF, exports
+from .local import DEFAULT_PORT, POLL_SECONDS, EmbeddedSWF, exports
+from .local.faults import FAULTS_HELP, describe_limits, parse_faults
 
 
 def port_number(text: str) -> int:
@@ -26,11 +29,19 @@ def port_number(text: str) -> int:
 
 def cmd_local(args: argparse.Namespace) -> int:
     """Run the embedded SWF in the foreground until Ctrl-C."""
+    limits = parse_faults(args.faults)
     try:
-        swf = EmbeddedSWF(args.port).start()
+        swf = EmbeddedSWF(args.port, poll_seconds=args.poll_seconds, faults=limits).start()
     except OSError as exc:
         raise UsageError(f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror or exc}") from None
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    server_log = logging.getLogger("swfagent.local")
+    server_log.addHandler(handler)
+    server_log.setLevel(logging.INFO)
     print(f"Embedded SWF (moto) listening on {swf.endpoint}: for development only, no credentials checked.")
+    if args.faults:
+        print(f"Faults in force: {describe_limits(limits) or 'none'}")
     print("Point the scripts at it, in each terminal:")
     print(exports(swf.env()))
     print("Stop it with Ctrl-C; everything it holds is gone then.", flush=True)
@@ -183,6 +194,9 @@ def parser() -> argparse.ArgumentParser:
 
     c = command("local", cmd_local, "run the embedded SWF (moto's server) on 127.0.0.1 in the foreground")
     c.add_argument("--port", type=port_number, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0: any free one)")
+    c.add_argument("--poll-seconds", type=positive_float, default=POLL_SECONDS,
+                   help=f"how long an empty poll is held (default {POLL_SECONDS:g}, as SWF)")
+    c.add_argument("--faults", help=f"SWF's faults on demand, {FAULTS_HELP}")
     c = command("start", cmd_start, "start a workflow execution")
     c.add_argument("--workflow-id", help="the execution's workflow id (default: the workflow name, a time and a random part)")
     c.add_argument("--id-template", help="a workflow id with {date}, {time}, {datetime} or {uuid}, e.g. 'daily-{date}'")

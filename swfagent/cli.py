@@ -6,16 +6,17 @@ import argparse
 import os
 import signal
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from . import runner
 from .client import CallStats, boundary, make_client
 from .config import DEFAULT_CONFIG, Config, load_config
-from .decider import handle_decision_task, poll_decision_task
+from .decider import handle_decision_task, pending_decision_tasks, poll_decision_task
 from .errors import SwfAgentError
 from .logs import log, setup_logging
 from .poller import LOOP, ONCE, UNTIL_IDLE, LoopOptions, Stop, identity, run_threads
-from .worker import handle_activity_task, poll_activity_task
+from .worker import handle_activity_task, pending_activity_tasks, poll_activity_task
 
 
 def positive_int(text: str) -> int:
@@ -99,13 +100,36 @@ def _options(args: argparse.Namespace) -> LoopOptions:
     return LoopOptions(mode=mode, max_tasks=args.max_tasks, max_seconds=args.max_seconds)
 
 
+class BeforePoll:
+    """What a run does before each long poll: a cron run asks what is queued and ends when nothing is; a single
+    run says once that it waits (a poll is held up to 60 s on SWF, and a single run polls until it has a task)."""
+
+    def __init__(self, mode: str, count: Callable[[], int], what: str, task_list: str):
+        self.mode, self.count, self.what, self.task_list = mode, count, what, task_list
+        self.said = False
+
+    def go(self) -> bool:
+        """False when the poll is not worth making: a cron run with nothing queued."""
+        if self.mode == UNTIL_IDLE:
+            return self.count() > 0
+        if self.mode == ONCE and not self.said:
+            self.said = True
+            if self.count() == 0:
+                log.info(f"Waiting for {self.what} on task list {self.task_list} (Ctrl-C stops)")
+        return True
+
+
 def run_decider(args: argparse.Namespace, stop: Stop) -> int:
     """The decider's poll loop, in --concurrency poll threads."""
     config, client, stats = _prepare(args)
     task_list = args.task_list or config.workflow.task_list
     me = identity()
+    options = _options(args)
+    before = BeforePoll(options.mode, lambda: pending_decision_tasks(client, config, task_list), "a decision task", task_list)
 
     def once() -> bool:
+        if not before.go():
+            return False
         task = poll_decision_task(client, config, task_list, me)
         if task is None:
             return False
@@ -114,7 +138,7 @@ def run_decider(args: argparse.Namespace, stop: Stop) -> int:
 
     try:
         with boundary():
-            run_threads(once, _options(args), stop, args.concurrency)
+            run_threads(once, options, stop, args.concurrency)
     finally:
         if args.stats:
             print(stats.summary(), file=sys.stderr)
@@ -126,8 +150,12 @@ def run_worker(args: argparse.Namespace, stop: Stop) -> int:
     config, client, stats = _prepare(args)
     task_list = args.task_list or config.workflow.task_list
     me = identity()
+    options = _options(args)
+    before = BeforePoll(options.mode, lambda: pending_activity_tasks(client, config, task_list), "an activity task", task_list)
 
     def once() -> bool:
+        if not before.go():
+            return False
         task = poll_activity_task(client, config, task_list, me)
         if task is None:
             return False
@@ -136,7 +164,7 @@ def run_worker(args: argparse.Namespace, stop: Stop) -> int:
 
     try:
         with boundary():
-            run_threads(once, _options(args), stop, args.concurrency)
+            run_threads(once, options, stop, args.concurrency)
     finally:
         if args.stats:
             print(stats.summary(), file=sys.stderr)

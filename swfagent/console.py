@@ -14,7 +14,7 @@ from . import alerts
 from .client import error_code
 from .config import Config
 from .decide import DONE, GAVE_UP, PENDING, READY, RETRY, RUNNING, SKIPPED, WAITING, plan
-from .errors import NotFound, SwfError, UsageError
+from .errors import NotFound, UsageError
 from .history import ExecutionState, fold
 
 EPOCH = dt.datetime(1970, 1, 2, tzinfo=dt.timezone.utc)
@@ -51,7 +51,7 @@ def start_execution(client: Any, config: Config, workflow_id: str, input: str | 
     except ClientError as exc:
         if error_code(exc) != "WorkflowExecutionAlreadyStartedFault":
             raise
-    open_runs = [e for e in list_executions(client, config, "open") if e["execution"]["workflowId"] == workflow_id]
+    open_runs = list_executions(client, config, "open", workflow_id=workflow_id)
     return (open_runs[0]["execution"]["runId"] if open_runs else "?"), False
 
 
@@ -70,70 +70,36 @@ def parse_since(text: str, now: dt.datetime) -> dt.datetime:
         raise UsageError(f"--since {text!r}: too far back") from None
 
 
-# The embedded SWF (moto) answers this start time in DescribeWorkflowExecution (and, in some
-# versions, in the list calls) whatever the real one is: 2014-12-31T23:00:00.123Z.
-PLACEHOLDER_START = 1420066800.123
-
-
-def is_placeholder(value: Any) -> bool:
-    """True for the embedded SWF's fixed start timestamp."""
-    return isinstance(value, dt.datetime) and abs(value.timestamp() - PLACEHOLDER_START) < 0.001
+def _infos(pages: Any) -> list[dict[str, Any]]:
+    return [e for page in pages for e in page.get("executionInfos", [])]
 
 
 def list_executions(
     client: Any, config: Config, which: str = "all", since: dt.datetime | None = None,
     status: str | None = None, workflow_id: str | None = None, closed_since: dt.datetime | None = None,
 ) -> list[dict[str, Any]]:
-    """Executions of the domain, newest first, all pages; filtered here too (the embedded SWF ignores filters).
+    """Executions of the domain, newest first, all pages, filtered by SWF.
 
-    since: started at or after; closed_since: closed at or after (closed ones only). closeStatusFilter is
-    never sent: the embedded SWF drops executions it should keep, and SWF forbids it with executionFilter.
+    since: started at or after; closed_since: closed at or after (closed ones only); status: closed ones
+    with this close status. SWF takes a workflow id or a close status in one call, not both: with both,
+    the status is checked here.
     """
-    extra: dict[str, Any] = {"executionFilter": {"workflowId": workflow_id}} if workflow_id else {}
+    domain = config.domain.name
+    by_id: dict[str, Any] = {"executionFilter": {"workflowId": workflow_id}} if workflow_id else {}
     found: dict[tuple[str, str], dict[str, Any]] = {}
     if which in ("all", "open") and status is None and closed_since is None:
-        pages = client.get_paginator("list_open_workflow_executions").paginate(
-            domain=config.domain.name, startTimeFilter={"oldestDate": since or EPOCH}, **extra)
-        for e in (e for page in pages for e in page.get("executionInfos", [])):
+        for e in _infos(client.get_paginator("list_open_workflow_executions").paginate(
+                domain=domain, startTimeFilter={"oldestDate": since or EPOCH}, **by_id)):
             found[(e["execution"]["workflowId"], e["execution"]["runId"])] = e
     if which in ("all", "closed"):
-        time_filter = ({"closeTimeFilter": {"oldestDate": closed_since}} if closed_since
-                       else {"startTimeFilter": {"oldestDate": since or EPOCH}})
-        pages = client.get_paginator("list_closed_workflow_executions").paginate(
-            domain=config.domain.name, **time_filter, **extra)
-        for e in (e for page in pages for e in page.get("executionInfos", [])):
-            found[(e["execution"]["workflowId"], e["execution"]["runId"])] = e  # closed since listed open
-    out = []
-    for e in found.values():
-        closed = e.get("executionStatus") == "CLOSED"
-        if workflow_id and e["execution"]["workflowId"] != workflow_id:
-            continue
-        if (which == "open" and closed) or (which == "closed" and not closed):
-            continue
-        if (status and e.get("closeStatus") != status) or (closed_since and not closed):
-            continue
-        fill_times(client, config, e)
-        if since and e["startTimestamp"] < since:
-            continue
-        if closed_since and (e.get("closeTimestamp") is None or e["closeTimestamp"] < closed_since):
-            continue
-        out.append(e)
-    out.sort(key=lambda e: e["startTimestamp"], reverse=True)
-    return out
-
-
-def fill_times(client: Any, config: Config, info: dict[str, Any]) -> None:
-    """Put the start and close times from the history where the answer lacks them or holds the placeholder."""
-    start = info.get("startTimestamp")
-    if not (is_placeholder(start) or start is None or (
-            info.get("executionStatus") == "CLOSED" and info.get("closeTimestamp") is None)):
-        return
-    ex = info["execution"]
-    state = fold(history(client, config, ex["workflowId"], ex["runId"]))
-    if (is_placeholder(start) or start is None) and state.started_at is not None:
-        info["startTimestamp"] = state.started_at
-    if info.get("executionStatus") == "CLOSED" and info.get("closeTimestamp") is None and state.closed_at is not None:
-        info["closeTimestamp"] = state.closed_at
+        window = ({"closeTimeFilter": {"oldestDate": closed_since}} if closed_since
+                  else {"startTimeFilter": {"oldestDate": since or EPOCH}})
+        narrow = by_id or ({"closeStatusFilter": {"status": status}} if status else {})
+        for e in _infos(client.get_paginator("list_closed_workflow_executions").paginate(
+                domain=domain, **window, **narrow)):
+            if status is None or e.get("closeStatus") == status:
+                found[(e["execution"]["workflowId"], e["execution"]["runId"])] = e  # closed since listed open
+    return sorted(found.values(), key=lambda e: e["startTimestamp"], reverse=True)
 
 
 # ---- show ----------------------------------------------------------------------------------
@@ -219,15 +185,12 @@ def show_data(client: Any, config: Config, workflow_id: str, run_id: str | None)
     events = history(client, config, workflow_id, run_id)
     state = fold(events)
     ei = info["executionInfo"]
-    started = ei.get("startTimestamp")
-    if started is None or is_placeholder(started):  # the embedded SWF's fixed 2014 start
-        started = state.started_at
     return {
         "summary": {
             "workflow_id": workflow_id, "run_id": run_id,
             "workflow_type": f"{ei['workflowType']['name']} {ei['workflowType']['version']}",
             "status": ei.get("executionStatus"), "close_status": ei.get("closeStatus"),
-            "started": started, "closed": ei.get("closeTimestamp") or state.closed_at,
+            "started": ei.get("startTimestamp"), "closed": ei.get("closeTimestamp"),
             "input": state.input, "result": state.close_result,
             "reason": state.close_reason if state.close_status != "COMPLETED" else None,
             "progress": progress(config, state),
@@ -254,21 +217,6 @@ def execution_steps(client: Any, config: Config, workflow_id: str, run_id: str |
 
 # ---- steering --------------------------------------------------------------------------------
 
-# Answers that mean "this endpoint does not do that action" rather than "this request is wrong".
-UNSUPPORTED_CODES = frozenset({
-    "UnknownOperationException", "InvalidAction", "NotImplemented", "NotImplementedError",
-    "UnsupportedOperation", "501",
-})
-
-
-def is_unsupported(exc: ClientError) -> bool:
-    """True when the endpoint answered that it has no such action (the embedded SWF: an HTML 500 page)."""
-    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
-    message = str(exc.response.get("Error", {}).get("Message") or "")
-    return error_code(exc) in UNSUPPORTED_CODES or status == 501 or (
-        status == 500 and message.lstrip().lower().startswith("<!doctype html"))
-
-
 def _run(run_id: str | None) -> dict[str, str]:
     return {"runId": run_id} if run_id else {}
 
@@ -281,26 +229,15 @@ def terminate(client: Any, config: Config, workflow_id: str, reason: str, run_id
 
 def signal(client: Any, config: Config, workflow_id: str, name: str, input: str | None,
            run_id: str | None = None) -> None:
-    """SignalWorkflowExecution: a WorkflowExecutionSignaled event and a decision task.
-
-    The input is always sent (empty when not given): the embedded SWF fails on a signal without one.
-    """
+    """SignalWorkflowExecution: a WorkflowExecutionSignaled event and a decision task."""
+    extra = {"input": input} if input is not None else {}
     client.signal_workflow_execution(
-        domain=config.domain.name, workflowId=workflow_id, signalName=name, input=input or "", **_run(run_id))
+        domain=config.domain.name, workflowId=workflow_id, signalName=name, **extra, **_run(run_id))
 
 
 def request_cancel(client: Any, config: Config, workflow_id: str, run_id: str | None = None) -> None:
     """RequestCancelWorkflowExecution: the decider then cancels the execution (on its next decision task)."""
-    if not list_executions(client, config, "open", workflow_id=workflow_id):
-        raise NotFound(f"no open execution with workflow id {workflow_id!r} in domain {config.domain.name}")
-    try:
-        client.request_cancel_workflow_execution(domain=config.domain.name, workflowId=workflow_id, **_run(run_id))
-    except ClientError as exc:
-        if is_unsupported(exc):
-            raise SwfError(
-                "this SWF endpoint does not implement RequestCancelWorkflowExecution (the embedded SWF does not): "
-                f"use `python -m swfagent terminate {workflow_id} --reason ...` instead") from None
-        raise
+    client.request_cancel_workflow_execution(domain=config.domain.name, workflowId=workflow_id, **_run(run_id))
 
 
 # ---- check -----------------------------------------------------------------------------------

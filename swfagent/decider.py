@@ -38,6 +38,12 @@ def poll_decision_task(client: Any, config: Config, task_list: str, identity: st
     return task
 
 
+def pending_decision_tasks(client: Any, config: Config, task_list: str) -> int:
+    """How many decision tasks wait on the task list (SWF's estimate)."""
+    answer = client.count_pending_decision_tasks(domain=config.domain.name, taskList={"name": task_list})
+    return int(answer.get("count", 0))
+
+
 def handle_decision_task(client: Any, config: Config, task: dict[str, Any]) -> list[dict[str, Any]]:
     """Decide on one decision task and report the decisions; returns them."""
     execution = task.get("workflowExecution", {})

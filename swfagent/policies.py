@@ -112,13 +112,15 @@ def statements(config: Config, role: str, resource: str, wildcard: bool) -> list
 
     if role == "worker":
         return [
-            _statement("PollActivityTasks", ["swf:PollForActivityTask"], resource,
+            # a cron (--until-idle) or single run counts what is queued before its long poll
+            _statement("PollActivityTasks", ["swf:CountPendingActivityTasks", "swf:PollForActivityTask"], resource,
                        cond(taskList_name=activity_task_lists(config))),
             _statement("ReportActivityTasks", WORKER_REPORT, resource),
         ]
     if role == "decider":
         return [
-            _statement("PollDecisionTasks", ["swf:PollForDecisionTask"], resource, cond(taskList_name=[w.task_list])),
+            _statement("PollDecisionTasks", ["swf:CountPendingDecisionTasks", "swf:PollForDecisionTask"], resource,
+                       cond(taskList_name=[w.task_list])),
             _statement("RespondDecisionTasks", ("swf:RespondDecisionTaskCompleted", *DECISIONS), resource),
             _statement("ScheduleConfiguredActivities", ["swf:ScheduleActivityTask"], resource, cond(
                 activityType_name=[a.name for a in acts], activityType_version=[a.version for a in acts],

@@ -36,6 +36,12 @@ def poll_activity_task(client: Any, config: Config, task_list: str, identity: st
     return task if task.get("taskToken") else None
 
 
+def pending_activity_tasks(client: Any, config: Config, task_list: str) -> int:
+    """How many activity tasks wait on the task list (SWF's estimate)."""
+    answer = client.count_pending_activity_tasks(domain=config.domain.name, taskList={"name": task_list})
+    return int(answer.get("count", 0))
+
+
 def _preview(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[:limit] + f"... ({len(text)} characters)"
 

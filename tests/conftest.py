@@ -19,6 +19,7 @@ from swfagent import poller
 from swfagent.client import make_client
 from swfagent.config import Config, load_config
 from swfagent.local import LOCAL_ENV, EmbeddedSWF
+from swfagent.local.faults import parse_faults
 
 ROOT = Path(__file__).resolve().parent.parent
 TASKS = ROOT / "tasks"
@@ -38,13 +39,21 @@ class Server:
         req = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
         urllib.request.urlopen(req, timeout=10).read()
 
+    def faults(self, spec: str) -> None:
+        """Put SWF's faults in force (`python -m swfagent local --faults` syntax) until the next test."""
+        self.swf.engine.set_limits(parse_faults(spec))
+
     def client(self) -> Any:
         return make_client()
 
 
+# An empty poll is held this long in the tests (60 s on SWF): a stopping poller lets its poll finish.
+TEST_POLL_SECONDS = 5.0
+
+
 @pytest.fixture(scope="session")
 def _embedded() -> Iterator[EmbeddedSWF]:
-    with EmbeddedSWF() as swf:
+    with EmbeddedSWF(poll_seconds=TEST_POLL_SECONDS) as swf:
         yield swf
 
 

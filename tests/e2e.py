@@ -28,6 +28,11 @@ class Pollers:
         return proc
 
     def stop(self, timeout: float = 30) -> None:
+        """SIGTERM, then a second one: the work is done, and a long poll under way need not be waited for."""
+        for _, proc in self.procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        time.sleep(0.2)
         for _, proc in self.procs:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)

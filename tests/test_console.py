@@ -73,7 +73,7 @@ class Driver:
         return run_id
 
     def cancel_directly(self, workflow_id: str) -> str:
-        """CANCELED: a CancelWorkflowExecution decision answered with boto3 (the embedded SWF has no cancel request)."""
+        """CANCELED: a CancelWorkflowExecution decision answered with boto3, with no cancel request."""
         run_id = self.start(workflow_id)
         task = poll_decision_task(self.client, self.config, self.config.workflow.task_list, "test")
         assert task is not None
@@ -148,7 +148,7 @@ def test_executions_lists_every_close_status(server: Server, config: Config, cap
     assert {r["execution"]["workflowId"]: r.get("closeStatus", r["executionStatus"]) for r in rows} == expected
     for r in rows:
         assert recent(r["startTimestamp"]), r
-        if r["executionStatus"] == "CLOSED":  # TERMINATED and TIMED_OUT have none in moto: from the history
+        if r["executionStatus"] == "CLOSED":  # moto gives TERMINATED and TIMED_OUT none
             assert recent(r["closeTimestamp"]), r
     starts = [r["startTimestamp"] for r in rows]
     assert starts == sorted(starts, reverse=True)
@@ -171,20 +171,16 @@ def test_executions_lists_every_close_status(server: Server, config: Config, cap
     assert ids("--since", "1h") == set(expected)
 
 
-def test_executions_since_and_placeholder_times(server: Server, config: Config) -> None:
+def test_executions_since_and_real_start_times(server: Server, config: Config) -> None:
     client = server.client()
     d = Driver(client, config)
     run_id = d.start("one")
     now = dt.datetime.now(dt.timezone.utc)
     assert [e["execution"]["runId"] for e in console.list_executions(client, config, since=now - NOW_SLACK)] == [run_id]
     assert console.list_executions(client, config, since=now + NOW_SLACK) == []
-    # Describe (and some moto versions' lists) answer a fixed 2014 start: the history's first event stands in.
     info = client.describe_workflow_execution(domain="TEST_SWF", execution={"workflowId": "one", "runId": run_id})
-    placeholder = info["executionInfo"]
-    assert console.is_placeholder(placeholder["startTimestamp"])
-    console.fill_times(client, config, placeholder)
-    assert abs(placeholder["startTimestamp"] - now) < NOW_SLACK
-    assert "closeTimestamp" not in placeholder  # still open
+    assert abs(info["executionInfo"]["startTimestamp"] - now) < NOW_SLACK  # moto answers a fixed 2014 time
+    assert "closeTimestamp" not in info["executionInfo"]  # still open
 
 
 def test_executions_empty_and_bad_since(server: Server, config: Config) -> None:
@@ -271,19 +267,23 @@ def test_signal_lands_in_the_history(server: Server, config: Config, capsys: pyt
     assert in_process(capsys, config, "signal", "sig", "bare")[0] == 0
     state = fold(console.history(server.client(), config, "sig", run_id))
     assert state.signals[0] == ("go-on", '{"n": 1}')
-    assert state.signals[1][0] == "bare" and not state.signals[1][1]  # sent as "": the embedded SWF keeps none
+    assert state.signals[1] == ("bare", None)  # moto refuses a signal without input; SWF does not
 
 
-def test_cancel_on_the_embedded_swf_is_one_clear_line(server: Server, config: Config,
-                                                      capsys: pytest.CaptureFixture[str]) -> None:
-    Driver(server.client(), config).start("keep")
-    # The embedded SWF answers an HTML 500 page, which botocore retries: once is enough here.
-    done = cli(server, config, "cancel", "keep", env={**server.env, "AWS_MAX_ATTEMPTS": "1"})
-    assert done.returncode == 1 and done.stdout == ""
-    assert done.stderr.count("\n") == 1
-    assert "does not implement RequestCancelWorkflowExecution" in done.stderr and "terminate keep" in done.stderr
+def test_cancel_asks_the_decider_which_cancels(server: Server, config: Config,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    d = Driver(server.client(), config)
+    run_id = d.start("keep")
+    done = cli(server, config, "cancel", "keep")
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    assert done.stdout.startswith("Cancellation requested for keep")
+    assert d.decide()[0]["decisionType"] == "CancelWorkflowExecution"
+    state = fold(console.history(server.client(), config, "keep", run_id))
+    assert state.cancel_requested and state.close_status == "CANCELED"
     code, _, err = in_process(capsys, config, "cancel", "nope")
     assert code == 1 and "no open execution with workflow id 'nope'" in err
+    code, _, err = in_process(capsys, config, "cancel", "keep")  # closed now
+    assert code == 1 and "no open execution with workflow id 'keep'" in err
 
 
 @pytest.mark.parametrize("args", [

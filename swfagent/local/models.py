@@ -1,0 +1,445 @@
+"""moto's SWF models, corrected where moto answers other than SWF; each correction is a row of the README's table.
+
+moto keeps the state machine (events, decisions, validation). These subclasses change what must live in
+the models: event types moto refuses, one scheduled decision task at most, UNHANDLED_DECISION, timers
+and timeouts driven by the engine's clock instead of threads and lazy checks, activity cancellation,
+real start and close times, and lookups by index instead of scans of everything ever started.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from moto.core.utils import unix_time
+from moto.swf.exceptions import (
+    SWFDomainAlreadyExistsFault,
+    SWFDomainDeprecatedFault,
+    SWFTypeDeprecatedFault,
+    SWFUnknownResourceFault,
+    SWFValidationException,
+    SWFWorkflowExecutionAlreadyStartedFault,
+)
+from moto.swf.models import SWFBackend
+from moto.swf.models.activity_task import ActivityTask
+from moto.swf.models.decision_task import DecisionTask
+from moto.swf.models.domain import Domain
+from moto.swf.models.history_event import HistoryEvent
+from moto.swf.models.workflow_execution import WorkflowExecution
+from moto.swf.models.workflow_type import WorkflowType
+from moto.swf.utils import decapitalize
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+# Decisions moto carries out (its own code) and the ones this layer adds; the rest are refused up front.
+SUPPORTED_DECISIONS = frozenset({
+    "ScheduleActivityTask", "RequestCancelActivityTask", "StartTimer", "CancelTimer", "RecordMarker",
+    "CompleteWorkflowExecution", "FailWorkflowExecution", "CancelWorkflowExecution",
+})
+CLOSING_DECISIONS = ("CompleteWorkflowExecution", "FailWorkflowExecution", "CancelWorkflowExecution")
+SECONDS_PER_DAY = 86_400.0
+
+
+def seconds(value: Any) -> float | None:
+    """A timeout as SWF writes it ('30', 'NONE') in seconds; None for NONE."""
+    if value is None or str(value).upper() == "NONE":
+        return None
+    return float(value)
+
+
+class Event(HistoryEvent):
+    """A history event of any SWF type; moto's own class refuses the types it does not know (cancellation's)."""
+
+    def __init__(self, event_id: int, event_type: str, event_timestamp: float | None = None, **kwargs: Any):
+        # moto builds the attributes the same way whatever the type: build it as a type moto knows, then name it.
+        super().__init__(event_id, "MarkerRecorded", event_timestamp, **kwargs)
+        self.event_type = event_type
+
+
+class Execution(WorkflowExecution):
+    """One workflow execution, as SWF runs it."""
+
+    def __init__(self, engine: Engine, domain: SwfDomain, workflow_type: WorkflowType, workflow_id: str, **kwargs: Any):
+        super().__init__(domain, workflow_type, workflow_id, **kwargs)
+        self.engine = engine
+        self.own_activity_tasks: list[ActivityTask] = []
+        self.own_decision_tasks: list[DecisionTask] = []  # the open ones: scheduled or started
+        self.timers: dict[str, int] = {}  # open timer id -> its TimerStarted event id
+        self.issued_tokens: list[str] = []  # every task token handed out for it, dropped with it
+        self.should_schedule_decision_next = False
+
+    # -- indexes instead of scans of the whole domain ---------------------------------------------
+
+    @property
+    def activity_tasks(self) -> list[ActivityTask]:
+        return self.own_activity_tasks
+
+    @property
+    def decision_tasks(self) -> list[DecisionTask]:
+        return self.own_decision_tasks
+
+    def next_event_id(self) -> int:
+        return len(self._events) + 1
+
+    def _add_event(self, *args: Any, **kwargs: Any) -> HistoryEvent:
+        event = Event(len(self._events) + 1, *args, **kwargs)
+        self._events.append(event)
+        return event
+
+    def _process_timeouts(self) -> None:
+        """Timeouts are the engine's: on time, from its clock, never from a scan on the next call."""
+
+    # -- what describe and list answer --------------------------------------------------------------
+
+    def to_medium_dict(self) -> dict[str, Any]:
+        info = super().to_medium_dict()
+        info["startTimestamp"] = self.start_timestamp  # moto answers a fixed 2014 time here
+        return info
+
+    def to_full_dict(self) -> dict[str, Any]:
+        info = super().to_full_dict()
+        info["openCounts"] = {**self.open_counts, "openTimers": len(self.timers)}
+        return info
+
+    # -- decision tasks -----------------------------------------------------------------------------
+
+    def _schedule_decision_task(self) -> None:
+        if any(t.state == "SCHEDULED" for t in self.own_decision_tasks):
+            return  # SWF keeps one decision task scheduled at most; moto adds one per event
+        super()._schedule_decision_task()
+
+    def decision_task_ended(self, task: DecisionTask) -> None:
+        """A decision task completed or timed out: the next one may now be handed out."""
+        if task in self.own_decision_tasks:
+            self.own_decision_tasks.remove(task)
+        self.engine.decisions_unblocked(self)
+
+    def complete_decision_task(self, task_token: str, decisions: list[dict[str, Any]] | None = None,
+                               execution_context: str | None = None) -> None:
+        task = self._find_decision_task(task_token)
+        super().complete_decision_task(task_token, decisions, execution_context)
+        self.decision_task_ended(task)
+
+    def handle_decisions(self, event_id: int, decisions: list[dict[str, Any]]) -> None:
+        for decision in decisions:
+            kind = decision["decisionType"]
+            attrs = decision.get(f"{decapitalize(kind)}DecisionAttributes", {})
+            if kind == "CompleteWorkflowExecution":
+                self.complete(event_id, attrs.get("result"))
+            elif kind == "FailWorkflowExecution":
+                self.fail(event_id, attrs.get("details"), attrs.get("reason"))
+            elif kind == "CancelWorkflowExecution":
+                self.cancel(event_id, attrs.get("details"))
+            elif kind == "ScheduleActivityTask":
+                self.schedule_activity_task(event_id, attrs)
+            elif kind == "RequestCancelActivityTask":
+                self.request_cancel_activity(event_id, attrs["activityId"])
+            elif kind == "StartTimer":
+                self.start_timer(event_id, attrs)
+            elif kind == "CancelTimer":
+                self.cancel_timer(event_id, attrs["timerId"])
+            elif kind == "RecordMarker":
+                self.record_marker(event_id, attrs)
+        self.open_counts["openDecisionTasks"] -= 1
+
+    # -- closing ------------------------------------------------------------------------------------
+
+    def _unhandled(self, event_id: int, event_type: str) -> bool:
+        """True (and the refusal recorded) when events came in while the decision task was under way."""
+        if not any(t.state == "SCHEDULED" for t in self.own_decision_tasks):
+            return False
+        self._add_event(event_type, cause="UNHANDLED_DECISION", decision_task_completed_event_id=event_id)
+        return True
+
+    def complete(self, event_id: int, result: Any = None) -> None:
+        if not self._unhandled(event_id, "CompleteWorkflowExecutionFailed"):
+            super().complete(event_id, result)
+            self.engine.execution_closed(self)
+
+    def fail(self, event_id: int, details: Any = None, reason: str | None = None) -> None:
+        if not self._unhandled(event_id, "FailWorkflowExecutionFailed"):
+            super().fail(event_id, details, reason)
+            self.engine.execution_closed(self)
+
+    def cancel(self, event_id: int, details: Any = None) -> None:
+        if self._unhandled(event_id, "CancelWorkflowExecutionFailed"):
+            return
+        self.execution_status, self.close_status, self.close_timestamp = "CLOSED", "CANCELED", unix_time()
+        self._add_event("WorkflowExecutionCanceled", decision_task_completed_event_id=event_id, details=details)
+        self.engine.execution_closed(self)
+
+    def terminate(self, child_policy: str | None = None, details: Any = None, reason: str | None = None) -> None:
+        super().terminate(child_policy, details, reason)
+        self.close_timestamp = unix_time()  # moto leaves it out
+        self.engine.execution_closed(self)
+
+    def timeout(self, timeout: Any) -> None:
+        super().timeout(timeout)
+        self.close_timestamp = timeout.timestamp  # moto leaves it out
+        self.engine.execution_closed(self)
+
+    def request_cancel(self) -> None:
+        """RequestCancelWorkflowExecution: recorded, and the decider is asked what to do."""
+        self.cancel_requested = True
+        self._add_event("WorkflowExecutionCancelRequested")
+        self.schedule_decision_task()
+
+    # -- activities ---------------------------------------------------------------------------------
+
+    def schedule_activity_task(self, event_id: int, attributes: dict[str, Any]) -> None:
+        atype = attributes.get("activityType") or {}
+        registered = self.domain.get_type("activity", str(atype.get("name")), str(atype.get("version")), ignore_empty=True)
+        if registered is not None and registered.status == "REGISTERED":
+            task_list = (attributes.get("taskList") or {}).get("name") or registered.task_list
+            cause = self.engine.faults.schedule_refused(
+                self.open_counts["openActivityTasks"], (self.domain.name, task_list), self.engine.clock())
+            if cause is not None:
+                self._add_event(
+                    "ScheduleActivityTaskFailed", activity_id=attributes["activityId"], activity_type=registered,
+                    cause=cause, decision_task_completed_event_id=event_id)
+                self.should_schedule_decision_next = True
+                return
+        super().schedule_activity_task(event_id, attributes)
+
+    def request_cancel_activity(self, event_id: int, activity_id: str) -> None:
+        """The RequestCancelActivityTask decision (moto has none)."""
+        task = next((t for t in self.own_activity_tasks if t.activity_id == activity_id and t.open), None)
+        if task is None:
+            self._add_event("RequestCancelActivityTaskFailed", activity_id=activity_id, cause="ACTIVITY_ID_UNKNOWN",
+                            decision_task_completed_event_id=event_id)
+            self.should_schedule_decision_next = True
+            return
+        event = self._add_event("ActivityTaskCancelRequested", activity_id=activity_id,
+                                decision_task_completed_event_id=event_id)
+        task.cancel_requested_event_id = event.event_id  # type: ignore[attr-defined]
+        if task.state == "SCHEDULED":  # no worker has it: canceled at once
+            self.cancel_activity(task, None, from_decision=True)
+
+    def cancel_activity(self, task: ActivityTask, details: str | None, *, from_decision: bool = False) -> None:
+        """Close an activity as CANCELED (the worker answered RespondActivityTaskCanceled, or nobody had it)."""
+        task.state = "CANCELED"
+        self._add_event(
+            "ActivityTaskCanceled", details=details, scheduled_event_id=task.scheduled_event_id,
+            started_event_id=task.started_event_id,
+            latest_cancel_requested_event_id=getattr(task, "cancel_requested_event_id", None))
+        self.open_counts["openActivityTasks"] -= 1
+        if from_decision:
+            self.should_schedule_decision_next = True
+        else:
+            self.schedule_decision_task()
+
+    def activity_timed_out(self, task: ActivityTask, timeout: Any) -> None:
+        """An activity's timeout came: recorded, counted, and the decider asked."""
+        self.timeout_activity_task(timeout)
+        self.open_counts["openActivityTasks"] -= 1  # moto forgets this
+        self.schedule_decision_task()
+
+    def decision_timed_out(self, task: DecisionTask, timeout: Any) -> None:
+        """A decision task's START_TO_CLOSE timeout came: recorded, and a new decision task."""
+        self.timeout_decision_task(timeout)
+        self.open_counts["openDecisionTasks"] -= 1  # moto forgets this
+        self.decision_task_ended(task)
+        self.schedule_decision_task()
+
+    # -- timers: on the engine's clock, not one thread each -----------------------------------------
+
+    def start_timer(self, event_id: int, attributes: dict[str, Any]) -> None:
+        timer_id = attributes["timerId"]
+        cause = "TIMER_ID_ALREADY_IN_USE" if timer_id in self.timers else self.engine.faults.timer_refused(
+            len(self.timers), self.run_id, self.engine.clock())
+        if cause is not None:
+            self._add_event("StartTimerFailed", cause=cause, decision_task_completed_event_id=event_id, timer_id=timer_id)
+            self.should_schedule_decision_next = True
+            return
+        delay = attributes["startToFireTimeout"]
+        started = self._add_event(
+            "TimerStarted", control=attributes.get("control"), decision_task_completed_event_id=event_id,
+            start_to_fire_timeout=delay, timer_id=timer_id).event_id
+        self.timers[timer_id] = started
+        self.open_counts["openTimers"] = len(self.timers)
+        self.engine.at(self.engine.clock() + float(delay), self.fire_timer, timer_id, started)
+
+    def fire_timer(self, due: float, timer_id: str, started_event_id: int) -> None:
+        """The engine's clock reached the timer: TimerFired and a decision task, unless it was canceled."""
+        if not self.open or self.timers.get(timer_id) != started_event_id:
+            return
+        del self.timers[timer_id]
+        self.open_counts["openTimers"] = len(self.timers)
+        self._add_event("TimerFired", started_event_id=started_event_id, timer_id=timer_id)
+        self.schedule_decision_task()
+
+    def cancel_timer(self, event_id: int, timer_id: str) -> None:
+        started = self.timers.pop(timer_id, None)
+        self.open_counts["openTimers"] = len(self.timers)
+        if started is None:
+            self._add_event("CancelTimerFailed", cause="TIMER_ID_UNKNOWN", timer_id=timer_id,
+                            decision_task_completed_event_id=event_id)
+            self.should_schedule_decision_next = True
+            return
+        # SWF's event is TimerCanceled; moto writes TimerCancelled
+        self._add_event("TimerCanceled", decision_task_completed_event_id=event_id, started_event_id=started,
+                        timer_id=timer_id)
+
+
+class SwfDomain(Domain):
+    """A domain with its executions indexed by run id and open workflow id, and its task lists' queues."""
+
+    def __init__(self, engine: Engine, name: str, retention: Any, account_id: str, region_name: str,
+                 description: str | None = None):
+        super().__init__(name, retention, account_id=account_id, region_name=region_name, description=description)
+        self.engine = engine
+        self.runs: dict[str, Execution] = {}  # every execution still within retention, by run id
+        self.open_runs: dict[str, Execution] = {}  # workflow id -> its open execution
+        self.task_lists: dict[tuple[str, str], Any] = {}  # (kind, name) -> the engine's TaskList
+
+    @property
+    def retention_seconds(self) -> float:
+        """How long a closed execution is kept ('NONE' or 0: not at all)."""
+        text = str(self.retention)
+        return float(text) * SECONDS_PER_DAY if text.isdigit() else 0.0
+
+    def add_workflow_execution(self, workflow_execution: WorkflowExecution) -> None:
+        wfe = workflow_execution
+        if wfe.workflow_id in self.open_runs:
+            raise SWFWorkflowExecutionAlreadyStartedFault()
+        self.runs[wfe.run_id] = wfe  # type: ignore[assignment]
+        self.open_runs[wfe.workflow_id] = wfe  # type: ignore[assignment]
+
+    def get_workflow_execution(self, workflow_id: str, run_id: str | None = None, raise_if_none: bool = True,
+                               raise_if_closed: bool = False) -> WorkflowExecution | None:
+        if run_id:
+            wfe: Execution | None = self.runs.get(run_id)
+            if wfe is not None and wfe.workflow_id != workflow_id:
+                wfe = None
+        else:
+            wfe = self.open_runs.get(workflow_id)
+        if raise_if_closed and wfe is not None and not wfe.open:
+            wfe = None
+        if wfe is None and raise_if_none:
+            if run_id:
+                raise SWFUnknownResourceFault("execution", f"WorkflowExecution=[workflowId={workflow_id}, runId={run_id}]")
+            raise SWFUnknownResourceFault(f"execution, workflowId = {workflow_id}")
+        return wfe
+
+    def add_to_activity_task_list(self, task_list: Any, obj: ActivityTask) -> None:
+        wfe: Execution = obj.workflow_execution  # type: ignore[assignment]
+        wfe.own_activity_tasks.append(obj)
+        self.engine.activity_scheduled(self, str(task_list), obj)
+
+    def add_to_decision_task_list(self, task_list: str, obj: DecisionTask) -> None:
+        wfe: Execution = obj.workflow_execution  # type: ignore[assignment]
+        wfe.own_decision_tasks.append(obj)
+        self.engine.decision_scheduled(self, task_list, obj)
+
+    @property
+    def activity_tasks(self) -> list[ActivityTask]:
+        return [t for wfe in self.runs.values() for t in wfe.own_activity_tasks]
+
+    @property
+    def decision_tasks(self) -> list[DecisionTask]:
+        return [t for wfe in self.runs.values() for t in wfe.own_decision_tasks]
+
+
+class Backend(SWFBackend):
+    """moto's SWF backend for one account and region, with this layer's models and indexes."""
+
+    def __init__(self, region_name: str, account_id: str, engine: Engine):
+        super().__init__(region_name, account_id)
+        self.engine = engine
+
+    def _process_timeouts(self) -> None:
+        """The engine's clock does this on time; moto scans every execution ever started on each call."""
+
+    def _get_domain(self, name: str, ignore_empty: bool = False) -> SwfDomain:
+        return super()._get_domain(name, ignore_empty)  # type: ignore[return-value]
+
+    def register_domain(self, name: str, workflow_execution_retention_period_in_days: int,
+                        description: str | None = None, tags: list[dict[str, str]] | None = None) -> None:
+        if self._get_domain(name, ignore_empty=True):
+            raise SWFDomainAlreadyExistsFault(name)
+        domain = SwfDomain(self.engine, name, workflow_execution_retention_period_in_days,
+                           account_id=self.account_id, region_name=self.region_name, description=description)
+        self.domains.append(domain)
+        if tags:
+            self.tagger.tag_resource(domain.to_short_dict()["arn"], tags)
+
+    def start_workflow_execution(self, domain_name: str, workflow_id: str, workflow_name: str,
+                                 workflow_version: str, tag_list: Any = None, workflow_input: str | None = None,
+                                 **kwargs: Any) -> WorkflowExecution:
+        domain = self._get_domain(domain_name)
+        if domain.status == "DEPRECATED":
+            raise SWFDomainDeprecatedFault(domain_name)
+        wf_type: WorkflowType = domain.get_type("workflow", workflow_name, workflow_version)  # type: ignore[assignment]
+        if wf_type.status == "DEPRECATED":
+            raise SWFTypeDeprecatedFault(wf_type)
+        wfe = Execution(self.engine, domain, wf_type, workflow_id, tag_list=tag_list, workflow_input=workflow_input,
+                        **kwargs)
+        domain.add_workflow_execution(wfe)
+        wfe.start()
+        self.engine.execution_started(wfe)
+        return wfe
+
+    def request_cancel_workflow_execution(self, domain_name: str, workflow_id: str, run_id: str | None) -> None:
+        """RequestCancelWorkflowExecution (moto has none)."""
+        domain = self._get_domain(domain_name)
+        wfe = domain.get_workflow_execution(workflow_id, run_id=run_id, raise_if_closed=True)
+        wfe.request_cancel()  # type: ignore[union-attr]
+
+    # -- tasks by token ------------------------------------------------------------------------------
+
+    def _task(self, task_token: str, kind: type[Any]) -> Any:
+        task: Any = self.engine.tokens.get(task_token)
+        if not isinstance(task, kind):
+            raise SWFValidationException("Invalid token")
+        wfe = task.workflow_execution
+        if not wfe.open:
+            raise SWFUnknownResourceFault("execution", f"WorkflowExecution=[workflowId={wfe.workflow_id}, runId={wfe.run_id}]")
+        if task.state != "STARTED":  # timed out, answered or canceled: moto answers a 500 for some of these
+            what = "activity" if kind is ActivityTask else "decision task"
+            raise SWFUnknownResourceFault(f"{what}, scheduledEventId = {task.scheduled_event_id}")
+        return task
+
+    def _find_activity_task_from_token(self, task_token: str) -> ActivityTask:
+        return self._task(task_token, ActivityTask)  # type: ignore[no-any-return]
+
+    def record_activity_task_heartbeat(self, task_token: str, details: Any = None) -> None:
+        task = self._find_activity_task_from_token(task_token)
+        task.last_heartbeat_timestamp = self.engine.clock()
+        if details:
+            task.details = details
+
+    def respond_activity_task_canceled(self, task_token: str, details: str | None) -> None:
+        """RespondActivityTaskCanceled (moto has none)."""
+        task = self._find_activity_task_from_token(task_token)
+        wfe: Execution = task.workflow_execution  # type: ignore[assignment]
+        wfe.cancel_activity(task, details)
+
+    def respond_decision_task_completed(self, task_token: str, decisions: list[dict[str, Any]] | None = None,
+                                        execution_context: str | None = None) -> None:
+        task: DecisionTask = self._task(task_token, DecisionTask)
+        decisions = decisions or []
+        refused = sorted({d.get("decisionType") for d in decisions} - SUPPORTED_DECISIONS, key=str)
+        if refused:
+            raise SWFValidationException(f"the embedded SWF does not carry out these decisions: {', '.join(map(str, refused))}")
+        most = self.engine.faults.limits.max_decisions
+        if most is not None and len(decisions) > most:
+            raise SWFValidationException(
+                f"1 validation error detected: Value at 'decisions' failed to satisfy constraint: "
+                f"Member must have length less than or equal to {most}")
+        task.workflow_execution.complete_decision_task(task_token, decisions, execution_context)
+
+    # -- lists, counts ---------------------------------------------------------------------------------
+
+    def count_pending_activity_tasks(self, domain_name: str, task_list: Any) -> int:
+        return self.engine.count_pending(self._get_domain(domain_name), "activity", str(task_list))
+
+    def count_pending_decision_tasks(self, domain_name: str, task_list: Any) -> int:
+        return self.engine.count_pending(self._get_domain(domain_name), "decision", str(task_list))
+
+    def executions(self, domain_name: str) -> list[Execution]:
+        """Every execution of the domain still within its retention."""
+        domain = self._get_domain(domain_name)
+        if domain.status == "DEPRECATED":
+            raise SWFDomainDeprecatedFault(domain_name)
+        return list(domain.runs.values())
+

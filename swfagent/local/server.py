@@ -1,0 +1,84 @@
+"""EmbeddedSWF: the embedded SWF's HTTP server on 127.0.0.1, in a thread of this process."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from .faults import Limits, parse_faults
+
+LOCAL_HOST = "127.0.0.1"  # never another interface: this server checks no credentials
+DEFAULT_PORT = 5055
+POLL_SECONDS = 60.0  # SWF holds an empty poll this long
+LOCAL_ENV = {
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+}
+
+
+class EmbeddedSWF:
+    """moto's server behind this layer; `with EmbeddedSWF() as swf: swf.endpoint`."""
+
+    def __init__(self, port: int = 0, *, poll_seconds: float = POLL_SECONDS, faults: str | Limits | None = None,
+                 clock: Callable[[], float] = time.time):
+        self._port = port
+        self._poll_seconds = poll_seconds
+        self._limits = faults if isinstance(faults, Limits) else parse_faults(faults)
+        self._clock = clock
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+        self.engine: Any = None
+        self.endpoint = ""
+
+    def start(self) -> EmbeddedSWF:
+        """Start serving; the endpoint is known once this returns. OSError if the port cannot be had."""
+        import logging
+
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+        from werkzeug.serving import make_server
+
+        from .api import Layer
+        from .engine import Engine
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        if self._port:  # werkzeug exits the process on a taken port: find out first
+            with socket.socket() as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                probe.bind((LOCAL_HOST, self._port))
+        self.engine = Engine(poll_seconds=self._poll_seconds, limits=self._limits, clock=self._clock)
+        app = Layer(self.engine, DomainDispatcherApplication(create_backend_app))
+        self._server = make_server(LOCAL_HOST, self._port, app, threaded=True, request_handler=MotoRequestHandler)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="embedded-swf", daemon=True)
+        self._thread.start()
+        host, port = self._server.server_address[:2]
+        self.endpoint = f"http://{host}:{port}"
+        return self
+
+    def stop(self) -> None:
+        """Stop serving now, waiting polls included; everything registered or started is gone."""
+        if self.engine is not None:
+            self.engine.stop()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def env(self) -> dict[str, str]:
+        """The variables that point boto3 (and so every script here) at this server."""
+        return {**LOCAL_ENV, "AWS_ENDPOINT_URL_SWF": self.endpoint}
+
+    def __enter__(self) -> EmbeddedSWF:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+
+def exports(env: dict[str, str]) -> str:
+    """Shell lines that set these variables."""
+    return "\n".join(f"export {k}={v}" for k, v in env.items())

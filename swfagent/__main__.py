@@ -6,9 +6,11 @@ import argparse
 import contextlib
 import datetime as dt
 import logging
+import os
 import signal
 import sys
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 from . import alerts, console, graph, policies
@@ -174,11 +176,27 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 1 if rows else 0
 
 
+@contextlib.contextmanager
+def environment(values: dict[str, str]) -> Iterator[None]:
+    """These environment variables set while the block runs, the old ones back after."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """The article's walkthrough on the embedded SWF."""
     from .demo import run_demo
 
-    return run_demo(args.config)
+    with EmbeddedSWF() as swf, environment(swf.env()):
+        return run_demo(args.config, swf.endpoint)
 
 
 def parser() -> argparse.ArgumentParser:

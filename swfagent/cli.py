@@ -169,3 +169,25 @@ def run_worker(args: argparse.Namespace, stop: Stop) -> int:
         if args.stats:
             print(stats.summary(), file=sys.stderr)
     return 0
+
+
+DESCRIPTIONS = {
+    "decider": "Poll SWF for decision tasks, walk the whole history, and decide what runs next (the article's decider.py).",
+    "worker": "Poll SWF for activity tasks and run each one's command from config.yaml (the article's worker.py).",
+}
+
+
+def poller_main(role: str, argv: list[str] | None = None, *, signals: bool = True) -> int:
+    """decider.py or worker.py: one task by default, or --loop / --until-idle; errors are one line.
+
+    signals=False leaves the process's signal handlers alone (the demo runs the scripts in its own process).
+    """
+    prog = f"{role}.py"
+    args = poller_parser(prog, DESCRIPTIONS[role]).parse_args(argv)
+    stop = Stop()
+    if signals:
+        install_signal_handlers(stop)
+    try:
+        return run_decider(args, stop) if role == "decider" else run_worker(args, stop)
+    except SwfAgentError as exc:
+        return fail_line(prog, exc)

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import functools
 import re
 import threading
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import botocore.config
 import botocore.exceptions
+import botocore.loaders
+import botocore.session
 from botocore.exceptions import ClientError
 
 from . import __version__
@@ -41,8 +43,18 @@ _CONNECTION_ERRORS = (
 )
 
 
+@functools.cache
+def _data_loader() -> botocore.loaders.Loader:
+    """botocore's data files (service models, endpoints), read once per process however many clients it makes."""
+    return botocore.loaders.create_loader()
+
+
 def make_client(profile: str | None = None, region: str | None = None, max_attempts: int | None = None) -> Any:
-    """A boto3 SWF client with long-poll timeouts and botocore's standard retry mode."""
+    """A boto3 SWF client with long-poll timeouts and botocore's standard retry mode.
+
+    Made through botocore's session (what boto3.client does), sharing one data loader: a process that
+    makes several clients (the demo, the web console) parses botocore's JSON files once, not each time.
+    """
     retries: dict[str, Any] = {"mode": "standard"}
     if max_attempts is not None:
         retries["max_attempts"] = max_attempts
@@ -53,8 +65,9 @@ def make_client(profile: str | None = None, region: str | None = None, max_attem
         user_agent_extra=f"swfagent/{__version__}",
     )
     with boundary():
-        session = boto3.session.Session(profile_name=profile, region_name=region)
-        return session.client("swf", config=config)
+        session = botocore.session.Session(profile=profile)
+        session.register_component("data_loader", _data_loader())
+        return session.create_client("swf", region_name=region, config=config)
 
 
 def error_code(exc: BaseException) -> str:

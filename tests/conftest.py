@@ -8,6 +8,7 @@ import sys
 import textwrap
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from swfagent.client import make_client
 from swfagent.config import Config, load_config
 from swfagent.local import LOCAL_ENV, EmbeddedSWF
 from swfagent.local.faults import parse_faults
+from tests.swf import FakeClock
 
 ROOT = Path(__file__).resolve().parent.parent
 TASKS = ROOT / "tasks"
@@ -67,6 +69,33 @@ def server(_embedded: EmbeddedSWF, monkeypatch: pytest.MonkeyPatch) -> Server:
     for key, value in _embedded.env().items():
         monkeypatch.setenv(key, value)
     return s
+
+
+@dataclass
+class ClockedSWF:
+    """An embedded SWF whose clock the test moves (tests.swf.FakeClock): timeouts without waiting."""
+
+    swf: EmbeddedSWF
+    clock: FakeClock
+
+    @property
+    def endpoint(self) -> str:
+        return self.swf.endpoint
+
+
+@pytest.fixture(scope="session")
+def _clocked() -> Iterator[ClockedSWF]:
+    clock = FakeClock()
+    with EmbeddedSWF(poll_seconds=0.5, clock=clock) as swf:
+        yield ClockedSWF(swf, clock)
+
+
+@pytest.fixture
+def clocked(_clocked: ClockedSWF) -> ClockedSWF:
+    """A clean embedded SWF on a fake clock; empty polls are held 0.5 s."""
+    _clocked.swf.engine.reset()
+    _clocked.swf.engine.poll_seconds = 0.5
+    return _clocked
 
 
 @pytest.fixture

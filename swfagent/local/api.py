@@ -276,9 +276,15 @@ def _error(status: int, code: str, message: str) -> tuple[int, dict[str, str], A
 class Layer:
     """The WSGI app of the embedded SWF: SWF through the engine, /swfagent-api/ for settings, the rest to moto."""
 
-    def __init__(self, engine: Engine, moto_app: Any):
+    def __init__(self, engine: Engine):
         self.engine = engine
-        self.moto_app = moto_app
+
+    @functools.cached_property
+    def moto_app(self) -> Any:
+        """moto's own app, for every other service (SNS alerts, S3): made on first use (it loads Flask)."""
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+        return DomainDispatcherApplication(create_backend_app)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         target = environ.get("HTTP_X_AMZ_TARGET", "")

@@ -38,7 +38,7 @@ class EmbeddedSWF:
         """Start serving; the endpoint is known once this returns. OSError if the port cannot be had."""
         import logging
 
-        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+        from moto.moto_server.werkzeug_app import MotoRequestHandler
         from werkzeug.serving import make_server
 
         from .api import Layer
@@ -50,7 +50,7 @@ class EmbeddedSWF:
                 probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 probe.bind((LOCAL_HOST, self._port))
         self.engine = Engine(poll_seconds=self._poll_seconds, limits=self._limits, clock=self._clock)
-        app = Layer(self.engine, DomainDispatcherApplication(create_backend_app))
+        app = Layer(self.engine)
         self._server = make_server(LOCAL_HOST, self._port, app, threaded=True, request_handler=MotoRequestHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="embedded-swf", daemon=True)
         self._thread.start()

@@ -2,27 +2,42 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench soak lock clean
 
-$(VENV)/.installed: requirements.txt
+# requirements.txt holds the ranges; constraints.txt the versions CI tested, which a fresh machine gets
+$(VENV)/.installed: requirements.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PIP) -r requirements.txt -c constraints.txt
 	touch $@
 
 demo: $(VENV)/.installed
 	$(PY) -m swfagent demo
 
 test: $(VENV)/.installed
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto --dist loadscope
 
 lint: $(VENV)/.installed
-	$(PY) -m pip install --quiet ruff mypy types-PyYAML
+	$(PIP) ruff mypy types-PyYAML
 	$(PY) -m ruff check .
 	$(PY) -m mypy swfagent
 
 bench: $(VENV)/.installed
 	$(PY) bench/decider.py
+	$(PY) bench/poll_cost.py
+
+soak: $(VENV)/.installed
+	$(PY) bench/soak.py
+
+# constraints.txt anew: the newest versions requirements.txt allows, installed in a clean venv
+lock:
+	rm -rf .lock-venv
+	$(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	{ echo "# The versions CI tested: make installs requirements.txt with these (pip -c). Refresh: make lock"; \
+	  .lock-venv/bin/python -m pip freeze --disable-pip-version-check; } > constraints.txt
+	rm -rf .lock-venv
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -9,7 +9,6 @@ from __future__ import annotations
 import collections
 import contextlib
 import functools
-import re
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -106,10 +105,8 @@ def describe_error(exc: BaseException) -> str:
     if isinstance(exc, ClientError):
         code = error_code(exc)
         raw = str(exc.response.get("Error", {}).get("Message") or "")
-        if raw.lstrip().startswith("<"):  # an XML or HTML body where JSON was expected (moto's denials, proxies)
-            found = dict(re.findall(r"<(Code|Message)>([^<]*)</\1>", raw))
-            code = found.get("Code") or code
-            raw = found.get("Message") or f"HTTP {exc.response.get('ResponseMetadata', {}).get('HTTPStatusCode', '?')}"
+        if raw.lstrip().startswith("<"):  # a page where SWF answers JSON: a proxy in the way
+            raw = f"HTTP {exc.response.get('ResponseMetadata', {}).get('HTTPStatusCode', '?')}, not an answer from SWF"
         message = raw.splitlines()
         text = message[0][:300] if message else ""
         if code in ("AccessDenied", "AccessDeniedException", "UnrecognizedClientException",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.conftest import Server
+from tests.conftest import Server, run_script
 from tests.e2e import e2e_config, event_types, final_state, register_and_start, run_to_close
 
 
@@ -58,3 +58,22 @@ def test_a_task_that_fails_once_succeeds_through_a_retry_timer(server: Server, t
     state = final_state(server, config, "retry")
     assert state.activities["A-1"].status == "FAILED" and state.activities["A-2"].status == "COMPLETED"
     assert state.close_result == "ok on a later attempt"
+
+
+def test_a_history_of_more_than_one_page_is_read_whole(server: Server, tmp_path: Path) -> None:
+    """A's completion lands on the history's second page: a decider that read one page would wait for ever."""
+    config = e2e_config(tmp_path, [{"activity": "A"}, {"activity": "B", "after": ["A"]}],
+                        {"A": {"command": ["echo.py", "a"]}, "B": {"command": ["echo.py"]}})
+    register_and_start(server, config, "long")
+    args = ("--config", str(config.path))
+    assert run_script("decider.py", *args, env=server.env).stdout.splitlines()[-1] == "Decision Made: Schedule activity -- A"
+    client = server.client()  # a thousand events in one decision: markers
+    client.signal_workflow_execution(domain="TEST_SWF", workflowId="long", signalName="go")
+    task = client.poll_for_decision_task(domain="TEST_SWF", taskList={"name": "TestTasks"})
+    client.respond_decision_task_completed(taskToken=task["taskToken"], decisions=[
+        {"decisionType": "RecordMarker", "recordMarkerDecisionAttributes": {"markerName": f"m-{i}"}} for i in range(1000)])
+    assert "A succeeded with output: a" in run_script("worker.py", *args, env=server.env).stdout
+    done = run_script("decider.py", *args, env=server.env)
+    assert done.stdout.splitlines()[-2:] == ["A succeeded", "Decision Made: Schedule activity -- B"], done.stderr
+    events = event_types(server, config, "long")
+    assert len(events) > 1000 and events.index("ActivityTaskCompleted") >= 1000

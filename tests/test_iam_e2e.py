@@ -1,6 +1,6 @@
-"""End to end under IAM: one user per role on a moto server that enforces IAM, the real scripts, denials.
+"""End to end under IAM: one user per role on the embedded SWF enforcing IAM, the real scripts, denials.
 
-moto's server checks credentials and actions once INITIAL_NO_AUTH_ACTION_COUNT requests have been
+moto (under the embedded SWF) checks credentials and actions once INITIAL_NO_AUTH_ACTION_COUNT requests have been
 served: the first ones create the users, their policies and their keys with made-up root keys. It
 matches every SWF request against resource "*" and evaluates no SWF condition, so the users get the
 policies generated with wildcard=True: the same actions, on "*", without conditions.
@@ -12,11 +12,8 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,18 +25,12 @@ from botocore.exceptions import ClientError
 
 from swfagent.config import Config, load_config
 from swfagent.policies import ROLES, actions, policy
-from tests.conftest import HELPERS, Server, demo_config_data, run_script, write_config
+from tests.conftest import HELPERS, ROOT, Server, demo_config_data, run_script, write_config
 
 REGION = "us-east-1"
 # Requests served before moto enforces IAM: the set-up's 5 per role, and spare ones burnt afterwards.
 NO_AUTH_REQUESTS = 5 * len(ROLES) + 5
 ROOT_KEYS = {"aws_access_key_id": "AKIAIOSFODNN7EXAMPLE", "aws_secret_access_key": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -73,17 +64,13 @@ class IamSWF:
         return run_script(script, *args, "--config", str(self.config.path), env=self.env(role))
 
 
-def _wait_up(endpoint: str, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"moto server exited with {proc.returncode}")
-        try:
-            urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1).read()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("moto server did not come up in 20 s")
+def _endpoint(proc: subprocess.Popen[str]) -> str:
+    """The endpoint `python -m swfagent local` prints once it serves."""
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.startswith("export AWS_ENDPOINT_URL_SWF="):
+            return line.strip().split("=", 1)[1]
+    raise RuntimeError(f"the embedded SWF exited with {proc.wait()}")
 
 
 @pytest.fixture(scope="module")
@@ -93,14 +80,12 @@ def iam_swf(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IamSWF]:
     data = demo_config_data()
     data["activities"]["Test_Task_A"]["command"] += ["--out", str(tmp / "a.out")]
     config = load_config(write_config(tmp / "config.yaml", data))
-    port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env["INITIAL_NO_AUTH_ACTION_COUNT"] = str(NO_AUTH_REQUESTS)
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen([sys.executable, "-m", "swfagent", "local", "--port", "0", "--poll-seconds", "2"], cwd=ROOT,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
-        endpoint = f"http://127.0.0.1:{port}"
-        _wait_up(endpoint, proc)
+        endpoint = _endpoint(proc)
         server = IamSWF(endpoint, config)
         iam = boto3.session.Session().client("iam", endpoint_url=endpoint, region_name=REGION, **ROOT_KEYS)
         for role in ROLES:
@@ -194,10 +179,9 @@ CALLS: dict[str, Callable[[Any], Any]] = {
 
 
 def _denied(exc: ClientError) -> bool:
-    """moto answers a denial with HTTP 403 and an XML AccessDenied body, which botocore's JSON parser keeps whole."""
-    err = exc.response.get("Error", {})
-    return exc.response["ResponseMetadata"]["HTTPStatusCode"] == 403 and (
-        err.get("Code") in ("AccessDenied", "AccessDeniedException") or "<Code>AccessDenied</Code>" in err.get("Message", ""))
+    """SWF's denial: AccessDeniedException, HTTP 400 (moto's own server answers an XML 403 page)."""
+    return exc.response["ResponseMetadata"]["HTTPStatusCode"] == 400 and (
+        exc.response.get("Error", {}).get("Code") == "AccessDeniedException")
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -402,3 +402,14 @@ def test_every_refused_request_is_one_log_line(clocked: ClockedSWF, swf: Swf, ca
     lines = [r.getMessage() for r in caplog.records]
     assert len(lines) == 2 and all("\n" not in line for line in lines)
     assert lines[0].startswith("DescribeWorkflowExecution refused (400): UnknownResourceFault: Unknown execution")
+
+
+def test_count_calls_count_what_the_list_calls_list(clocked: ClockedSWF, swf: Swf) -> None:
+    for wid in ("a", "b", "c"):
+        swf.start(wid)
+    swf.c.terminate_workflow_execution(domain=DOMAIN, workflowId="c")
+    window = {"startTimeFilter": {"oldestDate": 0}}
+    assert swf.c.count_open_workflow_executions(domain=DOMAIN, **window)["count"] == 2  # moto: no such call
+    assert swf.c.count_closed_workflow_executions(domain=DOMAIN, **window, closeStatusFilter={"status": "TERMINATED"})[
+        "count"] == 1
+    assert swf.c.count_open_workflow_executions(domain=DOMAIN, **window, executionFilter={"workflowId": "a"})["count"] == 1

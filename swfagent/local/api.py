@@ -10,8 +10,10 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import html
 import json
 import logging
+import re
 from typing import Any
 
 import botocore.session
@@ -187,7 +189,21 @@ class SwfApi(SWFResponse):
     def list_closed_workflow_executions(self) -> str:
         return self._list(open_=False)
 
+    def count_open_workflow_executions(self) -> str:
+        return json.dumps({"count": len(self._filtered(open_=True)), "truncated": False})  # moto has no count calls
+
+    def count_closed_workflow_executions(self) -> str:
+        return json.dumps({"count": len(self._filtered(open_=False)), "truncated": False})
+
     def _list(self, open_: bool) -> str:
+        page, token = _page(self._filtered(open_), self._params)
+        answer: dict[str, Any] = {"executionInfos": [w.to_list_dict() for w in page]}
+        if token:
+            answer["nextPageToken"] = token
+        return json.dumps(answer)
+
+    def _filtered(self, open_: bool) -> list[Execution]:
+        """The executions a list or count call asks for, in the order SWF lists them."""
         p = self._params
         self._check_string(p.get("domain"))
         exclusive = [k for k in ("executionFilter", "typeFilter", "tagFilter", "closeStatusFilter") if p.get(k)]
@@ -201,11 +217,7 @@ class SwfApi(SWFResponse):
         rows: list[Execution] = [w for w in self.swf_backend.executions(p["domain"]) if w.open == open_]
         rows = [w for w in rows if _matches(w, p) and _within(getattr(w, when), window)]
         rows.sort(key=lambda w: getattr(w, when) or 0, reverse=not p.get("reverseOrder"))
-        page, token = _page(rows, p)
-        answer: dict[str, Any] = {"executionInfos": [w.to_list_dict() for w in page]}
-        if token:
-            answer["nextPageToken"] = token
-        return json.dumps(answer)
+        return rows
 
 
 def _within(value: float | None, window: dict[str, Any]) -> bool:
@@ -273,6 +285,17 @@ def _error(status: int, code: str, message: str) -> tuple[int, dict[str, str], A
     return status, {"Content-Type": JSON}, json.dumps({"__type": code, "message": message})
 
 
+# moto's IAM codes (XML, HTTP 403) and SWF's for the same refusal (JSON, HTTP 400)
+_IAM_CODES = {"AccessDenied": "AccessDeniedException", "InvalidClientTokenId": "UnrecognizedClientException"}
+
+
+def _json_refusal(xml: str) -> tuple[int, str]:
+    """An IAM refusal moto wrote as an XML page, as SWF writes it: JSON, HTTP 400."""
+    found = dict(re.findall(r"<(Code|Message)>([^<]*)</\1>", xml))
+    code = found.get("Code", "AccessDenied")
+    return 400, json.dumps({"__type": _IAM_CODES.get(code, code), "message": html.unescape(found.get("Message", ""))})
+
+
 class Layer:
     """The WSGI app of the embedded SWF: SWF through the engine, /swfagent-api/ for settings, the rest to moto."""
 
@@ -330,6 +353,8 @@ class Layer:
             return _error(500, "com.amazon.coral.service#InternalFailure", f"the embedded SWF failed: {exc!r}"[:500])
         headers = {k: v for k, v in headers.items() if k.lower() != "status"}
         headers["Content-Type"] = JSON
+        if isinstance(body, str) and body.lstrip().startswith("<"):  # moto's IAM refusals are XML pages
+            status, body = _json_refusal(body)
         if int(status) >= 400:
             self._refused(operation, (int(status), headers, body))
         return int(status), headers, body

@@ -63,7 +63,7 @@ def test_kill_9_of_a_worker_mid_task_is_retried_after_its_heartbeat_timeout(serv
         doomed = p.start("worker.py", config, env={**server.env, "SLOW_FIRST": "60"})
         _wait_for(lambda: (tmp_path / "marker").exists())
         os.kill(doomed.pid, signal.SIGKILL)
-        os.system(f"pkill -9 -f 'flaky.py {tmp_path}'")  # the host is gone: its task too
+        os.killpg(int((tmp_path / "marker").read_text()), signal.SIGKILL)  # the host is gone: its task (a group) too
         p.start("worker.py", config, "--loop", env=server.env)
         [closed] = wait_closed(server, config, 1, timeout=60)
     assert closed["closeStatus"] == "COMPLETED", p.all_output()

@@ -1,4 +1,4 @@
-"""Test task: fail the first time (per marker file), succeed after; sleep first if SLOW_FIRST is set."""
+"""Test task: fail the first time (per marker file, which gets its pid), succeed after; sleep first if SLOW_FIRST is set."""
 
 import os
 import sys
@@ -6,7 +6,9 @@ import time
 
 marker = sys.argv[1]
 if not os.path.exists(marker):
-    open(marker, "w").close()
+    with open(marker + ".tmp", "w") as f:
+        f.write(str(os.getpid()))
+    os.replace(marker + ".tmp", marker)  # whole, or not there at all
     if os.environ.get("SLOW_FIRST"):
         time.sleep(float(os.environ["SLOW_FIRST"]))
     print("first attempt fails", file=sys.stderr)

@@ -51,3 +51,11 @@ def test_limits_and_rates_per_second() -> None:
     assert faults.schedule_refused(0, "T", 101.0) is None  # a new second
     assert faults.timer_refused(1, "run", 5.0) == "OPEN_TIMERS_LIMIT_EXCEEDED"
     assert [faults.timer_refused(0, "run", 5.0) for _ in range(2)] == [None, "TIMER_CREATION_RATE_EXCEEDED"]
+
+
+def test_errors_on_demand_are_internal_failures_of_the_operations_named() -> None:
+    limits = parse_faults("errors=1@RespondActivityTaskCompleted")
+    faults = Faults(limits)
+    assert faults.failed("RespondActivityTaskCompleted") and not faults.failed("PollForActivityTask")
+    assert not faults.throttled("RespondActivityTaskCompleted")
+    assert describe_limits(limits) == "errors=1.0@RespondActivityTaskCompleted"

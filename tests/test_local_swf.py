@@ -316,6 +316,8 @@ def test_throttling_on_demand(clocked: ClockedSWF, swf: Swf) -> None:
     status = refused(swf.c.describe_domain, name=DOMAIN)
     assert status == ("ThrottlingException", 400, "Rate exceeded")
     swf.c.list_domains(registrationStatus="REGISTERED")  # other operations go through
+    clocked.swf.engine.set_limits(parse_faults("errors=1@DescribeDomain"))
+    assert refused(swf.c.describe_domain, name=DOMAIN)[:2] == ("InternalFailure", 500)
     clocked.swf.engine.set_limits(parse_faults("throttle=0.5,seed=7"))
     throttled = 0
     for _ in range(60):

@@ -326,6 +326,8 @@ class Layer:
         limits = self.engine.faults.limits
         if self.engine.faults.throttled(operation):
             return _error(400, "com.amazon.coral.availability#ThrottlingException", "Rate exceeded")
+        if self.engine.faults.failed(operation):
+            return _error(500, "com.amazon.coral.service#InternalFailure", "injected internal failure (--faults errors)")
         size = int(environ.get("CONTENT_LENGTH") or 0)
         if size > limits.max_request:
             return self._refused(operation, _error(

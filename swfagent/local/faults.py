@@ -22,6 +22,8 @@ class Limits:
 
     throttle: float = 0.0  # share of calls answered with ThrottlingException
     throttle_only: frozenset[str] = frozenset()  # those operations only (empty: every operation)
+    errors: float = 0.0  # share of calls answered with InternalFailure, HTTP 500
+    errors_only: frozenset[str] = frozenset()
     open_activities: int = 1000  # per execution: ScheduleActivityTaskFailed OPEN_ACTIVITIES_LIMIT_EXCEEDED
     activity_rate: int = 2000  # schedules per second per task list: ACTIVITY_CREATION_RATE_EXCEEDED
     open_timers: int = 1000  # per execution: StartTimerFailed OPEN_TIMERS_LIMIT_EXCEEDED
@@ -34,6 +36,7 @@ class Limits:
 # spec key -> (field, parser, help)
 _KEYS = {
     "throttle": ("throttle", float, "SHARE[@Operation+Operation]: that share of calls answered ThrottlingException"),
+    "errors": ("errors", float, "SHARE[@Operation+Operation]: that share of calls answered InternalFailure (HTTP 500)"),
     "open-activities": ("open_activities", int, "N: ScheduleActivityTask fails past N open activities (SWF: 1000)"),
     "activity-rate": ("activity_rate", int, "N: ScheduleActivityTask fails past N a second per task list (SWF: 2000)"),
     "open-timers": ("open_timers", int, "N: StartTimer fails past N open timers (SWF: 1000)"),
@@ -42,6 +45,8 @@ _KEYS = {
     "max-request": ("max_request", int, "BYTES: a request larger than this is refused (SWF: 1 MB)"),
     "seed": ("seed", int, "N: the same random choices on every run"),
 }
+
+SHARES = ("throttle", "errors")  # the items that take a share of calls, and maybe the operations concerned
 
 FAULTS_HELP = "comma-separated KEY=VALUE: " + "; ".join(f"{k}={h}" for k, (_, _, h) in _KEYS.items())
 
@@ -56,21 +61,22 @@ def parse_faults(text: str | None) -> Limits:
         if key not in _KEYS or not sep:
             raise UsageError(f"--faults: unknown item {item.strip()!r} (known: {', '.join(_KEYS)})")
         name, kind, _ = _KEYS[key]
+        share = key in SHARES
         only: frozenset[str] = frozenset()
-        if key == "throttle" and "@" in value:
+        if share and "@" in value:
             value, _, ops = value.partition("@")
             only = frozenset(op for op in ops.split("+") if op)
         try:
             number = kind(value)
         except ValueError:
             raise UsageError(f"--faults: {key} needs a number, not {value!r}") from None
-        if key == "throttle" and not 0 <= number <= 1:
-            raise UsageError(f"--faults: throttle is a share between 0 and 1, not {value}")
-        if key != "throttle" and key != "seed" and number < 0:
+        if share and not 0 <= number <= 1:
+            raise UsageError(f"--faults: {key} is a share between 0 and 1, not {value}")
+        if not share and key != "seed" and number < 0:
             raise UsageError(f"--faults: {key} cannot be negative")
         changes: dict[str, Any] = {name: number}
-        if key == "throttle":
-            changes["throttle_only"] = only
+        if share:
+            changes[f"{name}_only"] = only
         limits = replace(limits, **changes)
     return limits
 
@@ -82,7 +88,8 @@ def describe_limits(limits: Limits) -> str:
     for key, (name, _, _) in _KEYS.items():
         value = getattr(limits, name)
         if value != getattr(default, name):
-            extra = "@" + "+".join(sorted(limits.throttle_only)) if key == "throttle" and limits.throttle_only else ""
+            only = getattr(limits, f"{name}_only", None)
+            extra = "@" + "+".join(sorted(only)) if only else ""
             parts.append(f"{key}={value}{extra}")
     return ",".join(parts)
 
@@ -100,8 +107,14 @@ class Faults:
 
     def throttled(self, operation: str) -> bool:
         """True when this call is to be answered with ThrottlingException."""
-        share = self.limits.throttle
-        if not share or (self.limits.throttle_only and operation not in self.limits.throttle_only):
+        return self._hit(self.limits.throttle, self.limits.throttle_only, operation)
+
+    def failed(self, operation: str) -> bool:
+        """True when this call is to be answered with InternalFailure (HTTP 500)."""
+        return self._hit(self.limits.errors, self.limits.errors_only, operation)
+
+    def _hit(self, share: float, only: frozenset[str], operation: str) -> bool:
+        if not share or (only and operation not in only):
             return False
         return self._rand.random() < share
 

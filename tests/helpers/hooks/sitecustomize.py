@@ -1,6 +1,5 @@
 """Test-only botocore hooks for the scripts run as subprocesses (this folder goes first on PYTHONPATH).
 
-SWFAGENT_TEST_CHAOS=0.3: that share of SWF calls fail before they are sent, with ThrottlingException or a 500.
 SWFAGENT_TEST_STALL=Operation:SECONDS: the first call of that operation waits that long first.
 SWFAGENT_TEST_TOKEN_FILE=PATH: every taskToken an SWF poll answers with is appended to PATH, one a line.
 SWFAGENT_TEST_ECHO_TOKEN=Operation: the first call of that operation fails, before it is sent, with a
@@ -9,15 +8,13 @@ ValidationException whose message quotes the request's taskToken (an SWF that ec
 
 import json
 import os
-import random
 import time
 
-_chaos = float(os.environ.get("SWFAGENT_TEST_CHAOS") or 0)
 _stall = os.environ.get("SWFAGENT_TEST_STALL", "")
 _token_file = os.environ.get("SWFAGENT_TEST_TOKEN_FILE", "")
 _echo = os.environ.get("SWFAGENT_TEST_ECHO_TOKEN", "")
 
-if _chaos or _stall or _token_file or _echo:
+if _stall or _token_file or _echo:
     import botocore.session
     from botocore.awsrequest import AWSResponse
 
@@ -30,13 +27,6 @@ if _chaos or _stall or _token_file or _echo:
 
     def _answer(request, status, body):
         return AWSResponse(request.url, status, {"Content-Type": "application/x-amz-json-1.0"}, _Raw(body))
-
-    def _fail(request, **_):
-        if random.random() >= _chaos:
-            return None
-        if random.random() < 0.5:
-            return _answer(request, 400, b'{"__type":"ThrottlingException","message":"Rate exceeded (injected)"}')
-        return _answer(request, 500, b'{"__type":"InternalFailure","message":"injected failure"}')
 
     _stalled = []
 
@@ -67,8 +57,6 @@ if _chaos or _stall or _token_file or _echo:
         client = _original(self, *args, **kwargs)
         if client.meta.service_model.service_name == "swf":
             events = client.meta.events
-            if _chaos:
-                events.register("before-send.swf", _fail)
             if _stall:
                 events.register(f"before-call.swf.{_stall.split(':')[0]}", _stall_once)
             if _token_file:

@@ -15,8 +15,8 @@ from .config import DEFAULT_CONFIG, Config, load_config
 from .decider import handle_decision_task, pending_decision_tasks, poll_decision_task
 from .errors import SwfAgentError
 from .logs import log, setup_logging
-from .poller import LOOP, ONCE, UNTIL_IDLE, LoopOptions, Stop, identity, run_threads
-from .worker import handle_activity_task, pending_activity_tasks, poll_activity_task
+from .poller import LOOP, ONCE, UNTIL_IDLE, LoopOptions, Poll, Stop, identity, run_threads
+from .worker import handle_activity_task, pending_activity_tasks, poll_activity_task, store_for
 
 
 def positive_int(text: str) -> int:
@@ -126,15 +126,18 @@ def run_decider(args: argparse.Namespace, stop: Stop) -> int:
     me = identity()
     options = _options(args)
     before = BeforePoll(options.mode, lambda: pending_decision_tasks(client, config, task_list), "a decision task", task_list)
+    store = store_for(config)
 
-    def once() -> bool:
+    def once() -> Poll:
         if not before.go():
-            return False
+            return Poll.EMPTY
         task = poll_decision_task(client, config, task_list, me)
         if task is None:
-            return False
-        handle_decision_task(client, config, task)
-        return True
+            return Poll.EMPTY
+        if isinstance(task, Poll):
+            return task
+        handle_decision_task(client, config, task, store)
+        return Poll.HANDLED
 
     try:
         with boundary():
@@ -152,15 +155,16 @@ def run_worker(args: argparse.Namespace, stop: Stop) -> int:
     me = identity()
     options = _options(args)
     before = BeforePoll(options.mode, lambda: pending_activity_tasks(client, config, task_list), "an activity task", task_list)
+    store = store_for(config)
 
-    def once() -> bool:
+    def once() -> Poll:
         if not before.go():
-            return False
+            return Poll.EMPTY
         task = poll_activity_task(client, config, task_list, me)
         if task is None:
-            return False
-        handle_activity_task(client, config, task)
-        return True
+            return Poll.EMPTY
+        handle_activity_task(client, config, task, store)
+        return Poll.HANDLED
 
     try:
         with boundary():

@@ -30,7 +30,7 @@ TRANSIENT_CODES = frozenset({
     "Throttling", "ThrottlingException", "ThrottledException", "RequestLimitExceeded",
     "TooManyRequestsException", "InternalFailure", "InternalError", "InternalServerError",
     "ServiceUnavailable", "ServiceUnavailableException", "RequestTimeout", "RequestTimeoutException",
-    "LimitExceededFault",
+    "LimitExceededFault", "LimitExceededException",  # too many pollers on a task list, for now
 })
 
 # The errors that mean "not reachable or not allowed", whatever the call.
@@ -48,8 +48,9 @@ def _data_loader() -> botocore.loaders.Loader:
     return botocore.loaders.create_loader()
 
 
-def make_client(profile: str | None = None, region: str | None = None, max_attempts: int | None = None) -> Any:
-    """A boto3 SWF client with long-poll timeouts and botocore's standard retry mode.
+def make_client(service: str = "swf", profile: str | None = None, region: str | None = None,
+                max_attempts: int | None = None) -> Any:
+    """A boto3 client (SWF's by default; S3 for large values) with long-poll timeouts and standard retries.
 
     Made through botocore's session (what boto3.client does), sharing one data loader: a process that
     makes several clients (the demo, the web console) parses botocore's JSON files once, not each time.
@@ -66,7 +67,7 @@ def make_client(profile: str | None = None, region: str | None = None, max_attem
     with boundary():
         session = botocore.session.Session(profile=profile)
         session.register_component("data_loader", _data_loader())
-        return session.create_client("swf", region_name=region, config=config)
+        return session.create_client(service, region_name=region, config=config)
 
 
 def error_code(exc: BaseException) -> str:

@@ -70,6 +70,7 @@ class Workflow:
     steps: tuple[Step, ...]
     activities: dict[str, Activity] = field(hash=False)
     max_history_events: int = 10_000
+    results_s3: str | None = None  # s3://BUCKET/PREFIX: values over SWF's 32,768 characters go there
 
     def step(self, step_id: str) -> Step:
         """The step with this id."""
@@ -85,6 +86,18 @@ class Alerts:
 
 
 @dataclass(frozen=True)
+class S3Location:
+    """Where values too large for SWF go: s3://BUCKET/PREFIX."""
+
+    bucket: str
+    prefix: str
+
+    @property
+    def url(self) -> str:
+        return f"s3://{self.bucket}/{self.prefix}" if self.prefix else f"s3://{self.bucket}"
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything config.yaml says."""
 
@@ -93,6 +106,7 @@ class Config:
     workflow: Workflow
     activities: dict[str, Activity] = field(hash=False)
     alerts: Alerts | None = None
+    results: S3Location | None = None
 
     def activity_for(self, name: str, version: str) -> Activity | None:
         """The activity of this type, or None when the config has no command for it."""
@@ -285,9 +299,20 @@ def _cycle(remaining: list[Step]) -> str:
         path.append(nxt)
 
 
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+
+
+def _results(section: _Section) -> S3Location:
+    url = section.text("s3")
+    bucket, _, prefix = url.removeprefix("s3://").partition("/")
+    if not url.startswith("s3://") or not _BUCKET.fullmatch(bucket):
+        raise section.error(f"must be s3://BUCKET/PREFIX with a valid bucket name, not {url[:80]!r}", "s3")
+    return S3Location(bucket, prefix.strip("/"))
+
+
 def parse_config(data: Any, path: Path) -> Config:
     """Validate a parsed YAML document; the commands run from the config file's folder."""
-    top = _Section(path, "", data, ("domain", "workflow", "activities", "alerts"))
+    top = _Section(path, "", data, ("domain", "workflow", "activities", "alerts", "results"))
     d = top.section("domain", ("name", "description", "retention_days"))
     domain = Domain(
         name=d.text("name", name=True),
@@ -310,6 +335,7 @@ def parse_config(data: Any, path: Path) -> Config:
     child_policy = w.text("child_policy", default="TERMINATE")
     if child_policy not in CHILD_POLICIES:
         raise w.error(f"must be one of {', '.join(CHILD_POLICIES)}", "child_policy")
+    results = _results(top.section("results", ("s3",))) if top.has("results") else None
     workflow = Workflow(
         name=w.text("name", name=True),
         version=w.version("version"),
@@ -320,6 +346,7 @@ def parse_config(data: Any, path: Path) -> Config:
         steps=_steps(top, w.raw("steps"), activities),
         activities=activities,
         max_history_events=w.number("max_history_events", default=10_000, low=10, high=SWF_HISTORY_LIMIT),
+        results_s3=results.url if results else None,
     )
     alerts = None
     if top.has("alerts"):
@@ -328,7 +355,7 @@ def parse_config(data: Any, path: Path) -> Config:
             sns_topic_arn=a.text("sns_topic_arn") if a.has("sns_topic_arn") else None,
             command=a.argv("command") if a.has("command") else None,
         )
-    return Config(path=path, domain=domain, workflow=workflow, activities=activities, alerts=alerts)
+    return Config(path=path, domain=domain, workflow=workflow, activities=activities, alerts=alerts, results=results)
 
 
 def load_config(path: str | Path | None = None) -> Config:

@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 from . import alerts
 from .client import error_code
 from .config import Config
-from .decide import DONE, GAVE_UP, PENDING, READY, RETRY, RUNNING, SKIPPED, WAITING, plan
+from .decide import DONE, GAVE_UP, HELD, PENDING, READY, RETRY, RUNNING, SKIPPED, WAITING, plan
 from .errors import NotFound, UsageError
 from .history import ExecutionState, fold
 
@@ -154,7 +154,7 @@ def progress(config: Config, state: ExecutionState) -> dict[str, int]:
     for st in plan(config.workflow, state).values():
         if st.status == DONE:
             counts["done"] += 1
-        elif st.status in (RUNNING, WAITING, RETRY):
+        elif st.status in (RUNNING, WAITING, RETRY, HELD):
             counts["running"] += 1
         elif st.status in (PENDING, READY):
             counts["pending"] += 1
@@ -167,7 +167,7 @@ def progress(config: Config, state: ExecutionState) -> dict[str, int]:
 
 def step_status(config: Config, state: ExecutionState) -> dict[str, str]:
     """Each step as completed / running / failed / skipped / pending, for the live flow chart."""
-    names = {DONE: "completed", RUNNING: "running", WAITING: "running", RETRY: "running",
+    names = {DONE: "completed", RUNNING: "running", WAITING: "running", RETRY: "running", HELD: "running",
              GAVE_UP: "failed", SKIPPED: "skipped", PENDING: "pending", READY: "pending"}
     return {step: names[st.status] for step, st in plan(config.workflow, state).items()}
 

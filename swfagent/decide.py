@@ -1,50 +1,86 @@
-"""decide(workflow, state) -> list[decision]: the flow chart's next move, as SWF decisions.
+"""decide(workflow, state) -> Answer: the flow chart's next move, as SWF decisions, with the plan behind it.
 
-Pure: no boto3, no clock, no randomness; the same history always gives the same decisions.
+Pure: no boto3, no clock, no randomness; the same history always gives the same answer. Every delay
+(a retry's, a wait after SWF refused a decision for a passing cause) and every timer id comes from the
+history, so deciding twice on the same history never schedules anything twice.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .config import Activity, Step, Workflow
 from .history import (
     CANCELED,
     COMPLETED,
+    DECIDER_ERROR,
     OPEN,
     TIMED_OUT,
     ActivityState,
     ExecutionState,
+    Refusal,
     activity_id,
     parse_activity_id,
+    wait_timer_id,
 )
-
-MAX_DATA = 32_768  # SWF's limit for input, result, details (characters)
-MAX_REASON = 256
+from .limits import DECISIONS_PER_RESPONSE, MAX_DATA, MAX_REASON, RESPONSE_BYTES, cut, shorten
 
 # A step's place in the flow chart, as decide sees it.
 DONE = "completed"
 SKIPPED = "skipped"
 RUNNING = "running"
-WAITING = "waiting"  # its retry timer is running
+WAITING = "waiting"  # a timer of its runs: a retry's delay, or a wait after SWF refused it for a passing cause
 READY = "ready"
-RETRY = "retry"  # failed, with retries left: start the timer
+RETRY = "retry"  # failed, with retries left: start the retry timer
+HELD = "held"  # SWF refused it for a passing cause: start a wait timer
 GAVE_UP = "failed"
 PENDING = "pending"
 
 Decision = dict[str, Any]
 
+# SWF's causes that pass by themselves (rates, open limits): the step waits and tries again, its retries untouched.
+PASSING = frozenset({
+    "ACTIVITY_CREATION_RATE_EXCEEDED", "OPEN_ACTIVITIES_LIMIT_EXCEEDED",
+    "TIMER_CREATION_RATE_EXCEEDED", "OPEN_TIMERS_LIMIT_EXCEEDED",
+})
+MAX_WAITS = 10  # refusals in a row for passing causes before the step fails: about 6 minutes of waiting
+WAIT_BASE, WAIT_CAP = 2, 60  # seconds: the first wait, doubled each time, capped
+DECIDER_ERRORS = 3  # the decider failed to decide this many times in a row: fail the execution
+DECISION_TIMEOUTS = 3  # decision tasks timed out this many times in a row: fail the execution
+
 
 @dataclass(frozen=True)
 class StepStatus:
-    """Where one step stands: status, the attempt concerned, and for a retry its delay."""
+    """Where one step stands: status, the attempt concerned, and for a timer to start its id and delay."""
 
     status: str
     attempt: int = 0
     delay: int = 0
     latest: ActivityState | None = None
+    timer_id: str | None = None
+    reason: str | None = None  # GAVE_UP: why
+
+
+@dataclass(frozen=True)
+class Closing:
+    """What an alert says of an execution this answer fails or cancels."""
+
+    status: str  # FAILED or CANCELED
+    reason: str
+    step: str | None = None
+    details: str | None = None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The decider's answer to one decision task: the decisions, the plan behind them, what people must hear."""
+
+    decisions: list[Decision]
+    steps: dict[str, StepStatus] = field(default_factory=dict)
+    closing: Closing | None = None  # the decisions fail or cancel the execution
+    refused: Refusal | None = None  # SWF refused to close the execution for a cause that lasts: no more tries
 
 
 def retry_delay(activity: Activity, retry: int) -> int:
@@ -54,10 +90,35 @@ def retry_delay(activity: Activity, retry: int) -> int:
     return int(min(activity.retry_delay * 2 ** min(retry - 1, 64), activity.retry_max_delay))
 
 
-def _when_holds(step: Step, latest: dict[str, ActivityState]) -> bool:
+def wait_delay(waits: int) -> int:
+    """Seconds to wait after SWF refused an attempt for a passing cause `waits` times in a row."""
+    return int(min(WAIT_BASE * 2 ** min(waits - 1, 32), WAIT_CAP))
+
+
+def refusal_reason(step_id: str, refusal: Refusal) -> str:
+    """Why a step cannot be scheduled, for a cause that will not pass, with what to do about it."""
+    cause, what = refusal.cause, refusal.target
+    hints = {
+        "ACTIVITY_TYPE_DOES_NOT_EXIST": f"activity type {what} is not registered: run python register_swf.py",
+        "ACTIVITY_TYPE_DEPRECATED": f"activity type {what} is deprecated in SWF: give it a new version in config.yaml "
+                                    "and run python register_swf.py",
+        "OPERATION_NOT_PERMITTED": f"the decider's IAM policy does not allow {refusal.decision} for "
+                                   f"{what if refusal.decision == 'ScheduleActivityTask' else 'its timers'}: "
+                                   "see python -m swfagent policies",
+        "ACTIVITY_ID_ALREADY_IN_USE": "its activity id is in use: another decider with another config.yaml?",
+        "TIMER_ID_ALREADY_IN_USE": f"timer {what} is in use: another decider with another config.yaml?",
+    }
+    hint = hints.get(cause) or ("SWF has no default for it: run python register_swf.py" if cause.startswith("DEFAULT_")
+                                else f"{refusal.decision} refused")
+    return shorten(f"{step_id} could not be scheduled ({cause}): {hint}", MAX_REASON)
+
+
+def _when_holds(step: Step, latest: dict[str, ActivityState], texts: dict[str, str]) -> bool:
     for dep, pattern in step.when:
         act = latest.get(dep)
-        if act is None or act.status != COMPLETED or not pattern.fullmatch((act.result or "").strip()):
+        if act is None or act.status != COMPLETED:
+            return False
+        if not pattern.fullmatch(texts.get(act.activity_id, act.result or "").strip()):
             return False
     return True
 
@@ -70,15 +131,16 @@ def plan(workflow: Workflow, state: ExecutionState) -> dict[str, StepStatus]:
         act = state.by_step.get(step.id)
         if act is not None:
             latest[step.id] = act
-            result[step.id] = _attempted(workflow.activities[step.activity], step, act, state)
-            continue
-        deps = [result[d].status for d in step.after]
-        if not all(s in (DONE, SKIPPED) for s in deps):
-            result[step.id] = StepStatus(PENDING)
-        elif deps and DONE not in deps or not _when_holds(step, latest):
-            result[step.id] = StepStatus(SKIPPED)
+            st = _attempted(workflow.activities[step.activity], step, act, state)
         else:
-            result[step.id] = StepStatus(READY, attempt=1)
+            deps = [result[d].status for d in step.after]
+            if not all(s in (DONE, SKIPPED) for s in deps):
+                st = StepStatus(PENDING)
+            elif deps and DONE not in deps or not _when_holds(step, latest, state.texts):
+                st = StepStatus(SKIPPED)
+            else:
+                st = StepStatus(READY, attempt=1)
+        result[step.id] = _refused(step, st, state) if st.status in (READY, RETRY) else st
     return result
 
 
@@ -88,26 +150,50 @@ def _attempted(activity: Activity, step: Step, act: ActivityState, state: Execut
     if act.status in OPEN:
         return StepStatus(RUNNING, act.attempt, latest=act)
     if act.attempt > activity.retries:
-        return StepStatus(GAVE_UP, act.attempt, latest=act)
+        return StepStatus(GAVE_UP, act.attempt, latest=act, reason=failure_reason(step.id, act))
     nxt = act.attempt + 1
     delay = retry_delay(activity, act.attempt)
-    timer = state.timers.get(activity_id(step.id, nxt))
+    timer_id = activity_id(step.id, nxt)
+    timer = state.timers.get(timer_id)
     if delay == 0 or (timer is not None and timer.fired):
         return StepStatus(READY, nxt, latest=act)
     if timer is not None:
-        return StepStatus(WAITING, nxt, delay, latest=act)
-    return StepStatus(RETRY, nxt, delay, latest=act)
+        return StepStatus(WAITING, nxt, delay, latest=act, timer_id=timer_id)
+    return StepStatus(RETRY, nxt, delay, latest=act, timer_id=timer_id)
 
 
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def _refused(step: Step, st: StepStatus, state: ExecutionState) -> StepStatus:
+    """A step about to be scheduled (or to start its retry timer), after what SWF refused of this attempt."""
+    refusals = state.refused.get(activity_id(step.id, st.attempt))
+    if not refusals:
+        return st
+    lasting = next((r for r in refusals if r.cause not in PASSING), None)
+    if lasting is not None:
+        return StepStatus(GAVE_UP, st.attempt, latest=st.latest, reason=refusal_reason(step.id, lasting))
+    waits = len(refusals)
+    if waits >= MAX_WAITS:
+        waited = sum(wait_delay(k) for k in range(1, waits))
+        return StepStatus(GAVE_UP, st.attempt, latest=st.latest, reason=shorten(
+            f"{step.id} could not be scheduled: SWF refused it {waits} times in a row over {waited} s "
+            f"({refusals[-1].cause}, which passes by itself): run fewer at once, or ask AWS for a higher quota",
+            MAX_REASON))
+    timer_id = wait_timer_id(activity_id(step.id, st.attempt), waits)
+    timer = state.timers.get(timer_id)
+    if timer is not None and timer.fired:
+        return StepStatus(READY, st.attempt, latest=st.latest)  # the wait stands for the retry's delay too
+    if timer is not None:
+        return StepStatus(WAITING, st.attempt, latest=st.latest, timer_id=timer_id)
+    return StepStatus(HELD, st.attempt, wait_delay(waits), latest=st.latest, timer_id=timer_id)
+
+
+# ---- decisions ---------------------------------------------------------------------------------------
 
 
 def fail(reason: str, details: str | None = None) -> Decision:
     """A FailWorkflowExecution decision, reason and details cut to SWF's limits."""
-    attrs = {"reason": _cut(reason, MAX_REASON)}
+    attrs = {"reason": shorten(reason, MAX_REASON)}
     if details:
-        attrs["details"] = details[-MAX_DATA:]
+        attrs["details"] = cut(details, MAX_DATA)
     return {"decisionType": "FailWorkflowExecution", "failWorkflowExecutionDecisionAttributes": attrs}
 
 
@@ -119,7 +205,7 @@ def complete(result: str | None) -> Decision:
 
 def cancel(details: str | None = None) -> Decision:
     """A CancelWorkflowExecution decision."""
-    attrs = {} if details is None else {"details": _cut(details, MAX_DATA)}
+    attrs = {} if details is None else {"details": cut(details, MAX_DATA)}
     return {"decisionType": "CancelWorkflowExecution", "cancelWorkflowExecutionDecisionAttributes": attrs}
 
 
@@ -129,6 +215,23 @@ def start_timer(timer_id: str, delay: int) -> Decision:
         "decisionType": "StartTimer",
         "startTimerDecisionAttributes": {"timerId": timer_id, "startToFireTimeout": str(delay)},
     }
+
+
+def cancel_timer(timer_id: str) -> Decision:
+    """A CancelTimer decision."""
+    return {"decisionType": "CancelTimer", "cancelTimerDecisionAttributes": {"timerId": timer_id}}
+
+
+def request_cancel(activity: str) -> Decision:
+    """A RequestCancelActivityTask decision: its worker hears of it on its next heartbeat."""
+    return {"decisionType": "RequestCancelActivityTask",
+            "requestCancelActivityTaskDecisionAttributes": {"activityId": activity}}
+
+
+def marker(name: str, details: str) -> Decision:
+    """A RecordMarker decision."""
+    return {"decisionType": "RecordMarker",
+            "recordMarkerDecisionAttributes": {"markerName": name, "details": cut(details, MAX_DATA)}}
 
 
 def _timeout(value: int | None) -> str:
@@ -172,67 +275,142 @@ def failure_reason(step_id: str, act: ActivityState) -> str:
     return text if act.attempt <= 1 else f"{text} (after {act.attempt} attempts)"
 
 
-def decide(workflow: Workflow, state: ExecutionState) -> list[Decision]:
+def _failing(reason: str, details: str | None = None, step: str | None = None,
+             steps: dict[str, StepStatus] | None = None) -> Answer:
+    return Answer([fail(reason, details)], steps or {}, Closing("FAILED", shorten(reason, MAX_REASON), step, details))
+
+
+def decide(workflow: Workflow, state: ExecutionState) -> Answer:
     """The decisions that move the execution on from the state its history describes."""
     if state.close_status is not None:
-        return []
-    if state.cancel_requested:
-        return [cancel(state.cancel_cause)]
+        return Answer([])
+    lasting = next((r for r in reversed(state.close_refusals) if r.cause != "UNHANDLED_DECISION"), None)
+    if lasting is not None:  # SWF will not let it close: leave it to a person or its timeout, never re-send
+        return Answer([], plan(workflow, state), refused=lasting)
     if state.problems:
-        return [fail(state.problems[0], "\n".join(state.problems))]
+        return _failing(state.problems[0], "\n".join(state.problems))
     if state.event_count > workflow.max_history_events:
-        return [fail(
-            f"history has {state.event_count} events, past max_history_events "
-            f"({workflow.max_history_events}); SWF's own limit is 25,000"
-        )]
+        return _failing(f"history has {state.event_count} events, past max_history_events "
+                        f"({workflow.max_history_events}); SWF's own limit is 25,000")
+    if len(state.decider_errors) >= DECIDER_ERRORS:
+        return _failing(f"the decider failed {len(state.decider_errors)} times in a row: {state.decider_errors[-1]}",
+                        "\n".join(state.decider_errors))
+    if state.decision_timeouts_in_a_row >= DECISION_TIMEOUTS:
+        return _failing(f"{state.decision_timeouts_in_a_row} decision tasks in a row timed out without an answer "
+                        f"(decision_timeout {workflow.decision_timeout} s): see the decider's log")
+    if state.cancel_requested:
+        return _cancelling(state)
     statuses = plan(workflow, state)
     for step_id, st in statuses.items():
-        if st.status == GAVE_UP and st.latest is not None:
-            return [fail(failure_reason(step_id, st.latest), st.latest.details)]
+        if st.status == GAVE_UP:
+            details = st.latest.details if st.latest is not None else None
+            return _failing(st.reason or step_id, details, step_id, statuses)
     decisions: list[Decision] = []
     for step in workflow.steps:
         st = statuses[step.id]
         if st.status == READY:
             # a retry gets the input its first attempt got, even if the flow chart changed since
             text = st.latest.input if st.latest is not None else step_input(step, state)
-            if text is not None and len(text) > MAX_DATA:
-                return [fail(f"input for {step.id} is {len(text)} characters, over SWF's limit of {MAX_DATA}")]
+            if text is not None and len(text) > MAX_DATA and not workflow.results_s3:
+                return _failing(f"input for {step.id} is {len(text)} characters, over SWF's {MAX_DATA}: set "
+                                "results: {s3: s3://BUCKET/PREFIX} in config.yaml to pass large values", step=step.id,
+                                steps=statuses)
             decisions.append(schedule(step, workflow.activities[step.activity], st.attempt, text))
-        elif st.status == RETRY:
-            decisions.append(start_timer(activity_id(step.id, st.attempt), st.delay))
+        elif st.status in (RETRY, HELD) and st.timer_id is not None:
+            decisions.append(start_timer(st.timer_id, st.delay))
     if decisions:
-        return decisions
+        return Answer(fit(decisions, state), statuses)
     if all(st.status in (DONE, SKIPPED) for st in statuses.values()):
         # the result of the last completed step as the chart is written
         last = max((s for s in workflow.steps if statuses[s.id].status == DONE), key=lambda s: s.index, default=None)
-        return [complete(None if last is None else state.by_step[last.id].result)]
-    return []
+        return Answer([complete(None if last is None else state.by_step[last.id].result)], statuses)
+    return Answer([], statuses)
 
 
-def describe(decisions: list[Decision], statuses: dict[str, StepStatus] | None = None) -> str:
-    """The article's 'Decision Made: ...' text for a list of decisions."""
+def _cancelling(state: ExecutionState) -> Answer:
+    """A cancel was asked for: cancel the open activities and timers, then the execution once none is open."""
+    running = [a for a in state.activities.values() if a.status in OPEN]
+    decisions = [request_cancel(a.activity_id) for a in running if not a.cancel_requested]
+    decisions += [cancel_timer(t.timer_id) for t in state.timers.values() if not t.fired]
+    if running:
+        return Answer(fit(decisions, state))
+    return Answer([*decisions, cancel(state.cancel_cause)], closing=Closing("CANCELED", "cancel requested"))
+
+
+def after_error(state: ExecutionState, error: str) -> Answer:
+    """The decider could not decide (its own bug, or a history it cannot handle): record why and try again soon,
+    through a timer; the third time in a row, fail the execution naming the error.
+
+    The same history gives the same error, but a decider can be fixed and deployed while it waits; an
+    event it cannot read (state.problems) fails at once, for no deployment makes it readable.
+    """
+    errors = len(state.decider_errors) + 1
+    if errors >= DECIDER_ERRORS:
+        return _failing(f"the decider failed {errors} times in a row: {error}", "\n".join([*state.decider_errors, error]))
+    return Answer([marker(DECIDER_ERROR, error), start_timer(f"{DECIDER_ERROR}-{state.last_event_id}",
+                                                                    WAIT_CAP // 2 * errors)])
+
+
+def fit(decisions: list[Decision], state: ExecutionState) -> list[Decision]:
+    """What fits in one answer (SWF takes 1 MB; the agent sends at most 100 decisions); the rest follows in the
+    next decision task, which a 0-second timer brings at once."""
+    sizes = [len(json.dumps(d)) for d in decisions]
+    if len(decisions) <= DECISIONS_PER_RESPONSE and sum(sizes) <= RESPONSE_BYTES:
+        return decisions
+    more = start_timer(f"swfagent-more-{state.last_event_id}", 0)
+    room, taken = RESPONSE_BYTES - len(json.dumps(more)), 0
+    out: list[Decision] = []
+    for d, size in zip(decisions, sizes, strict=True):
+        if len(out) == DECISIONS_PER_RESPONSE - 1 or taken + size > room:
+            break
+        out.append(d)
+        taken += size
+    return [*out, more]
+
+
+def describe(answer: Answer) -> str:
+    """The article's 'Decision Made: ...' text for an answer."""
+    decisions = answer.decisions
+    if answer.refused is not None:
+        return f"Wait -- SWF refused to close the execution ({answer.refused.cause}): it waits for a person"
     if not decisions:
-        waiting = [s for s, st in (statuses or {}).items() if st.status in (RUNNING, WAITING)]
+        waiting = [s for s, st in answer.steps.items() if st.status in (RUNNING, WAITING)]
         return "Wait -- " + ", ".join(waiting) + " under way" if waiting else "Wait"
-    first = decisions[0]
-    kind = first["decisionType"]
+    last = decisions[-1]
+    kind = last["decisionType"]
     if kind == "CompleteWorkflowExecution":
         return "Complete the workflow execution"
     if kind == "FailWorkflowExecution":
-        return "Fail the workflow execution -- " + str(first["failWorkflowExecutionDecisionAttributes"]["reason"])
+        return "Fail the workflow execution -- " + str(last["failWorkflowExecutionDecisionAttributes"]["reason"])
     if kind == "CancelWorkflowExecution":
         return "Cancel the workflow execution"
-    parts = []
+    parts: list[str] = []
     scheduled = []
     for d in decisions:
-        if d["decisionType"] == "ScheduleActivityTask":
+        kind = d["decisionType"]
+        if kind == "ScheduleActivityTask":
             step, attempt = parse_activity_id(d["scheduleActivityTaskDecisionAttributes"]["activityId"])
             scheduled.append(f"{step} (attempt {attempt})" if attempt > 1 else str(step))
-        elif d["decisionType"] == "StartTimer":
+        elif kind == "StartTimer":
             a = d["startTimerDecisionAttributes"]
-            step, attempt = parse_activity_id(a["timerId"])
-            parts.append(f"Retry {step} in {a['startToFireTimeout']} s (attempt {attempt})")
+            parts.append(_timer_text(a["timerId"], a["startToFireTimeout"]))
+        elif kind == "RequestCancelActivityTask":
+            parts.append("Cancel activity -- " + d["requestCancelActivityTaskDecisionAttributes"]["activityId"])
+        elif kind == "RecordMarker":
+            parts.append("Record -- " + shorten(d["recordMarkerDecisionAttributes"].get("details", ""), 200))
     if scheduled:
         parts.insert(0, "Schedule activity -- " + ", ".join(scheduled))
-    return "; ".join(parts)
+    return "; ".join(dict.fromkeys(p for p in parts if p))
+
+
+def _timer_text(timer_id: str, delay: str) -> str:
+    if timer_id.startswith("swfagent-more-"):
+        return "The rest in the next decision task"
+    if timer_id.startswith(DECIDER_ERROR):
+        return f"Decide again in {delay} s"
+    attempt_id, _, waits = timer_id.partition(".wait")
+    step, attempt = parse_activity_id(attempt_id)
+    if waits:
+        return f"Wait {delay} s for SWF's capacity, then {step} (attempt {attempt})"
+    return f"Retry {step} in {delay} s (attempt {attempt})"
 

@@ -1,37 +1,50 @@
-"""The decider's edges: poll a decision task (every page), fold, decide, respond."""
+"""The decider's edges: poll a decision task (every page), fold, decide, respond; S3 for large values; alerts."""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from . import alerts
-from .client import describe_error, error_code, redact
+from .client import describe_error, error_code, is_transient, redact
 from .config import Config
-from .decide import GAVE_UP, decide, describe, plan
+from .decide import Answer, Closing, after_error, decide, describe, fail
 from .errors import TaskError
-from .history import COMPLETED, FAILED, TIMED_OUT, fold
+from .history import COMPLETED, FAILED, TIMED_OUT, ExecutionState, fold
+from .limits import MAX_DATA, MAX_PAGE
 from .logs import log
-from .poller import retry_transient
+from .payloads import S3Store, is_reference
+from .poller import DROPPED, Poll, retry_transient
 
-PAGE_SIZE = 1000
+Task = dict[str, Any]
 
 
-def poll_decision_task(client: Any, config: Config, task_list: str, identity: str) -> dict[str, Any] | None:
-    """One decision task with its whole history (all pages merged), or None when the poll was empty."""
+def poll_decision_task(client: Any, config: Config, task_list: str, identity: str) -> Task | Poll | None:
+    """One decision task with its whole history (all pages merged); None when the poll was empty; DROPPED when a
+    page after the first could not be read (SWF hands the task out again after its timeout)."""
     paginator = client.get_paginator("poll_for_decision_task")
-    task: dict[str, Any] | None = None
+    task: Task | None = None
     events: list[dict[str, Any]] = []
     pages = paginator.paginate(
-        domain=config.domain.name, taskList={"name": task_list}, identity=identity,
-        maximumPageSize=PAGE_SIZE,
+        domain=config.domain.name, taskList={"name": task_list}, identity=identity, maximumPageSize=MAX_PAGE,
     )
-    for page in pages:
+    try:
+        for page in pages:
+            if task is None:
+                if not page.get("taskToken"):
+                    return None
+                task = page
+            events.extend(page.get("events", []))
+    except Exception as exc:
         if task is None:
-            if not page.get("taskToken"):
-                return None
-            task = page
-        events.extend(page.get("events", []))
+            raise
+        workflow_id = task.get("workflowExecution", {}).get("workflowId")
+        log.warning(f"workflow {workflow_id}: a page of its history could not be read ({error_code(exc)}): "
+                    "leaving the decision task to SWF, which hands it out again after its timeout",
+                    extra={"workflow_id": workflow_id})
+        return DROPPED
     if task is None:
         return None
     task["events"] = events
@@ -44,55 +57,109 @@ def pending_decision_tasks(client: Any, config: Config, task_list: str) -> int:
     return int(answer.get("count", 0))
 
 
-def handle_decision_task(client: Any, config: Config, task: dict[str, Any]) -> list[dict[str, Any]]:
-    """Decide on one decision task and report the decisions; returns them."""
+def fetch_conditions(config: Config, state: ExecutionState, store: S3Store | None) -> None:
+    """The results in S3 that a `when` condition reads, fetched into state.texts (decide itself does no I/O)."""
+    if store is None:
+        return
+    for step in config.workflow.steps:
+        for dep, _ in step.when:
+            act = state.by_step.get(dep)
+            if act is not None and act.status == COMPLETED and is_reference(act.result):
+                state.texts[act.activity_id] = store.get_text(str(act.result))
+
+
+def offload(decisions: list[dict[str, Any]], store: S3Store | None, execution: dict[str, Any]) -> None:
+    """Inputs and results over SWF's limit, put in S3: the decisions carry their references instead."""
+    for d in decisions:
+        kind = d["decisionType"]
+        if kind not in ("ScheduleActivityTask", "CompleteWorkflowExecution"):
+            continue
+        attrs = d[kind[0].lower() + kind[1:] + "DecisionAttributes"]
+        field = "input" if kind == "ScheduleActivityTask" else "result"
+        text = attrs.get(field)
+        if text is None or len(text) <= MAX_DATA:
+            continue
+        if store is None:  # decide fails such a step before this; a result from S3 is a reference already
+            raise ValueError(f"{field} of {len(text)} characters and no results: s3 in config.yaml")
+        owner = attrs.get("activityId", "execution")
+        attrs[field] = store.put_text(text, store.key(execution.get("workflowId", "-"), execution.get("runId", "-"),
+                                                      owner, field))
+
+
+def handle_decision_task(client: Any, config: Config, task: Task, store: S3Store | None = None) -> Answer:
+    """Decide on one decision task and report the decisions; returns the answer given."""
     execution = task.get("workflowExecution", {})
     ctx = {"workflow_id": execution.get("workflowId"), "run_id": execution.get("runId")}
     log.info("Received a Decision Task", extra=ctx)
     received = time.monotonic()
+    log.info("Making decision on what is next", extra=ctx)
+    state = fold(task["events"])
+    previous = task.get("previousStartedEventId") or 0
+    for act in state.activities.values():
+        if act.closed_event_id > previous and act.step_id is not None:
+            if act.status == COMPLETED:
+                log.info(f"{act.step_id} succeeded", extra={**ctx, "activity_id": act.activity_id})
+            elif act.status in (FAILED, TIMED_OUT):
+                log.info(f"{act.step_id} failed: {act.reason}", extra={**ctx, "activity_id": act.activity_id})
+    for name in state.unknown_events:
+        log.warning(f"ignored an event type this decider does not know: {name}", extra=ctx)
     try:
-        log.info("Making decision on what is next", extra=ctx)
-        state = fold(task["events"])
-        decisions = decide(config.workflow, state)
-        previous = task.get("previousStartedEventId") or 0
-        for act in state.activities.values():
-            if act.closed_event_id > previous and act.step_id is not None:
-                if act.status == COMPLETED:
-                    log.info(f"{act.step_id} succeeded", extra={**ctx, "activity_id": act.activity_id})
-                elif act.status in (FAILED, TIMED_OUT):
-                    log.info(f"{act.step_id} failed: {act.reason}", extra={**ctx, "activity_id": act.activity_id})
-        for name in state.unknown_events:
-            log.warning(f"ignored an event type this decider does not know: {name}", extra=ctx)
-        statuses = plan(config.workflow, state)
-    except Exception as exc:
-        raise TaskError(f"workflow {ctx['workflow_id']}: cannot decide: {exc!r}") from exc
+        fetch_conditions(config, state, store)
+        answer = decide(config.workflow, state)
+        offload(answer.decisions, store, execution)
+    except Exception as exc:  # our bug, or S3 out of reach: recorded in the history, tried again, then failed
+        error = describe_error(exc) if isinstance(exc, (ClientError, BotoCoreError)) else repr(exc)
+        log.error(f"cannot decide: {error}", extra=ctx)
+        answer = after_error(state, f"cannot decide: {error}"[:MAX_DATA])
     token = task["taskToken"]
+    answer = _respond(client, config, token, answer, received, ctx)
+    if answer.refused is not None:
+        log.error(f"SWF refused to close this execution ({answer.refused.decision}: {answer.refused.cause}): it stays "
+                  "open until someone terminates it or it times out; the decider will not try again", extra=ctx)
+    else:
+        log.info(f"Decision Made: {describe(answer)}", extra=ctx)
+    _alert(config, state, answer, previous, ctx)
+    return answer
+
+
+def _respond(client: Any, config: Config, token: str, answer: Answer, received: float, ctx: dict[str, Any]) -> Answer:
+    """Send the decisions; if SWF refuses them for good, answer with a failure naming why, once."""
+    until = received + max(config.workflow.decision_timeout, 30)  # SWF takes an answer until the task times out
+    what = f"workflow {ctx['workflow_id']}: reporting the decision"
     try:
-        retry_transient(
-            lambda: client.respond_decision_task_completed(taskToken=token, decisions=decisions),
-            f"workflow {ctx['workflow_id']}: reporting the decision",
-            until=received + max(config.workflow.decision_timeout, 30),  # SWF takes it until the task times out
-        )
+        retry_transient(lambda: client.respond_decision_task_completed(taskToken=token, decisions=answer.decisions),
+                        what, until=until)
+        return answer
     except Exception as exc:
         if error_code(exc) == "UnknownResourceFault":
-            log.warning(
-                "The decision task is no longer open (it timed out or the execution closed): "
-                "another decision task will follow", extra=ctx,
-            )
-            return []
+            log.warning("The decision task is no longer open (it timed out or the execution closed): "
+                        "another decision task will follow", extra=ctx)
+            return Answer([])
         text = redact(describe_error(exc), token)
-        raise TaskError(f"workflow {ctx['workflow_id']}: reporting the decision: {text}") from None
-    log.info(f"Decision Made: {describe(decisions, statuses)}", extra=ctx)
-    closing = decisions[0]["decisionType"] if decisions else ""
-    # one alert per execution: a fail or cancel SWF refused once (a new event came first) was alerted on then
-    if config.alerts is not None and closing in ("FailWorkflowExecution", "CancelWorkflowExecution") \
-            and not state.close_rejections:
-        failed = next((s for s, st in statuses.items() if st.status == GAVE_UP), None)
-        attrs = decisions[0].get("failWorkflowExecutionDecisionAttributes", {})
-        status = "FAILED" if closing == "FailWorkflowExecution" else "CANCELED"
-        reason = attrs.get("reason") or ("cancel requested" if status == "CANCELED" else None)
-        alerts.send(config, alerts.message(
-            config, str(ctx["workflow_id"]), str(ctx["run_id"]), status, reason, failed, attrs.get("details"),
-        ))
-    return decisions
+        if is_transient(exc) or not answer.decisions:
+            raise TaskError(f"{what}: {text}") from None
+        reason = f"SWF refused the decider's answer: {text}"
+        refused = Answer([fail(reason)], closing=Closing("FAILED", reason[:256]))
+    log.error(f"SWF refused the decisions ({text}): failing the execution instead", extra=ctx)
+    try:
+        retry_transient(lambda: client.respond_decision_task_completed(taskToken=token, decisions=refused.decisions),
+                        what, until=until)
+    except Exception as exc:
+        raise TaskError(f"{what}: {redact(describe_error(exc), token)}") from None
+    return refused
 
+
+def _alert(config: Config, state: ExecutionState, answer: Answer, previous: int, ctx: dict[str, Any]) -> None:
+    """One alert per execution that fails or is canceled, and one when SWF refuses to close it."""
+    if config.alerts is None:
+        return
+    closing, refused = answer.closing, answer.refused
+    workflow_id, run_id = str(ctx["workflow_id"]), str(ctx["run_id"])
+    if closing is not None and not state.close_refusals:  # a close SWF refused once (UNHANDLED_DECISION) was alerted
+        alerts.send(config, alerts.message(config, workflow_id, run_id, closing.status, closing.reason, closing.step,
+                                           closing.details))
+    elif refused is not None and refused.event_id > previous:  # seen for the first time
+        alerts.send(config, alerts.message(
+            config, workflow_id, run_id, "CLOSE_REFUSED",
+            f"SWF refused {refused.decision} ({refused.cause}): the execution stays open until someone terminates it "
+            "or it times out"))

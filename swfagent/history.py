@@ -17,15 +17,26 @@ COMPLETED = "COMPLETED"
 FAILED = "FAILED"
 TIMED_OUT = "TIMED_OUT"
 CANCELED = "CANCELED"
-SCHEDULE_FAILED = "SCHEDULE_FAILED"
 OPEN = (SCHEDULED, STARTED)
+
+DECIDER_ERROR = "swfagent-error"  # the marker a decider records when it cannot decide
 
 Event = dict[str, Any]
 
 
 def activity_id(step_id: str, attempt: int) -> str:
-    """The deterministic activity id of a step's attempt (also the id of the timer before it)."""
+    """The deterministic activity id of a step's attempt (also the id of the retry timer before it)."""
     return f"{step_id}-{attempt}"
+
+
+def wait_timer_id(attempt_id: str, waits: int) -> str:
+    """The id of the timer a step's attempt waits on after SWF refused it `waits` times for a passing cause."""
+    return f"{attempt_id}.wait{waits}"
+
+
+def attempt_of_timer(timer_id: str) -> str:
+    """The attempt a retry or wait timer is for (its activity id); a foreign timer's own id."""
+    return timer_id.partition(".wait")[0]
 
 
 def parse_activity_id(value: str) -> tuple[str | None, int]:
@@ -57,15 +68,25 @@ class ActivityState:
     started_at: Any = None
     closed_at: Any = None
     identity: str | None = None
+    cancel_requested: bool = False
 
 
 @dataclass(slots=True)
 class TimerState:
-    """A timer the decider started (a retry's delay)."""
+    """A timer the decider started (a retry's delay, a wait, the next part of an answer)."""
 
     timer_id: str
-    delay: str
     fired: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A decision SWF refused: ScheduleActivityTaskFailed, StartTimerFailed, or a closing decision's *Failed."""
+
+    event_id: int
+    decision: str  # ScheduleActivityTask, StartTimer, CompleteWorkflowExecution, ...
+    cause: str
+    target: str = ""  # the activity type (name and version) or the timer id concerned
 
 
 @dataclass
@@ -81,10 +102,13 @@ class ExecutionState:
     cancel_cause: str | None = None
     signals: list[tuple[str, str | None]] = field(default_factory=list)
     markers: list[tuple[str, str | None]] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)  # things that make going on impossible
+    problems: list[str] = field(default_factory=list)  # events that cannot be read: going on is impossible
     unknown_events: list[str] = field(default_factory=list)
-    decision_timeouts: int = 0
-    close_rejections: int = 0  # Fail/Cancel/CompleteWorkflowExecutionFailed: SWF refused a closing decision
+    refused: dict[str, list[Refusal]] = field(default_factory=dict)  # an attempt's activity id -> SWF's refusals
+    close_refusals: list[Refusal] = field(default_factory=list)
+    decision_timeouts_in_a_row: int = 0  # DecisionTaskTimedOut since the last DecisionTaskCompleted
+    decider_errors: list[str] = field(default_factory=list)  # DECIDER_ERROR markers since the last progress
+    texts: dict[str, str] = field(default_factory=dict)  # activity id -> its result kept in S3, fetched by the decider
     event_count: int = 0
     last_event_id: int = 0
     started_at: Any = None
@@ -141,10 +165,10 @@ class _Folder:
 
     def schedule_failed(self, e: Event) -> None:
         a = e["scheduleActivityTaskFailedEventAttributes"]
-        aid, cause = a.get("activityId", "?"), a.get("cause", "?")
-        name = (a.get("activityType") or {}).get("name", "?")
-        step, _ = parse_activity_id(aid)
-        self.state.problems.append(f"{step or aid} could not be scheduled: {cause} ({name})")
+        atype = a.get("activityType") or {}
+        refusal = Refusal(e["eventId"], "ScheduleActivityTask", str(a.get("cause", "?")),
+                          f"{atype.get('name', '?')} {atype.get('version', '?')}")
+        self.state.refused.setdefault(str(a.get("activityId", "?")), []).append(refusal)
 
     def activity_started(self, e: Event) -> None:
         a = e["activityTaskStartedEventAttributes"]
@@ -152,10 +176,17 @@ class _Folder:
         act.status, act.started_at, act.identity = STARTED, e.get("eventTimestamp"), a.get("identity")
 
     def _close(self, e: Event, a: dict[str, Any], status: str) -> ActivityState:
+        self.state.decider_errors.clear()  # progress
         act = self._activity(a)
         act.status, act.closed_event_id, act.closed_at = status, e["eventId"], e.get("eventTimestamp")
         act.details = _text(a, "details")
         return act
+
+    def cancel_requested_activity(self, e: Event) -> None:
+        a = e["activityTaskCancelRequestedEventAttributes"]
+        act = self.state.activities.get(a["activityId"])
+        if act is not None:
+            act.cancel_requested = True
 
     def completed(self, e: Event) -> None:
         a = e["activityTaskCompletedEventAttributes"]
@@ -177,7 +208,7 @@ class _Folder:
 
     def timer_started(self, e: Event) -> None:
         a = e["timerStartedEventAttributes"]
-        self.state.timers[a["timerId"]] = TimerState(a["timerId"], str(a.get("startToFireTimeout", "")))
+        self.state.timers[a["timerId"]] = TimerState(a["timerId"])
 
     def timer_fired(self, e: Event) -> None:
         a = e["timerFiredEventAttributes"]
@@ -192,7 +223,9 @@ class _Folder:
 
     def timer_failed(self, e: Event) -> None:
         a = e["startTimerFailedEventAttributes"]
-        self.state.problems.append(f"timer {a.get('timerId', '?')} could not be started: {a.get('cause', '?')}")
+        timer_id = str(a.get("timerId", "?"))
+        refusal = Refusal(e["eventId"], "StartTimer", str(a.get("cause", "?")), timer_id)
+        self.state.refused.setdefault(attempt_of_timer(timer_id), []).append(refusal)
 
     def cancel_requested(self, e: Event) -> None:
         a = e.get("workflowExecutionCancelRequestedEventAttributes") or {}
@@ -202,16 +235,23 @@ class _Folder:
     def signaled(self, e: Event) -> None:
         a = e["workflowExecutionSignaledEventAttributes"]
         self.state.signals.append((a.get("signalName", ""), a.get("input")))
+        self.state.decider_errors.clear()  # progress
 
     def marker(self, e: Event) -> None:
         a = e["markerRecordedEventAttributes"]
         self.state.markers.append((a.get("markerName", ""), a.get("details")))
+        if a.get("markerName") == DECIDER_ERROR:
+            self.state.decider_errors.append(str(a.get("details") or "no details"))
+
+    def decision_completed(self, e: Event) -> None:
+        self.state.decision_timeouts_in_a_row = 0
 
     def decision_timed_out(self, e: Event) -> None:
-        self.state.decision_timeouts += 1
+        self.state.decision_timeouts_in_a_row += 1
 
-    def close_rejected(self, e: Event) -> None:
-        self.state.close_rejections += 1
+    def close_refused(self, e: Event, *, decision: str) -> None:
+        a = e.get(f"{decision[0].lower()}{decision[1:]}FailedEventAttributes") or {}
+        self.state.close_refusals.append(Refusal(e["eventId"], decision, str(a.get("cause", "?"))))
 
     def _closed(self, e: Event, *, status: str, key: str) -> None:
         a = e.get(key) or {}
@@ -243,12 +283,14 @@ class _Folder:
             "TimerCanceled": self.timer_canceled,
             "StartTimerFailed": self.timer_failed,
             "WorkflowExecutionCancelRequested": self.cancel_requested,
+            "ActivityTaskCancelRequested": self.cancel_requested_activity,
             "WorkflowExecutionSignaled": self.signaled,
             "MarkerRecorded": self.marker,
+            "DecisionTaskCompleted": self.decision_completed,
             "DecisionTaskTimedOut": self.decision_timed_out,
-            "FailWorkflowExecutionFailed": self.close_rejected,
-            "CancelWorkflowExecutionFailed": self.close_rejected,
         }
+        for decision in ("CompleteWorkflowExecution", "FailWorkflowExecution", "CancelWorkflowExecution"):
+            table[f"{decision}Failed"] = functools.partial(self.close_refused, decision=decision)
         for event_type, (status, key) in closed.items():
             table[event_type] = functools.partial(self._closed, status=status, key=key)
         return table
@@ -256,9 +298,9 @@ class _Folder:
 
 # Events that carry nothing the decider needs: seen often, so they cost one set lookup.
 PASSIVE = frozenset({
-    "DecisionTaskScheduled", "DecisionTaskStarted", "DecisionTaskCompleted",
-    "ActivityTaskCancelRequested", "RequestCancelActivityTaskFailed", "CancelTimerFailed",
-    "RecordMarkerFailed", "CompleteWorkflowExecutionFailed", "ContinueAsNewWorkflowExecutionFailed",
+    "DecisionTaskScheduled", "DecisionTaskStarted",
+    "RequestCancelActivityTaskFailed",  # ACTIVITY_ID_UNKNOWN: it closed meanwhile, and its close is in the history
+    "CancelTimerFailed", "RecordMarkerFailed", "ContinueAsNewWorkflowExecutionFailed",
 })
 
 

@@ -37,8 +37,8 @@ WORKER_REPORT = (
 )
 # The decisions swfagent.decide makes: SWF checks each one as if it were an API call of its own.
 DECISIONS = (
-    "swf:CancelWorkflowExecution", "swf:CompleteWorkflowExecution", "swf:FailWorkflowExecution",
-    "swf:StartTimer",
+    "swf:CancelTimer", "swf:CancelWorkflowExecution", "swf:CompleteWorkflowExecution", "swf:FailWorkflowExecution",
+    "swf:RecordMarker", "swf:RequestCancelActivityTask", "swf:StartTimer",
 )
 OPERATOR_READ = (
     "swf:DescribeWorkflowExecution", "swf:GetWorkflowExecutionHistory",
@@ -102,7 +102,16 @@ def _sns(config: Config, wildcard: bool) -> list[dict[str, Any]]:
     return [_statement("PublishAlerts", ["sns:Publish"], "*" if wildcard else arn)]
 
 
-def statements(config: Config, role: str, resource: str, wildcard: bool) -> list[dict[str, Any]]:
+def _values(config: Config, region: str, wildcard: bool) -> list[dict[str, Any]]:
+    """Reading and writing values too large for SWF, under results.s3's prefix only."""
+    if config.results is None:
+        return []
+    where = "/".join(p for p in (config.results.bucket, config.results.prefix) if p)
+    arn = f"arn:{partition(region)}:s3:::{where}/*"
+    return [_statement("LargeValuesInS3", ["s3:GetObject", "s3:PutObject"], "*" if wildcard else arn)]
+
+
+def statements(config: Config, role: str, resource: str, wildcard: bool, region: str = DEFAULT_REGION) -> list[dict[str, Any]]:
     """The statements of one role's policy; wildcard drops every condition."""
     w = config.workflow
     acts = _used_activities(config)
@@ -116,6 +125,7 @@ def statements(config: Config, role: str, resource: str, wildcard: bool) -> list
             _statement("PollActivityTasks", ["swf:CountPendingActivityTasks", "swf:PollForActivityTask"], resource,
                        cond(taskList_name=activity_task_lists(config))),
             _statement("ReportActivityTasks", WORKER_REPORT, resource),
+            *_values(config, region, wildcard),
         ]
     if role == "decider":
         return [
@@ -125,6 +135,7 @@ def statements(config: Config, role: str, resource: str, wildcard: bool) -> list
             _statement("ScheduleConfiguredActivities", ["swf:ScheduleActivityTask"], resource, cond(
                 activityType_name=[a.name for a in acts], activityType_version=[a.version for a in acts],
                 taskList_name=[a.task_list for a in acts])),
+            *_values(config, region, wildcard),
             *_sns(config, wildcard),
         ]
     if role == "operator":
@@ -163,7 +174,7 @@ def policy(config: Config, role: str, account: str = PLACEHOLDER_ACCOUNT, region
            wildcard: bool = False) -> dict[str, Any]:
     """One role's IAM policy document; wildcard=True: resources "*" and no conditions."""
     resource = "*" if wildcard else domain_arn(config, check_account(account), check_region(region))
-    return {"Version": VERSION, "Statement": statements(config, role, resource, wildcard)}
+    return {"Version": VERSION, "Statement": statements(config, role, resource, wildcard, region)}
 
 
 def policies(config: Config, account: str = PLACEHOLDER_ACCOUNT, region: str = DEFAULT_REGION,

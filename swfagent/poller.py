@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import os
 import random
 import socket
@@ -20,6 +21,18 @@ T = TypeVar("T")
 ONCE = "once"
 LOOP = "loop"
 UNTIL_IDLE = "until-idle"
+
+
+
+class Poll(enum.Enum):
+    """What one pass of a poll loop came to."""
+
+    HANDLED = "handled"  # a task came and was handled
+    EMPTY = "empty"  # nothing came (or, for a cron run, nothing was queued)
+    DROPPED = "dropped"  # a task came and was left to SWF, which hands it out again after its timeout
+
+
+DROPPED = Poll.DROPPED
 
 _sleep = time.sleep  # retry_transient's default; tests replace it so they never wait
 
@@ -132,7 +145,7 @@ class Budget:
 
 
 def run_loop(
-    poll_and_handle: Callable[[], bool],
+    poll_and_handle: Callable[[], Poll],
     options: LoopOptions,
     stop: Stop,
     *,
@@ -140,7 +153,7 @@ def run_loop(
     rand: Callable[[], float] = random.random,
     budget: Budget | None = None,
 ) -> int:
-    """Call poll_and_handle (True: a task was handled; False: the poll came back empty) until done; the count handled."""
+    """Call poll_and_handle until the run is over; the count of tasks handled."""
     budget = budget or Budget.of(options)
     started = clock()
     handled = 0
@@ -153,7 +166,7 @@ def run_loop(
             break
         poll_started = clock()
         try:
-            got_task = poll_and_handle()
+            got = poll_and_handle()
         except Exception as exc:  # the loop outlives anything one task throws
             budget.give_back()
             # A single run or a cron run ends on a lasting error (access denied, unknown domain) or when
@@ -168,11 +181,13 @@ def run_loop(
             stop.wait(delay)
             continue
         errors = 0
-        if got_task:
+        if got is Poll.HANDLED:
             handled += 1
             fast_empty = 0
             continue
         budget.give_back()
+        if got is Poll.DROPPED:
+            continue
         if options.mode == UNTIL_IDLE:
             budget.done.set()
             break
@@ -184,7 +199,7 @@ def run_loop(
     return handled
 
 
-def run_threads(poll_and_handle: Callable[[], bool], options: LoopOptions, stop: Stop, threads: int) -> int:
+def run_threads(poll_and_handle: Callable[[], Poll], options: LoopOptions, stop: Stop, threads: int) -> int:
     """run_loop in `threads` poll threads sharing one budget (as many pollers in one process); the count handled."""
     if threads <= 1:
         return run_loop(poll_and_handle, options, stop)

@@ -2,6 +2,8 @@
 
 The command runs from its argv list (never a shell) in a process group of its own; its input goes
 to stdin; it is heartbeaten while it runs, killed at its deadline, and ended when SWF cancels it.
+Its stdin, stdout and stderr are files in a spool folder, never pipes held in memory: a task may
+print gigabytes, and the worker reads back only what SWF can take (or streams it to S3).
 """
 
 from __future__ import annotations
@@ -11,14 +13,14 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-MAX_DATA = 32_768
-MAX_REASON = 256
+from .limits import MAX_DATA, MAX_REASON, cut, shorten
 
 # What a heartbeat callback answers.
 BEAT_OK = "ok"
@@ -29,6 +31,8 @@ COMPLETED = "completed"
 FAILED = "failed"
 CANCELED = "canceled"
 GONE = "gone"
+
+UTF8_MAX = 4  # bytes a character takes at most: a file this many times MAX_DATA is over it, whatever it holds
 
 _running: set[subprocess.Popen[bytes]] = set()
 _running_lock = threading.RLock()  # the second-signal handler may run while its own thread holds it
@@ -44,16 +48,13 @@ class TaskResult:
     details: str | None = None
     exit_code: int | None = None
     seconds: float = 0.0
+    oversize: str | None = None  # COMPLETED, but its output is this large ("40000 characters"), over SWF's limit
+    output: Path | None = None  # the file holding the whole output, while the spool folder lasts
 
 
 def fit(text: str, limit: int) -> str:
     """Text cut to `limit` characters, the end kept, with a visible marker where it was cut."""
-    if len(text) <= limit:
-        return text
-    marker = f"[... {len(text) - limit} characters cut ...]\n"
-    keep = limit - len(marker) - 16  # room for the marker's own digits growing
-    marker = f"[... {len(text) - keep} characters cut ...]\n"
-    return marker + text[len(text) - keep:]
+    return cut(text, limit)
 
 
 def resolve_argv(argv: tuple[str, ...] | list[str]) -> list[str]:
@@ -78,21 +79,15 @@ def kill_all() -> None:
         kill_group(proc)
 
 
-def _end(proc: subprocess.Popen[bytes], grace: float) -> tuple[bytes, bytes]:
-    """TERM the group, KILL it after `grace` seconds, and collect what it printed."""
+def _end(proc: subprocess.Popen[bytes], grace: float) -> None:
+    """TERM the group, KILL it after `grace` seconds."""
     kill_group(proc, signal.SIGTERM)
     try:
-        return proc.communicate(timeout=grace)
+        proc.wait(timeout=grace)
     except subprocess.TimeoutExpired:
         kill_group(proc)
-        try:
-            return proc.communicate(timeout=grace)
-        except subprocess.TimeoutExpired:  # a grandchild holds the pipes open: give up on them
-            return b"", b""
-
-
-def _decode(data: bytes) -> str:
-    return data.decode("utf-8", errors="replace")
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=grace)
 
 
 def _exit_reason(code: int) -> str:
@@ -104,10 +99,43 @@ def _exit_reason(code: int) -> str:
     return f"exit code {code}"
 
 
+def tail(path: Path, limit: int = MAX_DATA) -> str | None:
+    """The end of a file as text, at most `limit` characters, with a marker where it was cut; None if empty."""
+    size = path.stat().st_size
+    if size == 0:
+        return None
+    with path.open("rb") as f:
+        f.seek(max(0, size - limit * UTF8_MAX))
+        text = f.read().decode("utf-8", errors="replace").rstrip()
+    if size > limit * UTF8_MAX:
+        text = f"[... {size} bytes in all, the end follows ...]\n" + text
+    return cut(text, limit) or None
+
+
+def read_result(path: Path) -> tuple[str | None, str]:
+    """A task's output, stripped, if it fits SWF's limit; else None; and its size, in characters (bytes when huge)."""
+    size = path.stat().st_size
+    if size > MAX_DATA * UTF8_MAX:
+        return None, f"{size} bytes"
+    text = path.read_bytes().decode("utf-8", errors="replace").strip()
+    return (text if len(text) <= MAX_DATA else None), f"{len(text)} characters"
+
+
+@contextlib.contextmanager
+def spool_folder(spool: Path | None) -> Iterator[Path]:
+    """The folder for the task's stdin, stdout and stderr: the caller's, or a temporary one."""
+    if spool is not None:
+        yield spool
+        return
+    with tempfile.TemporaryDirectory(prefix="swfagent-task-") as tmp:
+        yield Path(tmp)
+
+
 def run_task(
     argv: list[str],
-    input: str | None,
+    input: str | Path | None,
     *,
+    spool: Path | None = None,
     cwd: Path | str | None = None,
     env: Mapping[str, str] | None = None,
     timeout: float = 300,
@@ -116,75 +144,77 @@ def run_task(
     grace: float = 5.0,
     clock: Callable[[], float] = time.monotonic,
 ) -> TaskResult:
-    """Run argv with `input` on stdin; stdout (stripped) is the result, a non-zero exit a failure."""
-    start = clock()
-    try:
-        proc = subprocess.Popen(
-            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            cwd=cwd, env=dict(env) if env is not None else None, start_new_session=True,
-        )
-    except FileNotFoundError:
-        if cwd is not None and not Path(cwd).is_dir():
-            return TaskResult(FAILED, reason=fit(f"working directory not found: {cwd}", MAX_REASON))
-        return TaskResult(FAILED, reason=fit(f"command not found: {argv[0]}", MAX_REASON))
-    except PermissionError:
-        return TaskResult(FAILED, reason=fit(f"permission denied: {argv[0]} (is it executable?)", MAX_REASON))
-    except OSError as exc:
-        return TaskResult(FAILED, reason=fit(f"cannot run {argv[0]}: {exc.strerror or exc}", MAX_REASON))
-    with _running_lock:
-        _running.add(proc)
-    try:
-        return _supervise(proc, input, start, timeout, heartbeat, heartbeat_every, grace, clock)
-    finally:
+    """Run argv with `input` (text, or a file) on stdin; its stdout (stripped) is the result, a non-zero exit a failure.
+
+    With `spool`, the output file stays there for the caller (an oversize result it may put in S3).
+    """
+    with spool_folder(spool) as folder:
+        stdin = input if isinstance(input, Path) else folder / "stdin"
+        if not isinstance(input, Path):
+            stdin.write_bytes((input or "").encode("utf-8", errors="replace"))
+        out, err = folder / "stdout", folder / "stderr"
+        start = clock()
+        try:
+            with stdin.open("rb") as fin, out.open("wb") as fout, err.open("wb") as ferr:
+                proc = subprocess.Popen(argv, stdin=fin, stdout=fout, stderr=ferr, cwd=cwd,
+                                        env=dict(env) if env is not None else None, start_new_session=True)
+        except FileNotFoundError:
+            if cwd is not None and not Path(cwd).is_dir():
+                return TaskResult(FAILED, reason=shorten(f"working directory not found: {cwd}", MAX_REASON))
+            return TaskResult(FAILED, reason=shorten(f"command not found: {argv[0]}", MAX_REASON))
+        except PermissionError:
+            return TaskResult(FAILED, reason=shorten(f"permission denied: {argv[0]} (is it executable?)", MAX_REASON))
+        except OSError as exc:
+            return TaskResult(FAILED, reason=shorten(f"cannot run {argv[0]}: {exc.strerror or exc}", MAX_REASON))
         with _running_lock:
-            _running.discard(proc)
+            _running.add(proc)
+        try:
+            ended = _supervise(proc, start, timeout, heartbeat, heartbeat_every, grace, clock)
+        finally:
+            with _running_lock:
+                _running.discard(proc)
+        seconds = clock() - start
+        details = tail(err)
+        if ended is not None:
+            return TaskResult(ended, reason=f"timed out after {timeout:g} s" if ended == FAILED else None,
+                              details=details, seconds=seconds)
+        code = proc.returncode
+        if code != 0:
+            return TaskResult(FAILED, reason=_exit_reason(code), details=details, exit_code=code, seconds=seconds)
+        result, size = read_result(out)
+        if result is None:
+            return TaskResult(COMPLETED, exit_code=0, seconds=seconds, oversize=size,
+                              output=out if spool is not None else None)
+        return TaskResult(COMPLETED, result=result, exit_code=0, seconds=seconds)
 
 
 def _supervise(
     proc: subprocess.Popen[bytes],
-    input: str | None,
     start: float,
     timeout: float,
     heartbeat: Callable[[], str] | None,
     every: float | None,
     grace: float,
     clock: Callable[[], float],
-) -> TaskResult:
-    data: bytes | None = (input or "").encode("utf-8", errors="replace")
+) -> str | None:
+    """Wait for the task, heartbeating; None when it exited by itself, else how it was ended."""
     deadline = start + timeout
     next_beat = start + every if heartbeat and every else float("inf")
     while True:
-        wait = max(min(deadline, next_beat) - clock(), 0.01)
         try:
-            out, err = proc.communicate(data, timeout=wait)
-            break
+            proc.wait(timeout=max(min(deadline, next_beat) - clock(), 0.01))
+            return None
         except subprocess.TimeoutExpired:
-            data = None  # sent on the first call; communicate keeps feeding it
+            pass
         now = clock()
         if now >= deadline:
             kill_group(proc)
-            try:
-                out, err = proc.communicate(timeout=grace)
-            except subprocess.TimeoutExpired:
-                out, err = b"", b""
-            return TaskResult(
-                FAILED, result="", reason=f"timed out after {timeout:g} s",
-                details=fit(_decode(err), MAX_DATA) or None, seconds=clock() - start,
-            )
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=grace)
+            return FAILED
         if heartbeat is not None and now >= next_beat:
             verdict = heartbeat()
             next_beat = clock() + (every or 0)
             if verdict in (BEAT_CANCEL, BEAT_GONE):
-                out, err = _end(proc, grace)
-                return TaskResult(
-                    CANCELED if verdict == BEAT_CANCEL else GONE,
-                    details=fit(_decode(err), MAX_DATA) or None, seconds=clock() - start,
-                )
-    code = proc.returncode
-    seconds = clock() - start
-    if code == 0:
-        return TaskResult(COMPLETED, result=fit(_decode(out).strip(), MAX_DATA), exit_code=0, seconds=seconds)
-    return TaskResult(
-        FAILED, result=_decode(out).strip()[-MAX_DATA:], reason=_exit_reason(code),
-        details=fit(_decode(err).rstrip(), MAX_DATA) or None, exit_code=code, seconds=seconds,
-    )
+                _end(proc, grace)
+                return CANCELED if verdict == BEAT_CANCEL else GONE

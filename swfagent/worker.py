@@ -4,30 +4,23 @@ from __future__ import annotations
 
 import os
 import shlex
+import tempfile
 import time
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
-from .client import describe_error, error_code, is_transient, redact
+from .client import describe_error, error_code, is_transient, make_client, redact
 from .config import Activity, Config
 from .errors import TaskError
+from .limits import MAX_DATA, MAX_REASON, cut, shorten
 from .logs import log
+from .payloads import S3Store, expand, references_in
 from .poller import retry_transient
-from .runner import (
-    BEAT_CANCEL,
-    BEAT_GONE,
-    BEAT_OK,
-    CANCELED,
-    COMPLETED,
-    GONE,
-    MAX_DATA,
-    MAX_REASON,
-    TaskResult,
-    fit,
-    resolve_argv,
-    run_task,
-)
+from .runner import BEAT_CANCEL, BEAT_GONE, BEAT_OK, CANCELED, COMPLETED, FAILED, GONE, TaskResult, resolve_argv, run_task
 
 REPORT_AT_LEAST = 30  # seconds of retrying a report, even past the task's deadline
+CANCEL_CHECK = 30.0  # seconds between heartbeats of an activity with no heartbeat timeout: is it canceled?
 
 
 def poll_activity_task(client: Any, config: Config, task_list: str, identity: str) -> dict[str, Any] | None:
@@ -80,23 +73,54 @@ def task_env(task: dict[str, Any]) -> dict[str, str]:
     return env
 
 
+def store_for(config: Config) -> S3Store | None:
+    """Where values too large for SWF go, when config.yaml has results: s3."""
+    return S3Store(config.results, lambda: make_client("s3")) if config.results is not None else None
+
+
+def _stdin(task: dict[str, Any], store: S3Store | None, spool: Path) -> str | Path | None:
+    """The task's input as its command gets it: references to S3 replaced by what they stand for."""
+    text = task.get("input")
+    refs = references_in(text)
+    if not refs or store is None or text is None:
+        return text
+    if refs == [text]:  # one large value: streamed to a file, whatever its size
+        path = spool / "stdin"
+        with path.open("wb") as f:
+            store.get_file(text, f)
+        return path
+    return expand(text, store)
+
+
 def run_activity(
     client: Any, config: Config, activity: Activity | None, task: dict[str, Any], ctx: dict[str, Any],
+    store: S3Store | None = None,
 ) -> TaskResult:
     """Run the command config.yaml gives for the task's activity type (None: it gives none)."""
     if activity is None:
         atype = task.get("activityType", {})
-        return TaskResult(
-            "failed",
-            reason=fit(f"no command for activity type {atype.get('name')} {atype.get('version')} in {config.path.name}", MAX_REASON),
-        )
+        return TaskResult(FAILED, reason=shorten(
+            f"no command for activity type {atype.get('name')} {atype.get('version')} in {config.path.name}", MAX_REASON))
     log.info(f"Execute {activity.name} with command - {shlex.join(activity.command)}", extra=ctx)
-    every = activity.heartbeat_timeout / 3 if activity.heartbeat_timeout else None
-    return run_task(
-        resolve_argv(activity.command), task.get("input"),
-        cwd=activity.cwd, env=task_env(task), timeout=activity.timeout,
-        heartbeat=make_heartbeat(client, task["taskToken"], ctx), heartbeat_every=every,
-    )
+    # heartbeats tell a worker that SWF wants the task canceled: without a heartbeat timeout, ask now and then
+    every = activity.heartbeat_timeout / 3 if activity.heartbeat_timeout else CANCEL_CHECK
+    with tempfile.TemporaryDirectory(prefix="swfagent-task-") as tmp:
+        spool = Path(tmp)
+        outcome = run_task(
+            resolve_argv(activity.command), _stdin(task, store, spool), spool=spool,
+            cwd=activity.cwd, env=task_env(task), timeout=activity.timeout,
+            heartbeat=make_heartbeat(client, task["taskToken"], ctx), heartbeat_every=every,
+        )
+        if outcome.outcome != COMPLETED or outcome.oversize is None:
+            return outcome
+        if store is None or outcome.output is None:
+            return replace(outcome, outcome=FAILED, reason=shorten(
+                f"the result is {outcome.oversize}, over SWF's {MAX_DATA}: print less, or set "
+                "results: {s3: s3://BUCKET/PREFIX} in config.yaml", MAX_REASON))
+        execution = task.get("workflowExecution", {})
+        key = store.key(execution.get("workflowId", "-"), execution.get("runId", "-"), task.get("activityId", "-"), "result")
+        log.info(f"{activity.name}'s result is {outcome.oversize}: kept in S3", extra=ctx)
+        return replace(outcome, result=store.put_file(outcome.output, key), output=None)
 
 
 def report(client: Any, token: str, outcome: TaskResult, ctx: dict[str, Any], until: float) -> None:
@@ -107,11 +131,11 @@ def report(client: Any, token: str, outcome: TaskResult, ctx: dict[str, Any], un
         call = lambda: client.respond_activity_task_completed(taskToken=token, result=outcome.result)  # noqa: E731
     elif outcome.outcome == CANCELED:
         call = lambda: client.respond_activity_task_canceled(  # noqa: E731
-            taskToken=token, details=fit(outcome.details or "", MAX_DATA))
+            taskToken=token, details=cut(outcome.details or "", MAX_DATA))
     else:
         call = lambda: client.respond_activity_task_failed(  # noqa: E731
-            taskToken=token, reason=fit(outcome.reason or "failed", MAX_REASON),
-            details=fit(outcome.details or "", MAX_DATA))
+            taskToken=token, reason=shorten(outcome.reason or "failed", MAX_REASON),
+            details=cut(outcome.details or "", MAX_DATA))
     try:
         retry_transient(call, f"workflow {ctx.get('workflow_id')}: reporting {ctx.get('activity_id')}", until=until)
     except Exception as exc:
@@ -125,7 +149,7 @@ def report(client: Any, token: str, outcome: TaskResult, ctx: dict[str, Any], un
         raise TaskError(f"workflow {ctx.get('workflow_id')}: reporting {ctx.get('activity_id')}: {text}") from None
 
 
-def handle_activity_task(client: Any, config: Config, task: dict[str, Any]) -> TaskResult:
+def handle_activity_task(client: Any, config: Config, task: dict[str, Any], store: S3Store | None = None) -> TaskResult:
     """Run one activity task and report how it ended."""
     execution = task.get("workflowExecution", {})
     ctx = {
@@ -137,9 +161,9 @@ def handle_activity_task(client: Any, config: Config, task: dict[str, Any]) -> T
     atype = task.get("activityType", {})
     activity = config.activity_for(atype.get("name", ""), atype.get("version", ""))
     try:
-        outcome = run_activity(client, config, activity, task, ctx)
-    except Exception as exc:  # our own bug, not the task's: still report it as a failure
-        outcome = TaskResult("failed", reason=fit(f"worker error: {exc!r}", MAX_REASON))
+        outcome = run_activity(client, config, activity, task, ctx, store)
+    except Exception as exc:  # our own bug, or S3 out of reach: still report it as a failure
+        outcome = TaskResult(FAILED, reason=shorten(f"worker error: {describe_error(exc)}", MAX_REASON))
     # SWF takes the result until the task's start-to-close timeout; past it, try for a little while all the same
     until = max(received + (activity.timeout if activity else 0), time.monotonic() + REPORT_AT_LEAST)
     report(client, task["taskToken"], outcome, ctx, until)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import signal
 import subprocess
 import time
@@ -93,6 +94,12 @@ def event_types(server: Server, config: Config, workflow_id: str) -> list[str]:
 HOOKS = str(ROOT / "tests" / "helpers" / "hooks")
 
 
+def digest(text: str) -> str:
+    """What tests/helpers/digest.py prints for this stdin."""
+    data = text.encode()
+    return f"{len(data)} {hashlib.sha256(data).hexdigest()[:16]}"
+
+
 HELPERS = ROOT / "tests" / "helpers"
 
 
@@ -108,11 +115,13 @@ def e2e_config(tmp_path: Any, steps: list[dict[str, Any]], activities: dict[str,
         command = spec.pop("command")
         acts[name] = {"version": "1.0", "timeout": 60,
                       "command": ["python", str(HELPERS / command[0]), *command[1:]], **spec}
+    top = {key: workflow.pop(key) for key in ("results", "alerts") if key in workflow}  # top-level keys of config.yaml
     data = {
         "domain": {"name": "TEST_SWF"},
         "workflow": {"name": "TestWorkflow", "version": "1.0", "task_list": "TestTasks", "decision_timeout": 10,
                      "steps": steps, **workflow},
         "activities": acts,
+        **top,
     }
     return load_config(write_config(tmp_path / "config.yaml", data))
 

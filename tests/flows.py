@@ -15,10 +15,12 @@ def config_from(steps: list[dict[str, Any]], activities: dict[str, dict[str, Any
     acts = {n: {"version": "1.0", "command": ["python", "-c", "pass"], "timeout": 60} for n in sorted(names)}
     for name, extra in (activities or {}).items():
         acts.setdefault(name, {"version": "1.0", "command": ["python", "-c", "pass"]}).update(extra)
+    results = workflow.pop("results", None)  # a top-level key of config.yaml
     data = {
         "domain": {"name": "TEST_SWF"},
         "workflow": {"name": "TestWorkflow", "version": "1.0", "task_list": "TestTasks", "steps": steps, **workflow},
         "activities": acts,
+        **({"results": results} if results else {}),
     }
     return parse_config(data, Path("/tmp/config.yaml"))
 

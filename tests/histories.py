@@ -90,6 +90,17 @@ class History:
             "cause": cause, "decisionTaskCompletedEventId": len(self.events)})
         return self
 
+    def cancel_activity(self, step: str, attempt: int = 1) -> History:
+        """The decider's RequestCancelActivityTask, recorded."""
+        self.add("ActivityTaskCancelRequested", {"activityId": activity_id(step, attempt),
+                                                 "decisionTaskCompletedEventId": len(self.events)})
+        return self
+
+    def close_refused(self, decision: str, cause: str) -> History:
+        """SWF refused a closing decision: CompleteWorkflowExecutionFailed and the like."""
+        self.add(f"{decision}Failed", {"cause": cause, "decisionTaskCompletedEventId": len(self.events)})
+        return self
+
     def timer(self, timer_id: str, delay: int) -> History:
         self.add("TimerStarted", {"timerId": timer_id, "startToFireTimeout": str(delay),
                                   "decisionTaskCompletedEventId": len(self.events)})

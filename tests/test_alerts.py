@@ -105,7 +105,7 @@ def test_failing_an_execution_sends_one_alert_to_sns_and_the_command(aws_env: No
     topic, sqs, queue = topic_and_queue()
     config = make_config(tmp_path, sns_topic_arn=topic, command=record(tmp_path))
     swf = FakeSWF()
-    decisions = handle_decision_task(swf, config, failed_task())
+    decisions = handle_decision_task(swf, config, failed_task()).decisions
     assert [d["decisionType"] for d in decisions] == ["FailWorkflowExecution"]
     assert swf.responded == [decisions]
 
@@ -126,7 +126,7 @@ def test_a_cancel_request_sends_a_canceled_alert(aws_env: None, tmp_path: Path) 
     config = make_config(tmp_path, sns_topic_arn=topic)
     task = failed_task()
     task["events"] = History().decision().cancel_request().events
-    assert handle_decision_task(FakeSWF(), config, task)[0]["decisionType"] == "CancelWorkflowExecution"
+    assert handle_decision_task(FakeSWF(), config, task).decisions[0]["decisionType"] == "CancelWorkflowExecution"
     (sent,) = drain(sqs, queue)
     assert sent["alert"]["status"] == "CANCELED" and sent["alert"]["reason"] == "cancel requested"
 
@@ -137,23 +137,23 @@ def test_no_alert_when_an_execution_goes_on_or_completes(aws_env: None, tmp_path
     config = make_config(tmp_path, sns_topic_arn=topic, command=record(tmp_path))
     task = failed_task()
     task["events"] = History().decision().schedule("Test_Task_A").complete("Test_Task_A", "a").events
-    assert handle_decision_task(FakeSWF(), config, task)[0]["decisionType"] == "ScheduleActivityTask"
+    assert handle_decision_task(FakeSWF(), config, task).decisions[0]["decisionType"] == "ScheduleActivityTask"
     task["events"] = History().decision().schedule("Test_Task_A").complete("Test_Task_A", "a").decision() \
         .schedule("Test_Task_B").complete("Test_Task_B", "apple").events
-    assert handle_decision_task(FakeSWF(), config, task)[0]["decisionType"] == "CompleteWorkflowExecution"
+    assert handle_decision_task(FakeSWF(), config, task).decisions[0]["decisionType"] == "CompleteWorkflowExecution"
     assert drain(sqs, queue) == [] and recorded(tmp_path) == []
 
 
 def test_a_fail_decision_that_swf_refused_once_is_not_alerted_twice(tmp_path: Path) -> None:
     config = make_config(tmp_path, command=record(tmp_path))
     task = failed_task()
-    assert handle_decision_task(FakeSWF(), config, task)[0]["decisionType"] == "FailWorkflowExecution"
+    assert handle_decision_task(FakeSWF(), config, task).decisions[0]["decisionType"] == "FailWorkflowExecution"
     # SWF refused that decision (a signal came first): the next decision task fails it again, silently
     h = History().decision().schedule("Test_Task_A").fail("Test_Task_A", "exit code 2").decision()
     h.add("FailWorkflowExecutionFailed", {"cause": "UNHANDLED_DECISION", "decisionTaskCompletedEventId": len(h.events)})
     h.signal("poke").decision()
     task["events"] = h.events
-    assert handle_decision_task(FakeSWF(), config, task)[0]["decisionType"] == "FailWorkflowExecution"
+    assert handle_decision_task(FakeSWF(), config, task).decisions[0]["decisionType"] == "FailWorkflowExecution"
     assert len(recorded(tmp_path)) == 1
 
 
@@ -167,7 +167,7 @@ def test_a_broken_alert_does_not_stop_the_decision(aws_env: None, tmp_path: Path
     config = make_config(tmp_path, sns_topic_arn=missing_topic if broken in ("topic", "both") else topic,
                          command=command)
     swf = FakeSWF()
-    decisions = handle_decision_task(swf, config, failed_task())
+    decisions = handle_decision_task(swf, config, failed_task()).decisions
     assert swf.responded == [decisions] and decisions[0]["decisionType"] == "FailWorkflowExecution"
     problems = alerts.send(config, alerts.message(config, "w", "r", "FAILED", "why"))
     assert len(problems) == (2 if broken == "both" else 1)

@@ -83,3 +83,17 @@ def test_register_check_validates_without_registering(tmp_path: Path) -> None:
     path = write_config(tmp_path / "config.yaml", _broken(lambda d: d["workflow"]["steps"][0].update(after=["Test_Task_B"])))
     done = run_script("register_swf.py", "--check", "--config", str(path))
     assert done.returncode == 2 and "cycle: " in done.stderr
+
+
+def test_results_in_s3(tmp_path: Path) -> None:
+    from tests.conftest import demo_config_data, write_config
+
+    data = demo_config_data()
+    data["results"] = {"s3": "s3://my-bucket/swf/values/"}
+    config = load_config(write_config(tmp_path / "config.yaml", data))
+    assert config.results is not None and (config.results.bucket, config.results.prefix) == ("my-bucket", "swf/values")
+    assert config.workflow.results_s3 == "s3://my-bucket/swf/values"
+    for bad in ("my-bucket/x", "s3://B/x", "s3://"):
+        data["results"] = {"s3": bad}
+        with pytest.raises(ConfigError, match="results.s3: must be s3://BUCKET/PREFIX"):
+            load_config(write_config(tmp_path / "config.yaml", data))

@@ -72,7 +72,7 @@ def test_random_histories_keep_the_rules(config: Config, data: Any) -> None:
     h = History(input=data.draw(st.sampled_from([None, "", "go"])))
     for _ in range(60):
         state = h.state()
-        decisions = decide(config.workflow, state)  # never raises
+        decisions = decide(config.workflow, state).decisions  # never raises
         _check(config, state, decisions)
         if decisions and decisions[0]["decisionType"] in ("CompleteWorkflowExecution", "FailWorkflowExecution",
                                                           "CancelWorkflowExecution"):
@@ -104,7 +104,7 @@ def test_random_histories_keep_the_rules(config: Config, data: Any) -> None:
 def test_when_everything_succeeds_it_completes(config: Config, data: Any) -> None:
     h = History()
     for _ in range(50):
-        decisions = decide(config.workflow, h.state())
+        decisions = decide(config.workflow, h.state()).decisions
         _check(config, h.state(), decisions)
         if decisions and decisions[0]["decisionType"] == "CompleteWorkflowExecution":
             return

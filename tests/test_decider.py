@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
-from swfagent.decide import schedule
+from swfagent.decide import fail, marker, schedule, start_timer
 from swfagent.decider import handle_decision_task
-from tests.flows import ARTICLE
+from tests.flows import ARTICLE, DIAMOND, config_from
 from tests.histories import History
 
 
@@ -33,7 +33,7 @@ def test_schedules_b_with_as_result_and_prints_the_articles_lines(offline_client
     expected = [schedule(step, ARTICLE.activities["Test_Task_B"], 1, "b")]
     with Stubber(offline_client) as stub:
         stub.add_response("respond_decision_task_completed", {}, {"taskToken": "tok", "decisions": expected})
-        assert handle_decision_task(offline_client, ARTICLE, _task(h, previous=3)) == expected
+        assert handle_decision_task(offline_client, ARTICLE, _task(h, previous=3)).decisions == expected
         stub.assert_no_pending_responses()
     assert capsys.readouterr().out.splitlines() == [
         "Received a Decision Task", "Making decision on what is next", "Test_Task_A succeeded",
@@ -44,7 +44,7 @@ def test_schedules_b_with_as_result_and_prints_the_articles_lines(offline_client
 def test_a_decision_task_that_is_gone_is_not_an_error(offline_client: Any) -> None:
     with Stubber(offline_client) as stub:
         stub.add_client_error("respond_decision_task_completed", "UnknownResourceFault", "Unknown decision task", 400)
-        assert handle_decision_task(offline_client, ARTICLE, _task(History().decision())) == []
+        assert handle_decision_task(offline_client, ARTICLE, _task(History().decision())).decisions == []
         stub.assert_no_pending_responses()
 
 
@@ -52,5 +52,86 @@ def test_throttled_answers_are_retried(offline_client: Any) -> None:
     with Stubber(offline_client) as stub:
         stub.add_client_error("respond_decision_task_completed", "ThrottlingException", "Rate exceeded", 400)
         stub.add_response("respond_decision_task_completed", {})
-        assert len(handle_decision_task(offline_client, ARTICLE, _task(History().decision()))) == 1
+        assert len(handle_decision_task(offline_client, ARTICLE, _task(History().decision())).decisions) == 1
+        stub.assert_no_pending_responses()
+
+
+def test_a_page_that_cannot_be_read_leaves_the_task_to_swf(offline_client: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    from swfagent.decider import poll_decision_task
+    from swfagent.logs import setup_logging
+    from swfagent.poller import Poll
+
+    setup_logging()
+    first = {**_task(History().decision()), "nextPageToken": "page-2"}
+    del first["events"]
+    with Stubber(offline_client) as stub:
+        stub.add_response("poll_for_decision_task", {**first, "events": History().events})
+        stub.add_client_error("poll_for_decision_task", "InternalFailure", "oops", 500)
+        assert poll_decision_task(offline_client, ARTICLE, "TestTasks", "me") is Poll.DROPPED
+        stub.assert_no_pending_responses()
+    assert "a page of its history could not be read (InternalFailure)" in capsys.readouterr().err
+
+
+def test_an_answer_swf_refuses_for_good_fails_the_execution_naming_why(offline_client: Any) -> None:
+    with Stubber(offline_client) as stub:
+        stub.add_client_error("respond_decision_task_completed", "ValidationException", "decisions too large", 400)
+        stub.add_response("respond_decision_task_completed", {}, {"taskToken": "tok", "decisions": [
+            fail("SWF refused the decider's answer: ValidationException: decisions too large")]})
+        answer = handle_decision_task(offline_client, ARTICLE, _task(History().decision()))
+        stub.assert_no_pending_responses()
+    assert answer.closing is not None and answer.closing.status == "FAILED"
+
+
+def test_a_decider_that_cannot_decide_records_why_and_asks_again(offline_client: Any,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from swfagent import decider
+
+    def broken(*_: Any) -> Any:
+        raise KeyError("nope")
+
+    monkeypatch.setattr(decider, "decide", broken)
+    with Stubber(offline_client) as stub:
+        stub.add_response("respond_decision_task_completed", {}, {"taskToken": "tok", "decisions": [
+            marker("swfagent-error", "cannot decide: KeyError('nope')"), start_timer("swfagent-error-4", 30)]})
+        handle_decision_task(offline_client, ARTICLE, _task(History().decision()))
+        stub.assert_no_pending_responses()
+
+
+class Store:
+    """An S3Store stand-in: what was put, and texts to get."""
+
+    def __init__(self, texts: dict[str, str] | None = None):
+        self.texts, self.put = texts or {}, {}
+
+    def key(self, *parts: str) -> str:
+        return "/".join(parts)
+
+    def put_text(self, text: str, key: str) -> str:
+        self.put[key] = text
+        return f"swfagent+s3://b/{key}"
+
+    def get_text(self, ref: str) -> str:
+        return self.texts[ref]
+
+
+def test_an_input_too_large_for_swf_goes_to_s3(offline_client: Any) -> None:
+    flow = config_from([{"activity": "A"}, {"activity": "B", "after": ["A"]}], results={"s3": "s3://bkt/p"})
+    big = "x" * 40_000
+    task = _task(History(input=big).decision())
+    store = Store()
+    with Stubber(offline_client) as stub:
+        stub.add_response("respond_decision_task_completed", {}, {"taskToken": "tok", "decisions": [
+            schedule(flow.workflow.step("A"), flow.activities["A"], 1, "swfagent+s3://b/wf/run/A-1/input")]})
+        handle_decision_task(offline_client, flow, task, store)  # type: ignore[arg-type]
+        stub.assert_no_pending_responses()
+    assert store.put == {"wf/run/A-1/input": big}
+
+
+def test_a_when_on_a_result_in_s3_reads_its_text(offline_client: Any) -> None:
+    ref = "swfagent+s3://b/wf/run/A-1/result"
+    task = _task(History().schedule("A").complete("A", ref).decision())
+    with Stubber(offline_client) as stub:
+        stub.add_response("respond_decision_task_completed", {}, {"taskToken": "tok", "decisions": [
+            schedule(DIAMOND.workflow.step("C"), DIAMOND.activities["C"], 1, ref)]})
+        handle_decision_task(offline_client, DIAMOND, task, Store({ref: "x"}))  # type: ignore[arg-type]
         stub.assert_no_pending_responses()

@@ -19,9 +19,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from swfagent.config import Config, load_config
-from swfagent.decide import MAX_DATA, MAX_REASON, decide, describe, plan
+from swfagent.decide import decide, describe
 from swfagent.errors import ConfigError
 from swfagent.history import fold
+from swfagent.limits import MAX_DATA, MAX_REASON
 from tests.conftest import demo_config_data, run_script, write_config
 from tests.histories import History
 
@@ -395,14 +396,15 @@ def broken_histories(draw: Any) -> list[Any]:
 
 
 KINDS = {"ScheduleActivityTask", "StartTimer", "CompleteWorkflowExecution", "FailWorkflowExecution",
-         "CancelWorkflowExecution"}
+         "CancelWorkflowExecution", "CancelTimer", "RequestCancelActivityTask"}
 
 
 def check_decide(config: Config, events: list[Any]) -> list[dict[str, Any]]:
     """fold, plan, decide and describe never raise; the decisions are well-formed SWF decisions."""
     state = fold(events)
-    decisions = decide(config.workflow, state)
-    describe(decisions, plan(config.workflow, state))
+    answer = decide(config.workflow, state)
+    describe(answer)
+    decisions = answer.decisions
     json.dumps(decisions)  # what respond_decision_task_completed sends
     assert isinstance(decisions, list)
     for d in decisions:

@@ -415,3 +415,24 @@ def test_count_calls_count_what_the_list_calls_list(clocked: ClockedSWF, swf: Sw
     assert swf.c.count_closed_workflow_executions(domain=DOMAIN, **window, closeStatusFilter={"status": "TERMINATED"})[
         "count"] == 1
     assert swf.c.count_open_workflow_executions(domain=DOMAIN, **window, executionFilter={"workflowId": "a"})["count"] == 1
+
+
+def test_decisions_denied_on_demand_fail_as_under_a_policy_without_them(clocked: ClockedSWF, swf: Swf) -> None:
+    clocked.swf.engine.set_limits(parse_faults("deny=ScheduleActivityTask+FailWorkflowExecution"))
+    swf.start()
+    swf.decide(schedule("a-1"), decision("StartTimer", timerId="t", startToFireTimeout="60"))
+    swf.decide(decision("FailWorkflowExecution", reason="no"))
+    failed = [(e["eventType"], attrs(e)["cause"]) for e in swf.events() if e["eventType"].endswith("Failed")]
+    assert failed == [("ScheduleActivityTaskFailed", "OPERATION_NOT_PERMITTED"),
+                      ("FailWorkflowExecutionFailed", "OPERATION_NOT_PERMITTED")]
+    assert swf.describe()["executionInfo"]["executionStatus"] == "OPEN" and swf.types()[-1] == "DecisionTaskScheduled"
+
+
+def test_a_further_page_fails_on_demand(clocked: ClockedSWF, swf: Swf) -> None:
+    swf.start()
+    for i in range(5):
+        swf.c.signal_workflow_execution(domain=DOMAIN, workflowId="w", signalName=f"s{i}")
+    clocked.swf.engine.set_limits(parse_faults("page-errors=1"))
+    first = swf.poll_decision(maximumPageSize=3)  # the first page comes with the task, as on SWF
+    assert refused(swf.c.poll_for_decision_task, domain=DOMAIN, taskList={"name": TASK_LIST}, maximumPageSize=3,
+                   nextPageToken=first["nextPageToken"])[:2] == ("InternalFailure", 500)

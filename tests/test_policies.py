@@ -260,3 +260,15 @@ def test_python_m_swfagent_policies() -> None:
     assert done.stdout == (IAM / "worker.json").read_text()
     done = run_script("swfagent", "policies", "--account", "42")
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and "12-digit" in done.stderr
+
+
+def test_values_in_s3_are_granted_under_their_prefix_only(tmp_path: Path) -> None:
+    data = demo_config_data()
+    data["results"] = {"s3": "s3://swf-values/runs"}
+    config = load_config(write_config(tmp_path / "config.yaml", data))
+    for role in ("worker", "decider"):
+        [st] = [s for s in policy(config, role)["Statement"] if s["Sid"] == "LargeValuesInS3"]
+        assert st["Action"] == ["s3:GetObject", "s3:PutObject"] and st["Resource"] == "arn:aws:s3:::swf-values/runs/*"
+    for role in ("operator", "admin"):
+        assert not any(s["Action"] == ["s3:GetObject", "s3:PutObject"] for s in policy(config, role)["Statement"])
+    assert not any("s3:" in a for a in actions(policy(load_config(ROOT / "config.yaml"), "worker")))

@@ -5,11 +5,13 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError
 
-from swfagent.poller import LOOP, ONCE, UNTIL_IDLE, LoopOptions, Stop, compute_backoff, retry_transient, run_loop
+from swfagent.poller import LOOP, ONCE, UNTIL_IDLE, LoopOptions, Poll, Stop, compute_backoff, retry_transient, run_loop
+
+H, E, D = Poll.HANDLED, Poll.EMPTY, Poll.DROPPED
 
 
-def _throttled() -> ClientError:
-    return ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "RespondActivityTaskCompleted")
+def _throttled(code: str = "ThrottlingException") -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": "slow down"}}, "RespondActivityTaskCompleted")
 
 
 def test_backoff_doubles_and_caps() -> None:
@@ -53,39 +55,39 @@ class FakeStop(Stop):
 
 
 def test_once_waits_for_one_task() -> None:
-    answers = iter([False, False, True, True])
+    answers = iter([E, E, H, H])
     assert run_loop(lambda: next(answers), LoopOptions(ONCE), FakeStop(), clock=iter(range(0, 100, 1)).__next__) == 1
 
 
 def test_until_idle_stops_at_the_first_empty_poll() -> None:
-    answers = iter([True, True, False, True])
+    answers = iter([H, H, E, H])
     assert run_loop(lambda: next(answers), LoopOptions(UNTIL_IDLE), FakeStop()) == 2
 
 
 def test_max_tasks_bounds_a_loop() -> None:
-    assert run_loop(lambda: True, LoopOptions(LOOP, max_tasks=3), FakeStop()) == 3
+    assert run_loop(lambda: H, LoopOptions(LOOP, max_tasks=3), FakeStop()) == 3
 
 
 def test_stop_request_ends_the_loop_after_the_task() -> None:
     stop = FakeStop()
 
-    def handle() -> bool:
+    def handle() -> Poll:
         stop.request()
-        return True
+        return H
 
     assert run_loop(handle, LoopOptions(LOOP), stop) == 1
 
 
 def test_fast_empty_polls_back_off_instead_of_spinning() -> None:
     stop = FakeStop()
-    answers = iter([False] * 5)
+    answers = iter([E] * 5)
 
-    def poll() -> bool:
+    def poll() -> Poll:
         try:
             return next(answers)
         except StopIteration:
             stop.request()
-            return False
+            return E
 
     run_loop(poll, LoopOptions(LOOP), stop, clock=lambda: 0.0, rand=lambda: 0)
     assert stop.waits[:4] == [0.5, 1.0, 2.0, 4.0]
@@ -93,14 +95,14 @@ def test_fast_empty_polls_back_off_instead_of_spinning() -> None:
 
 def test_the_loop_survives_an_error_and_backs_off() -> None:
     stop = FakeStop()
-    results: list[object] = [RuntimeError("boom"), True]
+    results: list[object] = [RuntimeError("boom"), H]
 
-    def poll() -> bool:
+    def poll() -> Poll:
         r = results.pop(0)
         if isinstance(r, Exception):
             raise r
         stop.request()
-        return bool(r)
+        return H
 
     assert run_loop(poll, LoopOptions(LOOP), stop, rand=lambda: 0) == 1
     assert stop.waits == [1.0]
@@ -112,7 +114,7 @@ def _denied() -> ClientError:
 
 @pytest.mark.parametrize("mode", [ONCE, UNTIL_IDLE])
 def test_a_lasting_error_ends_a_single_or_cron_run(mode: str) -> None:
-    def poll() -> bool:
+    def poll() -> Poll:
         raise _denied()
 
     with pytest.raises(ClientError):
@@ -124,14 +126,14 @@ def test_a_service_outlives_lasting_errors_and_a_cron_run_outlives_a_task_error(
 
     for mode, error in ((LOOP, _denied()), (UNTIL_IDLE, TaskError("workflow w: boom"))):
         stop = FakeStop()
-        results: list[object] = [error, True]
+        results: list[object] = [error, H]
 
-        def poll(results: list[object] = results, stop: FakeStop = stop) -> bool:
+        def poll(results: list[object] = results, stop: FakeStop = stop) -> Poll:
             r = results.pop(0)
             if isinstance(r, Exception):
                 raise r
             stop.request()
-            return True
+            return H
 
         assert run_loop(poll, LoopOptions(mode), stop, rand=lambda: 0) == 1
 
@@ -144,10 +146,10 @@ def test_poll_threads_share_max_tasks() -> None:
     handled: list[str] = []
     lock = threading.Lock()
 
-    def poll() -> bool:
+    def poll() -> Poll:
         with lock:
             handled.append(threading.current_thread().name)
-        return True
+        return H
 
     assert run_threads(poll, LoopOptions(LOOP, max_tasks=7), Stop(), threads=3) == 7
     assert len(handled) == 7
@@ -156,20 +158,20 @@ def test_poll_threads_share_max_tasks() -> None:
 def test_one_empty_poll_ends_an_until_idle_run_for_every_thread() -> None:
     from swfagent.poller import run_threads
 
-    answers = iter([True, True, True, False] + [True] * 100)
+    answers = iter([H, H, H, E] + [H] * 100)
     assert run_threads(lambda: next(answers), LoopOptions(UNTIL_IDLE), Stop(), threads=2) <= 4
 
 
 def test_a_single_run_takes_one_task_whatever_the_threads() -> None:
     from swfagent.poller import run_threads
 
-    assert run_threads(lambda: True, LoopOptions(ONCE), Stop(), threads=4) == 1
+    assert run_threads(lambda: H, LoopOptions(ONCE), Stop(), threads=4) == 1
 
 
 def test_a_lasting_error_in_a_thread_ends_the_run() -> None:
     from swfagent.poller import run_threads
 
-    def poll() -> bool:
+    def poll() -> Poll:
         raise _denied()
 
     with pytest.raises(ClientError):
@@ -198,10 +200,28 @@ def test_a_single_or_cron_run_gives_up_when_swf_stays_out_of_reach(mode: str) ->
 
     calls = []
 
-    def poll() -> bool:
+    def poll() -> Poll:
         calls.append(1)
         raise _throttled()
 
     with pytest.raises(ClientError):
         run_loop(poll, LoopOptions(mode), FakeStop(), rand=lambda: 0)
     assert len(calls) == GIVE_UP_AFTER
+
+
+@pytest.mark.parametrize("mode", [ONCE, UNTIL_IDLE, LOOP])
+def test_a_dropped_task_goes_on_in_every_mode(mode: str) -> None:
+    answers = iter([D, D, H])
+    assert run_loop(lambda: next(answers), LoopOptions(mode, max_tasks=1), FakeStop()) == 1
+
+
+def test_limit_exceeded_is_transient() -> None:
+    calls = []
+
+    def call() -> str:
+        calls.append(1)
+        if len(calls) < 2:
+            raise _throttled("LimitExceededException")
+        return "ok"
+
+    assert retry_transient(call, "poll", sleep=lambda s: None, rand=lambda: 0) == "ok"

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import collections
+import json
 import os
 import signal
 import time
 from pathlib import Path
 
+import boto3
+
 from swfagent.console import history, list_executions
 from tests.conftest import Server, run_script
 from tests.e2e import (
     HOOKS,
+    digest,
     e2e_config,
     event_types,
     final_state,
@@ -139,20 +143,46 @@ def test_bad_input_reaches_the_task_verbatim_and_nothing_is_executed(server: Ser
         assert final_state(server, config, f"bad-{i}").close_result == text.strip()
 
 
-def test_huge_output_and_stderr_fit_swf_limits(server: Server, tmp_path: Path) -> None:
-    config = e2e_config(tmp_path, [{"activity": "A"}, {"activity": "B", "after": ["A"]}], {
-        "A": {"command": ["big.py", "100000", "0", "0"]},  # 100 kB result
-        "B": {"command": ["big.py", "10", "10000", "4"]},  # a 10 kB stderr line, exit 4
-    })
+def test_a_result_over_swf_limit_fails_the_step_and_never_is_cut(server: Server, tmp_path: Path) -> None:
+    config = e2e_config(tmp_path, [{"activity": "A"}], {"A": {"command": ["big.py", "100000", "0", "0"]}})
     register_and_start(server, config, "big")
     [closed], _ = run_to_close(server, config)
-    state = final_state(server, config, "big")
+    a = final_state(server, config, "big").activities["A-1"]
+    assert a.status == "FAILED" and closed["closeStatus"] == "FAILED"
+    assert a.reason == ("the result is 100000 characters, over SWF's 32768: print less, or set results: "
+                        "{s3: s3://BUCKET/PREFIX} in config.yaml")
+
+
+def test_the_end_of_a_long_stderr_is_kept(server: Server, tmp_path: Path) -> None:
+    config = e2e_config(tmp_path, [{"activity": "A"}], {"A": {"command": ["big.py", "10", "40000", "4"]}})
+    register_and_start(server, config, "loud")
+    [closed], _ = run_to_close(server, config)
+    a = final_state(server, config, "loud").activities["A-1"]
+    assert a.status == "FAILED" and a.reason == "exit code 4"
+    assert len(a.details or "") <= 32_768 and "characters cut" in (a.details or "")
+    assert (a.details or "").endswith("e" * 10_000)  # the end is kept, the cut is marked
+
+
+def test_large_values_go_through_s3_and_the_next_step_gets_them_whole(server: Server, tmp_path: Path) -> None:
+    s3 = boto3.client("s3", endpoint_url=server.endpoint, region_name="us-east-1")
+    s3.create_bucket(Bucket="swf-values")
+    config = e2e_config(tmp_path, [{"activity": "A"}, {"activity": "B", "after": ["A"]}, {"activity": "C"},
+                                   {"activity": "D", "after": ["B", "C"]}],
+                        {"A": {"command": ["big.py", "100000", "0", "0"]}, "B": {"command": ["digest.py"]},
+                         "C": {"command": ["big.py", "40000", "0", "0"]}, "D": {"command": ["digest.py"]}},
+                        results={"s3": "s3://swf-values/runs"})
+    register_and_start(server, config, "jumbo")
+    env = {**server.env, "AWS_ENDPOINT_URL_S3": server.endpoint}
+    [closed], output = run_to_close(server, config, env=env)
+    assert closed["closeStatus"] == "COMPLETED", output
+    state = final_state(server, config, "jumbo")
     a = state.activities["A-1"]
-    assert a.status == "COMPLETED" and len(a.result or "") <= 32_768 and "characters cut" in (a.result or "")
-    assert (a.result or "").endswith("y" * 1000)  # the end is kept
-    b = state.activities["B-1"]
-    assert b.status == "FAILED" and b.reason == "exit code 4" and (b.details or "").endswith("e" * 10_000)
-    assert closed["closeStatus"] == "FAILED" and state.close_reason == "B failed: exit code 4"
+    assert a.result == f"swfagent+s3://swf-values/runs/jumbo/{closed['execution']['runId']}/A-1/result"
+    whole = "y" * 100_000 + "\n"
+    assert state.activities["B-1"].input == a.result  # SWF carries the reference; B got the text on stdin
+    assert state.activities["B-1"].result == digest(whole)
+    fan_in = json.dumps({"B": digest(whole), "C": "y" * 40_000 + "\n"}, ensure_ascii=False)
+    assert state.activities["D-1"].result == digest(fan_in)  # a fan-in with a large value: expanded for D
 
 
 def test_until_idle_with_nothing_to_do_exits_0_quickly(server: Server, tmp_path: Path) -> None:

@@ -76,3 +76,21 @@ def test_fit_keeps_the_end_with_a_marker() -> None:
     cut = fit(text, 32_768)
     assert len(cut) <= 32_768 and cut.endswith("THE END") and cut.startswith("[... ")
     assert fit("short", 10) == "short"
+
+
+def test_output_goes_to_files_and_only_what_swf_takes_is_read_back(tmp_path: Path) -> None:
+    r = run_task([PY, "-c", "import sys; sys.stdout.write('y' * 5_000_000)"], None, spool=tmp_path)
+    assert (r.outcome, r.result, r.oversize) == (COMPLETED, "", "5000000 bytes")  # never cut: too large, said so
+    assert r.output == tmp_path / "stdout" and r.output.stat().st_size == 5_000_000  # whole, for S3
+
+
+def test_a_result_just_over_the_limit_is_counted_in_characters() -> None:
+    r = run_task([PY, "-c", "print('é' * 32_769)"], None)  # 65,538 bytes: read and counted
+    assert (r.outcome, r.oversize) == (COMPLETED, "32769 characters")
+    assert run_task([PY, "-c", "print('é' * 32_768)"], None).result == "é" * 32_768
+
+
+def test_the_tail_of_a_huge_stderr_says_how_large_it_was() -> None:
+    r = run_task([PY, "-c", "import sys; sys.stderr.write('e' * 1_000_000); sys.exit(1)"], None)
+    assert r.details is not None and r.details.startswith("[... ") and r.details.endswith("e" * 1000)
+    assert len(r.details) <= 32_768

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from typing import Any
 
@@ -125,3 +126,70 @@ def test_the_token_never_appears_in_logs(offline_client: Any, capsys: pytest.Cap
     out = capsys.readouterr()
     assert out.err.count("InternalFailure; retrying") == 3
     assert TOKEN not in out.out + out.err + str(err.value)
+
+
+def test_a_result_over_swf_limit_fails_the_task_saying_what_to_do(offline_client: Any) -> None:
+    with Stubber(offline_client) as stub:
+        stub.add_response("respond_activity_task_failed", {}, {"taskToken": TOKEN, "details": "", "reason": (
+            "the result is 40000 characters, over SWF's 32768: print less, or set results: {s3: s3://BUCKET/PREFIX} "
+            "in config.yaml")})
+        handle_activity_task(offline_client, _config("print('r' * 40000)"), _task())
+        stub.assert_no_pending_responses()
+
+
+class Store:
+    """An S3Store stand-in: keeps what is put, gives back what it holds."""
+
+    def __init__(self, held: dict[str, bytes] | None = None):
+        self.put: dict[str, bytes] = {}
+        self.held = held or {}
+
+    def key(self, *parts: str) -> str:
+        return "/".join(parts)
+
+    def put_file(self, path: Any, key: str) -> str:
+        self.put[key] = path.read_bytes()
+        return f"swfagent+s3://b/{key}"
+
+    def get_file(self, ref: str, out: Any) -> None:
+        out.write(self.held[ref])
+
+    def get_text(self, ref: str) -> str:
+        return self.held[ref].decode()
+
+
+def test_a_large_result_goes_to_s3_and_its_reference_through_swf(offline_client: Any) -> None:
+    store = Store()
+    with Stubber(offline_client) as stub:
+        stub.add_response("respond_activity_task_completed", {}, {"taskToken": TOKEN,
+                                                                  "result": "swfagent+s3://b/wf/run/A-1/result"})
+        handle_activity_task(offline_client, _config("print('r' * 40000)"), _task(), store)  # type: ignore[arg-type]
+        stub.assert_no_pending_responses()
+    assert store.put == {"wf/run/A-1/result": b"r" * 40000 + b"\n"}  # as printed, whole
+
+
+def test_an_input_in_s3_reaches_the_task_whole(offline_client: Any) -> None:
+    ref = "swfagent+s3://b/wf/run/X-1/result"
+    store = Store({ref: b"big " * 20_000})
+    code = "import sys; print(len(sys.stdin.read()))"
+    with Stubber(offline_client) as stub:
+        stub.add_response("respond_activity_task_completed", {}, {"taskToken": TOKEN, "result": "80000"})
+        handle_activity_task(offline_client, _config(code), _task(ref), store)  # type: ignore[arg-type]
+        fan_in = '{"X": "' + ref + '", "Y": "small"}'
+        expanded = json.dumps({"X": "big " * 20_000, "Y": "small"})
+        stub.add_response("respond_activity_task_completed", {}, {"taskToken": TOKEN, "result": str(len(expanded))})
+        handle_activity_task(offline_client, _config(code), _task(fan_in), store)  # type: ignore[arg-type]
+        stub.assert_no_pending_responses()
+
+
+def test_without_a_heartbeat_timeout_the_worker_still_asks_now_and_then_whether_to_cancel(
+        offline_client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from swfagent import worker
+
+    monkeypatch.setattr(worker, "CANCEL_CHECK", 0.3)
+    with Stubber(offline_client) as stub:
+        stub.add_response("record_activity_task_heartbeat", {"cancelRequested": True}, {"taskToken": TOKEN, "details": ANY})
+        stub.add_response("respond_activity_task_canceled", {}, {"taskToken": TOKEN, "details": ANY})
+        outcome = handle_activity_task(offline_client, _config("import time; time.sleep(30)"), _task())
+        stub.assert_no_pending_responses()
+    assert outcome.outcome == "canceled"

@@ -35,6 +35,10 @@ MAX_PAGE = 1000
 JSON = "application/x-amz-json-1.0"
 
 
+class InjectedFailure(Exception):
+    """A failure --faults asked for, answered as SWF's InternalFailure."""
+
+
 class LocalRequest(Request):
     """A request that came through this server (moto answers such requests without a Date header)."""
 
@@ -122,6 +126,8 @@ class SwfApi(SWFResponse):
     def poll_for_decision_task(self) -> str:
         p = self._params
         if p.get("nextPageToken"):  # a further page of a task already handed out: no new task
+            if self.engine.faults.page_failed():
+                raise InjectedFailure("injected internal failure on a further page (--faults page-errors)")
             page = _decode(p["nextPageToken"])
             task = self.engine.tokens.get(str(page.get("task")))
             if not isinstance(task, DecisionTask):
@@ -348,6 +354,8 @@ class Layer:
             answer = _error(400, "com.amazon.coral.service#UnrecognizedClientException",
                             f"unknown region {exc}: SWF has no such region (e.g. us-east-1)")
             return self._refused(operation, answer)
+        except InjectedFailure as exc:
+            return _error(500, "com.amazon.coral.service#InternalFailure", str(exc))
         except SWFClientError as exc:  # raised outside moto's own handling (e.g. reading the backend)
             return self._refused(operation, (exc.code, {"Content-Type": JSON}, exc.get_body()))
         except Exception as exc:  # a bug here or in moto: one line, not a traceback page

@@ -29,6 +29,8 @@ class Limits:
     open_timers: int = 1000  # per execution: StartTimerFailed OPEN_TIMERS_LIMIT_EXCEEDED
     timer_rate: int | None = None  # timers per second per execution: TIMER_CREATION_RATE_EXCEEDED
     max_decisions: int | None = None  # decisions in one RespondDecisionTaskCompleted
+    deny: frozenset[str] = frozenset()  # decision types refused with OPERATION_NOT_PERMITTED (a policy without them)
+    page_errors: float = 0.0  # share of further history pages (PollForDecisionTask with nextPageToken) failed: HTTP 500
     max_request: int = MEBIBYTE  # bytes in one request body
     seed: int | None = None
 
@@ -42,6 +44,9 @@ _KEYS = {
     "open-timers": ("open_timers", int, "N: StartTimer fails past N open timers (SWF: 1000)"),
     "timer-rate": ("timer_rate", int, "N: StartTimer fails past N a second per execution"),
     "max-decisions": ("max_decisions", int, "N: a decision response with more than N decisions is refused"),
+    "deny": ("deny", str, "Decision+Decision: those decisions fail with OPERATION_NOT_PERMITTED, as under an IAM "
+                          "policy without them"),
+    "page-errors": ("page_errors", float, "SHARE: that share of a decision task's further history pages fail (HTTP 500)"),
     "max-request": ("max_request", int, "BYTES: a request larger than this is refused (SWF: 1 MB)"),
     "seed": ("seed", int, "N: the same random choices on every run"),
 }
@@ -61,6 +66,9 @@ def parse_faults(text: str | None) -> Limits:
         if key not in _KEYS or not sep:
             raise UsageError(f"--faults: unknown item {item.strip()!r} (known: {', '.join(_KEYS)})")
         name, kind, _ = _KEYS[key]
+        if key == "deny":
+            limits = replace(limits, deny=frozenset(d for d in value.split("+") if d))
+            continue
         share = key in SHARES
         only: frozenset[str] = frozenset()
         if share and "@" in value:
@@ -70,9 +78,9 @@ def parse_faults(text: str | None) -> Limits:
             number = kind(value)
         except ValueError:
             raise UsageError(f"--faults: {key} needs a number, not {value!r}") from None
-        if share and not 0 <= number <= 1:
+        if (share or key == "page-errors") and not 0 <= number <= 1:
             raise UsageError(f"--faults: {key} is a share between 0 and 1, not {value}")
-        if not share and key != "seed" and number < 0:
+        if not share and key not in ("seed", "page-errors") and number < 0:
             raise UsageError(f"--faults: {key} cannot be negative")
         changes: dict[str, Any] = {name: number}
         if share:
@@ -88,6 +96,9 @@ def describe_limits(limits: Limits) -> str:
     for key, (name, _, _) in _KEYS.items():
         value = getattr(limits, name)
         if value != getattr(default, name):
+            if key == "deny":
+                parts.append(f"deny={'+'.join(sorted(value))}")
+                continue
             only = getattr(limits, f"{name}_only", None)
             extra = "@" + "+".join(sorted(only)) if only else ""
             parts.append(f"{key}={value}{extra}")
@@ -112,6 +123,10 @@ class Faults:
     def failed(self, operation: str) -> bool:
         """True when this call is to be answered with InternalFailure (HTTP 500)."""
         return self._hit(self.limits.errors, self.limits.errors_only, operation)
+
+    def page_failed(self) -> bool:
+        """True when this further page of a decision task's history is to fail."""
+        return self._hit(self.limits.page_errors, frozenset(), "")
 
     def _hit(self, share: float, only: frozenset[str], operation: str) -> bool:
         if not share or (only and operation not in only):

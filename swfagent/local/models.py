@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from moto.core.utils import unix_time
+from moto.core.utils import camelcase_to_underscores, unix_time
 from moto.swf.exceptions import (
     SWFDomainAlreadyExistsFault,
     SWFDomainDeprecatedFault,
@@ -21,6 +21,7 @@ from moto.swf.exceptions import (
 )
 from moto.swf.models import SWFBackend
 from moto.swf.models.activity_task import ActivityTask
+from moto.swf.models.activity_type import ActivityType
 from moto.swf.models.decision_task import DecisionTask
 from moto.swf.models.domain import Domain
 from moto.swf.models.history_event import HistoryEvent
@@ -124,7 +125,9 @@ class Execution(WorkflowExecution):
         for decision in decisions:
             kind = decision["decisionType"]
             attrs = decision.get(f"{decapitalize(kind)}DecisionAttributes", {})
-            if kind == "CompleteWorkflowExecution":
+            if kind in self.engine.faults.limits.deny:
+                self._not_permitted(event_id, kind, attrs)
+            elif kind == "CompleteWorkflowExecution":
                 self.complete(event_id, attrs.get("result"))
             elif kind == "FailWorkflowExecution":
                 self.fail(event_id, attrs.get("details"), attrs.get("reason"))
@@ -141,6 +144,16 @@ class Execution(WorkflowExecution):
             elif kind == "RecordMarker":
                 self.record_marker(event_id, attrs)
         self.open_counts["openDecisionTasks"] -= 1
+
+    def _not_permitted(self, event_id: int, kind: str, attrs: dict[str, Any]) -> None:
+        """A decision refused as SWF refuses one the decider's IAM policy does not allow (--faults deny=)."""
+        extra: dict[str, Any] = {camelcase_to_underscores(k): attrs[k] for k in ("activityId", "timerId", "markerName")
+                                 if k in attrs}
+        if "activityType" in attrs:
+            extra["activity_type"] = ActivityType(attrs["activityType"]["name"], attrs["activityType"]["version"])
+        self._add_event(f"{kind}Failed", cause="OPERATION_NOT_PERMITTED", decision_task_completed_event_id=event_id,
+                        **extra)
+        self.should_schedule_decision_next = True
 
     # -- closing ------------------------------------------------------------------------------------
 

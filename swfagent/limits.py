@@ -1,0 +1,30 @@
+"""SWF's limits, in one place: what the agent must never send past, and how it splits what would."""
+
+from __future__ import annotations
+
+MAX_DATA = 32_768  # characters in an input, result, details or execution context
+MAX_REASON = 256  # characters in a reason
+MAX_NAME = 256  # characters in an identity, an activity or timer id
+MAX_HISTORY_EVENTS = 25_000  # events in one execution's history: SWF closes it past this
+MAX_REQUEST_BYTES = 1_048_576  # one request, the task token and the JSON around the decisions included
+MAX_PAGE = 1_000  # events or executions in one page
+
+# How the decider fits one answer: at most this many decisions and bytes of decisions; the rest
+# follows in the next decision task (a 0-second timer brings it at once).
+DECISIONS_PER_RESPONSE = 100
+RESPONSE_BYTES = 1_000_000  # of the decisions' JSON: the rest of the 1 MB is left for the token and framing
+
+
+def cut(text: str, limit: int) -> str:
+    """Text cut to `limit` characters, the end kept, with a visible marker where it was cut (for details)."""
+    if len(text) <= limit:
+        return text
+    marker = f"[... {len(text) - limit} characters cut ...]\n"
+    keep = limit - len(marker) - 16  # room for the marker's own digits growing
+    marker = f"[... {len(text) - keep} characters cut ...]\n"
+    return marker + text[len(text) - keep:]
+
+
+def shorten(text: str, limit: int) -> str:
+    """Text cut to `limit` characters, the start kept, ending in an ellipsis (for reasons and one-line fields)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"

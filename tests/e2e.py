@@ -105,16 +105,16 @@ HELPERS = ROOT / "tests" / "helpers"
 
 def e2e_config(tmp_path: Any, steps: list[dict[str, Any]], activities: dict[str, dict[str, Any]],
                **workflow: Any) -> Config:
-    """A config file in tmp_path; activity commands like ["echo.py", "x"] run tests/helpers scripts."""
+    """A config file in tmp_path; activity commands like ["echo.py", "x"] run tests/helpers scripts, "argv" any command."""
     from swfagent.config import load_config
     from tests.conftest import write_config
 
     acts = {}
     for name, spec in activities.items():
         spec = dict(spec)
-        command = spec.pop("command")
-        acts[name] = {"version": "1.0", "timeout": 60,
-                      "command": ["python", str(HELPERS / command[0]), *command[1:]], **spec}
+        command = spec.pop("argv", None) or ["python", str(HELPERS / spec["command"][0]), *spec["command"][1:]]
+        spec.pop("command", None)
+        acts[name] = {"version": "1.0", "timeout": 60, "command": command, **spec}
     top = {key: workflow.pop(key) for key in ("results", "alerts") if key in workflow}  # top-level keys of config.yaml
     data = {
         "domain": {"name": "TEST_SWF"},

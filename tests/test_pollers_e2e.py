@@ -112,11 +112,11 @@ def test_transient_errors_lose_nothing(server: Server, tmp_path: Path) -> None:
     config = _two_steps(tmp_path)
     ids = [f"chaos-{i}" for i in range(6)]
     register_and_start(server, config, *ids)
-    # the pollers' calls fail 3 times in 10, throttled or with a 500; the test's own calls go through
+    # the pollers' calls fail 2 times in 10, throttled or with a 500; the test's own calls go through
     ops = "+".join(("PollForActivityTask", "PollForDecisionTask", "CountPendingActivityTasks", "CountPendingDecisionTasks",
                     "RespondDecisionTaskCompleted", "RespondActivityTaskCompleted", "RespondActivityTaskFailed",
                     "RecordActivityTaskHeartbeat"))
-    server.faults(f"throttle=0.15@{ops},errors=0.15@{ops}")
+    server.faults(f"throttle=0.1@{ops},errors=0.1@{ops}")
     closed, output = run_to_close(server, config, len(ids), timeout=120)
     assert sorted(e["closeStatus"] for e in closed) == ["COMPLETED"] * len(ids), output[-3000:]
     assert "Traceback" not in output

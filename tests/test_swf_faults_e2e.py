@@ -25,8 +25,8 @@ def _alive(pid: int) -> bool:
 
 
 def test_passing_refusals_wait_and_the_execution_completes(server: Server, tmp_path: Path) -> None:
-    steps = [{"activity": f"S{i}"} for i in range(25)]
-    config = e2e_config(tmp_path, steps, {f"S{i}": {"command": ["echo.py", str(i)]} for i in range(25)})
+    steps = [{"activity": f"S{i}"} for i in range(16)]
+    config = e2e_config(tmp_path, steps, {f"S{i}": {"command": ["echo.py", str(i)]} for i in range(16)})
     register_and_start(server, config, "busy")
     server.faults("open-activities=10")
     record = tmp_path / "runs.txt"
@@ -34,9 +34,9 @@ def test_passing_refusals_wait_and_the_execution_completes(server: Server, tmp_p
                                     worker_args=("--concurrency", "4"))
     assert closed["closeStatus"] == "COMPLETED", output
     types = event_types(server, config, "busy")
-    assert types.count("ScheduleActivityTaskFailed") >= 15 and "TimerFired" in types  # refused, waited, scheduled
+    assert types.count("ScheduleActivityTaskFailed") >= 6 and "TimerFired" in types  # refused, waited, scheduled
     runs = collections.Counter(record.read_text().split("\n")[:-1])
-    assert runs == collections.Counter(f"busy S{i}-1" for i in range(25))  # each once: no retry was used
+    assert runs == collections.Counter(f"busy S{i}-1" for i in range(16))  # each once: no retry was used
 
 
 def test_a_refusal_that_lasts_fails_once_saying_what_to_do(server: Server, tmp_path: Path) -> None:
@@ -66,7 +66,7 @@ def test_timers_refused_again_and_again_end_in_a_clear_reason(server: Server, tm
 
 def test_a_fan_out_of_250_steps_is_answered_in_parts_and_completes(server: Server, tmp_path: Path) -> None:
     steps = [{"activity": "A"}, *({"id": f"S{i}", "activity": "B", "after": ["A"]} for i in range(250))]
-    config = e2e_config(tmp_path, steps, {"A": {"command": ["echo.py", "go"]}, "B": {"command": ["echo.py"]}})
+    config = e2e_config(tmp_path, steps, {"A": {"argv": ["true"]}, "B": {"argv": ["true"]}})
     register_and_start(server, config, "wide")
     server.faults("max-decisions=100")  # what the agent promises to send at most, checked by the embedded SWF
     [closed], output = run_to_close(server, config, worker_args=("--concurrency", "4"), timeout=180)

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from tests.conftest import HELPERS, Server, run_script
-from tests.e2e import e2e_config, event_types, final_state, pollers, register_and_start, run_to_close, wait_closed
+from tests.e2e import HOOKS, e2e_config, event_types, final_state, pollers, register_and_start, run_to_close, wait_closed
 
 
 def _alive(pid: int) -> bool:
@@ -152,3 +152,20 @@ def test_a_page_that_fails_drops_the_task_and_the_run_goes_on(server: Server, tm
     [closed], output = run_to_close(server, config)  # SWF hands the task out again after its timeout
     assert closed["closeStatus"] == "COMPLETED", output
     assert "DecisionTaskTimedOut" in event_types(server, config, "pages")
+
+
+def test_three_decision_tasks_timed_out_in_a_row_fail_the_execution(server: Server, tmp_path: Path) -> None:
+    config = e2e_config(tmp_path, [{"activity": "A"}], {"A": {"command": ["echo.py", "a"]}}, decision_timeout=1)
+    register_and_start(server, config, "hung")
+    stalled = {**server.env, "PYTHONPATH": HOOKS, "SWFAGENT_TEST_STALL": "RespondDecisionTaskCompleted:60"}
+    for n in range(1, 4):  # a decider that hangs on this execution, three times
+        with pollers() as p:
+            p.start("decider.py", config, env=stalled)
+            deadline = time.monotonic() + 30
+            while event_types(server, config, "hung").count("DecisionTaskTimedOut") < n:
+                assert time.monotonic() < deadline, p.all_output()
+                time.sleep(0.2)
+    done = run_script("decider.py", "--config", str(config.path), env=server.env)
+    assert done.stdout.splitlines()[-1] == (
+        "Decision Made: Fail the workflow execution -- 3 decision tasks in a row timed out without an answer "
+        "(decision_timeout 1 s): see the decider's log"), done.stderr

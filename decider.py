@@ -3,13 +3,7 @@
 
 import sys
 
-from swfagent.cli import poller_main
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run the decider: one task by default, or --loop / --until-idle."""
-    return poller_main("decider", argv)
-
+from swfagent.cli import main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(prog="decider.py"))

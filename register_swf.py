@@ -3,7 +3,7 @@
 
 import sys
 
-from swfagent.register import main
+from swfagent.cli import main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(prog="register_swf.py"))

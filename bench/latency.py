@@ -27,7 +27,8 @@ sys.path.insert(0, str(ROOT))
 
 from swfagent.client import make_client  # noqa: E402
 from swfagent.config import load_config  # noqa: E402
-from swfagent.console import history, list_executions, start_execution  # noqa: E402
+from swfagent.executions import fetch_history as history  # noqa: E402
+from swfagent.executions import list_executions, start_execution  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -36,8 +36,10 @@ sys.path.insert(0, str(ROOT))
 
 from swfagent.client import make_client  # noqa: E402
 from swfagent.config import load_config  # noqa: E402
-from swfagent.console import history, list_executions, start_execution  # noqa: E402
-from swfagent.history import FAILED, TIMED_OUT, fold, parse_activity_id  # noqa: E402
+from swfagent.executions import fetch_history as history  # noqa: E402
+from swfagent.executions import list_executions, start_execution  # noqa: E402
+from swfagent.history import fold, parse_activity_id  # noqa: E402
+from swfagent.status import ActivityStatus  # noqa: E402
 
 TASK = '''import os, random, sys, time
 with open(os.environ["SOAK_RECORD"], "a") as f:
@@ -127,7 +129,7 @@ def reruns(config: Any, client: Any, record: Path, closed: list[dict[str, Any]])
             first += 1
             continue
         before = state.activities.get(f"{step}-{attempt - 1}") if state else None
-        if before is not None and before.status in (TIMED_OUT, FAILED):
+        if before is not None and before.status in (ActivityStatus.TIMED_OUT, ActivityStatus.FAILED):
             explained += 1
         else:
             unexplained += 1

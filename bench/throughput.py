@@ -407,7 +407,7 @@ class Setup:
     def start_execution(self, client: Any, index: int) -> tuple[str, str]:
         workflow_id = f"bench-{index:05d}"
         if self.kind == OURS:
-            from swfagent.console import start_execution
+            from swfagent.executions import start_execution
 
             run_id, _ = start_execution(client, self.config, workflow_id, None)
             return workflow_id, run_id

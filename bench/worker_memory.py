@@ -22,7 +22,8 @@ sys.path.insert(0, str(ROOT))
 
 from swfagent.client import make_client  # noqa: E402
 from swfagent.config import load_config  # noqa: E402
-from swfagent.console import history, start_execution  # noqa: E402
+from swfagent.executions import fetch_history as history  # noqa: E402
+from swfagent.executions import start_execution  # noqa: E402
 from swfagent.history import fold  # noqa: E402
 from swfagent.local import EmbeddedSWF  # noqa: E402
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from .client import describe_error
 from .config import DEFAULT_CONFIG, Config
+from .limits import cut
 from .logs import log
 from .runner import resolve_argv
 
@@ -30,7 +31,7 @@ def message(
         "status": status,
         "step": step,
         "reason": reason,
-        "details": (details or "")[-2000:] or None,
+        "details": cut(details or "", 2000) or None,
         "show": show_command(config, workflow_id, run_id),
     }
 

@@ -48,26 +48,23 @@ def _data_loader() -> botocore.loaders.Loader:
     return botocore.loaders.create_loader()
 
 
-def make_client(service: str = "swf", profile: str | None = None, region: str | None = None,
-                max_attempts: int | None = None) -> Any:
-    """A boto3 client (SWF's by default; S3 for large values) with long-poll timeouts and standard retries.
+def make_client(service: str = "swf") -> Any:
+    """A boto3 client (SWF's by default; S3's for large values) with long-poll timeouts and standard retries.
 
     Made through botocore's session (what boto3.client does), sharing one data loader: a process that
     makes several clients (the demo, the web console) parses botocore's JSON files once, not each time.
+    Where to connect, the region and the credentials come from boto3's own settings (environment, profile).
     """
-    retries: dict[str, Any] = {"mode": "standard"}
-    if max_attempts is not None:
-        retries["max_attempts"] = max_attempts
     config = botocore.config.Config(
         connect_timeout=CONNECT_TIMEOUT,
         read_timeout=READ_TIMEOUT,
-        retries=retries,
+        retries={"mode": "standard"},
         user_agent_extra=f"swfagent/{__version__}",
     )
     with boundary():
-        session = botocore.session.Session(profile=profile)
+        session = botocore.session.Session()
         session.register_component("data_loader", _data_loader())
-        return session.create_client(service, region_name=region, config=config)
+        return session.create_client(service, config=config)
 
 
 def error_code(exc: BaseException) -> str:

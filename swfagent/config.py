@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import graphlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,6 +76,12 @@ class Workflow:
     def step(self, step_id: str) -> Step:
         """The step with this id."""
         return next(s for s in self.steps if s.id == step_id)
+
+    @property
+    def used_activities(self) -> list[Activity]:
+        """The activities the flow chart uses, in the file's order."""
+        used = {s.activity for s in self.steps}
+        return [a for name, a in self.activities.items() if name in used]
 
 
 @dataclass(frozen=True)
@@ -274,29 +281,18 @@ def _steps(top: _Section, data: Any, activities: dict[str, Activity]) -> tuple[S
 
 def _ordered(top: _Section, steps: list[Step]) -> tuple[Step, ...]:
     """The steps in a dependency order (stable on the file's order), or an error naming a cycle."""
-    done: set[str] = set()
+    sorter = graphlib.TopologicalSorter({s.id: s.after for s in steps})
+    try:
+        sorter.prepare()
+    except graphlib.CycleError as exc:
+        raise top.error("cycle: " + " -> ".join(exc.args[1]), "workflow.steps") from None
+    by_id = {s.id: s for s in steps}
     order: list[Step] = []
-    remaining = list(steps)
-    while remaining:
-        ready = [s for s in remaining if all(d in done for d in s.after)]
-        if not ready:
-            raise top.error("cycle: " + _cycle(remaining), "workflow.steps")
-        for s in ready:
-            done.add(s.id)
-            order.append(s)
-        remaining = [s for s in remaining if s.id not in done]
+    while sorter.is_active():
+        ready = sorted((by_id[i] for i in sorter.get_ready()), key=lambda s: s.index)
+        order.extend(ready)
+        sorter.done(*(s.id for s in ready))
     return tuple(order)
-
-
-def _cycle(remaining: list[Step]) -> str:
-    by_id = {s.id: s for s in remaining}
-    path = [remaining[0].id]
-    while True:
-        nxt = next(d for d in by_id[path[-1]].after if d in by_id)
-        if nxt in path:
-            cycle = path[path.index(nxt):] + [nxt]
-            return " -> ".join(reversed(cycle))
-        path.append(nxt)
 
 
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")

@@ -11,13 +11,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from .backoff import doubling
 from .config import Activity, Step, Workflow
 from .history import (
-    CANCELED,
-    COMPLETED,
     DECIDER_ERROR,
-    OPEN,
-    TIMED_OUT,
     ActivityState,
     ExecutionState,
     Refusal,
@@ -25,18 +22,8 @@ from .history import (
     parse_activity_id,
     wait_timer_id,
 )
-from .limits import DECISIONS_PER_RESPONSE, MAX_DATA, MAX_REASON, RESPONSE_BYTES, cut, shorten
-
-# A step's place in the flow chart, as decide sees it.
-DONE = "completed"
-SKIPPED = "skipped"
-RUNNING = "running"
-WAITING = "waiting"  # a timer of its runs: a retry's delay, or a wait after SWF refused it for a passing cause
-READY = "ready"
-RETRY = "retry"  # failed, with retries left: start the retry timer
-HELD = "held"  # SWF refused it for a passing cause: start a wait timer
-GAVE_UP = "failed"
-PENDING = "pending"
+from .limits import DECISIONS_PER_RESPONSE, MAX_DATA, MAX_REASON, RESPONSE_BYTES, cut, duration_text, shorten
+from .status import ActivityStatus, Closed, StepStatus
 
 Decision = dict[str, Any]
 
@@ -52,22 +39,22 @@ DECISION_TIMEOUTS = 3  # decision tasks timed out this many times in a row: fail
 
 
 @dataclass(frozen=True)
-class StepStatus:
+class StepPlan:
     """Where one step stands: status, the attempt concerned, and for a timer to start its id and delay."""
 
-    status: str
+    status: StepStatus
     attempt: int = 0
     delay: int = 0
     latest: ActivityState | None = None
     timer_id: str | None = None
-    reason: str | None = None  # GAVE_UP: why
+    reason: str | None = None  # FAILED: why
 
 
 @dataclass(frozen=True)
 class Closing:
     """What an alert says of an execution this answer fails or cancels."""
 
-    status: str  # FAILED or CANCELED
+    status: Closed  # FAILED or CANCELED
     reason: str
     step: str | None = None
     details: str | None = None
@@ -78,21 +65,19 @@ class Answer:
     """The decider's answer to one decision task: the decisions, the plan behind them, what people must hear."""
 
     decisions: list[Decision]
-    steps: dict[str, StepStatus] = field(default_factory=dict)
+    steps: dict[str, StepPlan] = field(default_factory=dict)
     closing: Closing | None = None  # the decisions fail or cancel the execution
     refused: Refusal | None = None  # SWF refused to close the execution for a cause that lasts: no more tries
 
 
 def retry_delay(activity: Activity, retry: int) -> int:
     """Seconds before retry number `retry` (1 for the first): retry_delay doubled each time, capped."""
-    if activity.retry_delay <= 0:
-        return 0
-    return int(min(activity.retry_delay * 2 ** min(retry - 1, 64), activity.retry_max_delay))
+    return int(doubling(retry, activity.retry_delay, activity.retry_max_delay)) if activity.retry_delay > 0 else 0
 
 
 def wait_delay(waits: int) -> int:
     """Seconds to wait after SWF refused an attempt for a passing cause `waits` times in a row."""
-    return int(min(WAIT_BASE * 2 ** min(waits - 1, 32), WAIT_CAP))
+    return int(doubling(waits, WAIT_BASE, WAIT_CAP))
 
 
 def refusal_reason(step_id: str, refusal: Refusal) -> str:
@@ -116,16 +101,16 @@ def refusal_reason(step_id: str, refusal: Refusal) -> str:
 def _when_holds(step: Step, latest: dict[str, ActivityState], texts: dict[str, str]) -> bool:
     for dep, pattern in step.when:
         act = latest.get(dep)
-        if act is None or act.status != COMPLETED:
+        if act is None or act.status != ActivityStatus.COMPLETED:
             return False
         if not pattern.fullmatch(texts.get(act.activity_id, act.result or "").strip()):
             return False
     return True
 
 
-def plan(workflow: Workflow, state: ExecutionState) -> dict[str, StepStatus]:
+def plan(workflow: Workflow, state: ExecutionState) -> dict[str, StepPlan]:
     """The status of every step, in the flow chart's dependency order."""
-    result: dict[str, StepStatus] = {}
+    result: dict[str, StepPlan] = {}
     latest: dict[str, ActivityState] = {}
     for step in workflow.steps:
         act = state.by_step.get(step.id)
@@ -134,56 +119,56 @@ def plan(workflow: Workflow, state: ExecutionState) -> dict[str, StepStatus]:
             st = _attempted(workflow.activities[step.activity], step, act, state)
         else:
             deps = [result[d].status for d in step.after]
-            if not all(s in (DONE, SKIPPED) for s in deps):
-                st = StepStatus(PENDING)
-            elif deps and DONE not in deps or not _when_holds(step, latest, state.texts):
-                st = StepStatus(SKIPPED)
+            if not all(s in (StepStatus.COMPLETED, StepStatus.SKIPPED) for s in deps):
+                st = StepPlan(StepStatus.PENDING)
+            elif deps and StepStatus.COMPLETED not in deps or not _when_holds(step, latest, state.texts):
+                st = StepPlan(StepStatus.SKIPPED)
             else:
-                st = StepStatus(READY, attempt=1)
-        result[step.id] = _refused(step, st, state) if st.status in (READY, RETRY) else st
+                st = StepPlan(StepStatus.READY, attempt=1)
+        result[step.id] = _refused(step, st, state) if st.status in (StepStatus.READY, StepStatus.RETRY) else st
     return result
 
 
-def _attempted(activity: Activity, step: Step, act: ActivityState, state: ExecutionState) -> StepStatus:
-    if act.status == COMPLETED:
-        return StepStatus(DONE, act.attempt, latest=act)
-    if act.status in OPEN:
-        return StepStatus(RUNNING, act.attempt, latest=act)
+def _attempted(activity: Activity, step: Step, act: ActivityState, state: ExecutionState) -> StepPlan:
+    if act.status == ActivityStatus.COMPLETED:
+        return StepPlan(StepStatus.COMPLETED, act.attempt, latest=act)
+    if act.status.open:
+        return StepPlan(StepStatus.RUNNING, act.attempt, latest=act)
     if act.attempt > activity.retries:
-        return StepStatus(GAVE_UP, act.attempt, latest=act, reason=failure_reason(step.id, act))
+        return StepPlan(StepStatus.FAILED, act.attempt, latest=act, reason=failure_reason(step.id, act))
     nxt = act.attempt + 1
     delay = retry_delay(activity, act.attempt)
     timer_id = activity_id(step.id, nxt)
     timer = state.timers.get(timer_id)
     if delay == 0 or (timer is not None and timer.fired):
-        return StepStatus(READY, nxt, latest=act)
+        return StepPlan(StepStatus.READY, nxt, latest=act)
     if timer is not None:
-        return StepStatus(WAITING, nxt, delay, latest=act, timer_id=timer_id)
-    return StepStatus(RETRY, nxt, delay, latest=act, timer_id=timer_id)
+        return StepPlan(StepStatus.WAITING, nxt, delay, latest=act, timer_id=timer_id)
+    return StepPlan(StepStatus.RETRY, nxt, delay, latest=act, timer_id=timer_id)
 
 
-def _refused(step: Step, st: StepStatus, state: ExecutionState) -> StepStatus:
+def _refused(step: Step, st: StepPlan, state: ExecutionState) -> StepPlan:
     """A step about to be scheduled (or to start its retry timer), after what SWF refused of this attempt."""
     refusals = state.refused.get(activity_id(step.id, st.attempt))
     if not refusals:
         return st
     lasting = next((r for r in refusals if r.cause not in PASSING), None)
     if lasting is not None:
-        return StepStatus(GAVE_UP, st.attempt, latest=st.latest, reason=refusal_reason(step.id, lasting))
+        return StepPlan(StepStatus.FAILED, st.attempt, latest=st.latest, reason=refusal_reason(step.id, lasting))
     waits = len(refusals)
     if waits >= MAX_WAITS:
         waited = sum(wait_delay(k) for k in range(1, waits))
-        return StepStatus(GAVE_UP, st.attempt, latest=st.latest, reason=shorten(
+        return StepPlan(StepStatus.FAILED, st.attempt, latest=st.latest, reason=shorten(
             f"{step.id} could not be scheduled: SWF refused it {waits} times in a row over {waited} s "
             f"({refusals[-1].cause}, which passes by itself): run fewer at once, or ask AWS for a higher quota",
             MAX_REASON))
     timer_id = wait_timer_id(activity_id(step.id, st.attempt), waits)
     timer = state.timers.get(timer_id)
     if timer is not None and timer.fired:
-        return StepStatus(READY, st.attempt, latest=st.latest)  # the wait stands for the retry's delay too
+        return StepPlan(StepStatus.READY, st.attempt, latest=st.latest)  # the wait stands for the retry's delay too
     if timer is not None:
-        return StepStatus(WAITING, st.attempt, latest=st.latest, timer_id=timer_id)
-    return StepStatus(HELD, st.attempt, wait_delay(waits), latest=st.latest, timer_id=timer_id)
+        return StepPlan(StepStatus.WAITING, st.attempt, latest=st.latest, timer_id=timer_id)
+    return StepPlan(StepStatus.HELD, st.attempt, wait_delay(waits), latest=st.latest, timer_id=timer_id)
 
 
 # ---- decisions ---------------------------------------------------------------------------------------
@@ -234,10 +219,6 @@ def marker(name: str, details: str) -> Decision:
             "recordMarkerDecisionAttributes": {"markerName": name, "details": cut(details, MAX_DATA)}}
 
 
-def _timeout(value: int | None) -> str:
-    return "NONE" if value is None else str(value)
-
-
 def schedule(step: Step, activity: Activity, attempt: int, input: str | None) -> Decision:
     """A ScheduleActivityTask decision carrying every timeout, so config.yaml is the truth."""
     attrs: dict[str, Any] = {
@@ -245,8 +226,8 @@ def schedule(step: Step, activity: Activity, attempt: int, input: str | None) ->
         "activityId": activity_id(step.id, attempt),
         "taskList": {"name": activity.task_list},
         "startToCloseTimeout": str(activity.timeout),
-        "heartbeatTimeout": _timeout(activity.heartbeat_timeout),
-        "scheduleToStartTimeout": _timeout(activity.schedule_to_start_timeout),
+        "heartbeatTimeout": duration_text(activity.heartbeat_timeout),
+        "scheduleToStartTimeout": duration_text(activity.schedule_to_start_timeout),
         "scheduleToCloseTimeout": "NONE",
     }
     if input is not None:
@@ -258,7 +239,7 @@ def step_input(step: Step, state: ExecutionState) -> str | None:
     """No after: the execution's input; one: its result; several: a JSON object of their results."""
     if not step.after:
         return state.input
-    done = {d: state.by_step[d] for d in step.after if d in state.by_step and state.by_step[d].status == COMPLETED}
+    done = {d: state.by_step[d] for d in step.after if d in state.by_step and state.by_step[d].status == ActivityStatus.COMPLETED}
     if len(step.after) == 1:
         return next((a.result or "" for a in done.values()), "")
     return json.dumps({d: a.result or "" for d, a in done.items()}, ensure_ascii=False)
@@ -266,9 +247,9 @@ def step_input(step: Step, state: ExecutionState) -> str | None:
 
 def failure_reason(step_id: str, act: ActivityState) -> str:
     """Why a step gave up, e.g. 'Test_Task_B failed: exit code 1'."""
-    if act.status == TIMED_OUT:
+    if act.status == ActivityStatus.TIMED_OUT:
         text = f"{step_id} timed out: {act.timeout_type or 'unknown timeout'}"
-    elif act.status == CANCELED:
+    elif act.status == ActivityStatus.CANCELED:
         text = f"{step_id} was canceled"
     else:
         text = f"{step_id} failed: {act.reason or 'no reason given'}"
@@ -276,8 +257,8 @@ def failure_reason(step_id: str, act: ActivityState) -> str:
 
 
 def _failing(reason: str, details: str | None = None, step: str | None = None,
-             steps: dict[str, StepStatus] | None = None) -> Answer:
-    return Answer([fail(reason, details)], steps or {}, Closing("FAILED", shorten(reason, MAX_REASON), step, details))
+             steps: dict[str, StepPlan] | None = None) -> Answer:
+    return Answer([fail(reason, details)], steps or {}, Closing(Closed.FAILED, shorten(reason, MAX_REASON), step, details))
 
 
 def decide(workflow: Workflow, state: ExecutionState) -> Answer:
@@ -302,13 +283,13 @@ def decide(workflow: Workflow, state: ExecutionState) -> Answer:
         return _cancelling(state)
     statuses = plan(workflow, state)
     for step_id, st in statuses.items():
-        if st.status == GAVE_UP:
+        if st.status == StepStatus.FAILED:
             details = st.latest.details if st.latest is not None else None
             return _failing(st.reason or step_id, details, step_id, statuses)
     decisions: list[Decision] = []
     for step in workflow.steps:
         st = statuses[step.id]
-        if st.status == READY:
+        if st.status == StepStatus.READY:
             # a retry gets the input its first attempt got, even if the flow chart changed since
             text = st.latest.input if st.latest is not None else step_input(step, state)
             if text is not None and len(text) > MAX_DATA and not workflow.results_s3:
@@ -316,25 +297,25 @@ def decide(workflow: Workflow, state: ExecutionState) -> Answer:
                                 "results: {s3: s3://BUCKET/PREFIX} in config.yaml to pass large values", step=step.id,
                                 steps=statuses)
             decisions.append(schedule(step, workflow.activities[step.activity], st.attempt, text))
-        elif st.status in (RETRY, HELD) and st.timer_id is not None:
+        elif st.status in (StepStatus.RETRY, StepStatus.HELD) and st.timer_id is not None:
             decisions.append(start_timer(st.timer_id, st.delay))
     if decisions:
         return Answer(fit(decisions, state), statuses)
-    if all(st.status in (DONE, SKIPPED) for st in statuses.values()):
+    if all(st.status in (StepStatus.COMPLETED, StepStatus.SKIPPED) for st in statuses.values()):
         # the result of the last completed step as the chart is written
-        last = max((s for s in workflow.steps if statuses[s.id].status == DONE), key=lambda s: s.index, default=None)
+        last = max((s for s in workflow.steps if statuses[s.id].status == StepStatus.COMPLETED), key=lambda s: s.index, default=None)
         return Answer([complete(None if last is None else state.by_step[last.id].result)], statuses)
     return Answer([], statuses)
 
 
 def _cancelling(state: ExecutionState) -> Answer:
     """A cancel was asked for: cancel the open activities and timers, then the execution once none is open."""
-    running = [a for a in state.activities.values() if a.status in OPEN]
+    running = [a for a in state.activities.values() if a.status.open]
     decisions = [request_cancel(a.activity_id) for a in running if not a.cancel_requested]
     decisions += [cancel_timer(t.timer_id) for t in state.timers.values() if not t.fired]
     if running:
         return Answer(fit(decisions, state))
-    return Answer([*decisions, cancel(state.cancel_cause)], closing=Closing("CANCELED", "cancel requested"))
+    return Answer([*decisions, cancel(state.cancel_cause)], closing=Closing(Closed.CANCELED, "cancel requested"))
 
 
 def after_error(state: ExecutionState, error: str) -> Answer:
@@ -374,7 +355,7 @@ def describe(answer: Answer) -> str:
     if answer.refused is not None:
         return f"Wait -- SWF refused to close the execution ({answer.refused.cause}): it waits for a person"
     if not decisions:
-        waiting = [s for s, st in answer.steps.items() if st.status in (RUNNING, WAITING)]
+        waiting = [s for s, st in answer.steps.items() if st.status in (StepStatus.RUNNING, StepStatus.WAITING)]
         return "Wait -- " + ", ".join(waiting) + " under way" if waiting else "Wait"
     last = decisions[-1]
     kind = last["decisionType"]

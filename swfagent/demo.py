@@ -1,7 +1,7 @@
 """The article's walkthrough, end to end, on the embedded SWF: what `make demo` runs.
 
-Each step is the script's own main() with the arguments shown, run in this process: the same code
-and output as typing the commands in a terminal, without eight interpreter start-ups.
+Each step is the command shown, run by the command line's own code in this process: the same output as
+typing it in a terminal, without eight interpreter start-ups.
 """
 
 from __future__ import annotations
@@ -10,47 +10,36 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from .cli import poller_main
 from .client import make_client
 from .config import PROJECT_DIR, load_config
-from .console import show_data
-from .register import main as register_main
+from .executions import show_data
 
 WORKFLOW_ID = "Demo"
 
-
-def _console(argv: list[str]) -> int:
-    from .__main__ import main
-
-    return main(argv)
-
-
-Step = tuple[str, Callable[[list[str]], int], list[str]]
-
-
-def _steps() -> list[Step]:
-    """The commands of the walkthrough: what is shown, what runs, its arguments."""
-    decider: Step = ("python decider.py", lambda argv: poller_main("decider", argv, signals=False), [])
-    worker: Step = ("python worker.py", lambda argv: poller_main("worker", argv, signals=False), [])
-    return [
-        ("python register_swf.py", register_main, []),
-        (f"python -m swfagent start --workflow-id {WORKFLOW_ID}", _console, ["start", "--workflow-id", WORKFLOW_ID]),
-        decider, worker, decider, worker, decider,
-        (f"python -m swfagent show {WORKFLOW_ID}", _console, ["show", WORKFLOW_ID]),
-    ]
+# what is shown, the command's arguments, the script it stands for (None: swfagent)
+STEPS: list[tuple[str, list[str], str | None]] = [
+    ("python register_swf.py", [], "register_swf.py"),
+    (f"python -m swfagent start --workflow-id {WORKFLOW_ID}", ["start", "--workflow-id", WORKFLOW_ID], None),
+    ("python decider.py", [], "decider.py"),
+    ("python worker.py", [], "worker.py"),
+    ("python decider.py", [], "decider.py"),
+    ("python worker.py", [], "worker.py"),
+    ("python decider.py", [], "decider.py"),
+    (f"python -m swfagent show {WORKFLOW_ID}", ["show", WORKFLOW_ID], None),
+]
 
 
-def run_demo(config_path: str | Path, endpoint: str) -> int:
+def run_demo(config_path: str | Path, endpoint: str, run: Callable[[list[str], str | None], int]) -> int:
     """Register, start, then decider/worker one task per run, five runs, then show; 0 if it COMPLETED.
 
-    boto3 must already point at the embedded SWF at `endpoint` (the demo command sets that up).
+    boto3 must already point at the embedded SWF at `endpoint`; `run(argv, script)` runs one command.
     """
     config = load_config(config_path)
     cfg = ["--config", str(config_path)] if Path(config_path).resolve() != (PROJECT_DIR / "config.yaml") else []
     print(f"Embedded SWF on {endpoint} (moto, 127.0.0.1 only)\n", flush=True)
-    for shown, run, args in _steps():
+    for shown, args, script in STEPS:
         print(f"$ {' '.join([shown, *cfg])}", flush=True)
-        code = run([*args, *cfg])
+        code = run([*args, *cfg], script)
         sys.stderr.flush()
         print(flush=True)
         if code != 0:

@@ -1,24 +1,35 @@
-"""The project's own errors: each one ends a command with one clear line."""
+"""The project's own errors, each ending a command with one clear line, and the exit codes of every command."""
 
 from __future__ import annotations
+
+import enum
+
+
+class Exit(enum.IntEnum):
+    """The exit codes of every command."""
+
+    OK = 0
+    ERROR = 1  # SWF refused or could not be reached, or a check found failed executions
+    USAGE = 2  # bad arguments or config.yaml, or a check could not ask SWF
+    INTERRUPTED = 130
 
 
 class SwfAgentError(Exception):
     """Base of every error this project reports as one line."""
 
-    exit_code = 1
+    exit_code = Exit.ERROR
 
 
 class ConfigError(SwfAgentError):
     """config.yaml is missing, unreadable or invalid."""
 
-    exit_code = 2
+    exit_code = Exit.USAGE
 
 
 class UsageError(SwfAgentError):
     """A command was given arguments it cannot act on."""
 
-    exit_code = 2
+    exit_code = Exit.USAGE
 
 
 class SwfError(SwfAgentError):

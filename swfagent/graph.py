@@ -10,18 +10,18 @@ from __future__ import annotations
 import re
 
 from .config import Step, Workflow
+from .status import Shown
 
 FORMATS = ("mermaid", "dot")
-STATUSES = ("completed", "running", "failed", "skipped", "pending")
 START, END = "wf_start", "wf_end"
 
 # fill, border: the same in both formats
 COLORS = {
-    "completed": ("#c8e6c9", "#2e7d32"),
-    "running": ("#bbdefb", "#1565c0"),
-    "failed": ("#ffcdd2", "#c62828"),
-    "skipped": ("#eeeeee", "#9e9e9e"),
-    "pending": ("#ffffff", "#616161"),
+    Shown.COMPLETED: ("#c8e6c9", "#2e7d32"),
+    Shown.RUNNING: ("#bbdefb", "#1565c0"),
+    Shown.FAILED: ("#ffcdd2", "#c62828"),
+    Shown.SKIPPED: ("#eeeeee", "#9e9e9e"),
+    Shown.PENDING: ("#ffffff", "#616161"),
 }
 
 
@@ -79,7 +79,7 @@ def _mermaid_text(lines: list[str]) -> str:
 _MERMAID_SHAPES = {"oval": ("([", "])"), "box": ("[", "]"), "diamond": ("{", "}")}
 
 
-def mermaid(workflow: Workflow, status: dict[str, str] | None = None) -> str:
+def mermaid(workflow: Workflow, status: dict[str, Shown] | None = None) -> str:
     """The flow chart as a Mermaid `flowchart TD`; with status, each step is classed by it."""
     chart = Chart(workflow)
     out = ["flowchart TD"]
@@ -90,11 +90,11 @@ def mermaid(workflow: Workflow, status: dict[str, str] | None = None) -> str:
         arrow = "-.->" if dashed else "-->"
         out.append(f"    {src} {arrow}{'|' + text + '|' if text else ''} {dst}")
     if status is not None:
-        for name in STATUSES:
+        for name in Shown:
             fill, stroke = COLORS[name]
             out.append(f"    classDef {name} fill:{fill},stroke:{stroke}")
         for step in workflow.steps:
-            out.append(f"    class {chart.ids[step.id]} {status.get(step.id, 'pending')}")
+            out.append(f"    class {chart.ids[step.id]} {status.get(step.id, Shown.PENDING)}")
     return "\n".join(out) + "\n"
 
 
@@ -105,7 +105,7 @@ def _dot_text(text: str) -> str:
 _DOT_SHAPES = {"oval": "ellipse", "box": "box", "diamond": "diamond"}
 
 
-def dot(workflow: Workflow, status: dict[str, str] | None = None) -> str:
+def dot(workflow: Workflow, status: dict[str, Shown] | None = None) -> str:
     """The flow chart as a Graphviz digraph; with status, each step is filled by it."""
     chart = Chart(workflow)
     step_of = {node: step for step, node in chart.ids.items()}
@@ -113,7 +113,7 @@ def dot(workflow: Workflow, status: dict[str, str] | None = None) -> str:
     for node, shape, label in chart.nodes:
         attrs = [f"label={_dot_text(chr(10).join(label))}".replace("\n", "\\n"), f"shape={_DOT_SHAPES[shape]}"]
         if status is not None and node in step_of:
-            name = status.get(step_of[node], "pending")
+            name = status.get(step_of[node], Shown.PENDING)
             fill, stroke = COLORS[name]
             attrs += ["style=filled", f'fillcolor="{fill}"', f'color="{stroke}"', f'class="{name}"']
         out.append(f"    {node} [{', '.join(attrs)}];")
@@ -124,6 +124,6 @@ def dot(workflow: Workflow, status: dict[str, str] | None = None) -> str:
     return "\n".join(out) + "\n"
 
 
-def render(workflow: Workflow, fmt: str = "mermaid", status: dict[str, str] | None = None) -> str:
+def render(workflow: Workflow, fmt: str = "mermaid", status: dict[str, Shown] | None = None) -> str:
     """The flow chart in one of FORMATS."""
     return dot(workflow, status) if fmt == "dot" else mermaid(workflow, status)

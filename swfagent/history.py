@@ -11,13 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-SCHEDULED = "SCHEDULED"
-STARTED = "STARTED"
-COMPLETED = "COMPLETED"
-FAILED = "FAILED"
-TIMED_OUT = "TIMED_OUT"
-CANCELED = "CANCELED"
-OPEN = (SCHEDULED, STARTED)
+from .status import ActivityStatus, Closed
 
 DECIDER_ERROR = "swfagent-error"  # the marker a decider records when it cannot decide
 
@@ -57,7 +51,7 @@ class ActivityState:
     activity_type: str
     version: str
     scheduled_event_id: int
-    status: str = SCHEDULED
+    status: ActivityStatus = ActivityStatus.SCHEDULED
     input: str | None = None
     result: str | None = None
     reason: str | None = None
@@ -113,7 +107,7 @@ class ExecutionState:
     last_event_id: int = 0
     started_at: Any = None
     closed_at: Any = None
-    close_status: str | None = None
+    close_status: Closed | None = None
     close_result: str | None = None
     close_reason: str | None = None
 
@@ -173,9 +167,9 @@ class _Folder:
     def activity_started(self, e: Event) -> None:
         a = e["activityTaskStartedEventAttributes"]
         act = self._activity(a)
-        act.status, act.started_at, act.identity = STARTED, e.get("eventTimestamp"), a.get("identity")
+        act.status, act.started_at, act.identity = ActivityStatus.STARTED, e.get("eventTimestamp"), a.get("identity")
 
-    def _close(self, e: Event, a: dict[str, Any], status: str) -> ActivityState:
+    def _close(self, e: Event, a: dict[str, Any], status: ActivityStatus) -> ActivityState:
         self.state.decider_errors.clear()  # progress
         act = self._activity(a)
         act.status, act.closed_event_id, act.closed_at = status, e["eventId"], e.get("eventTimestamp")
@@ -190,21 +184,21 @@ class _Folder:
 
     def completed(self, e: Event) -> None:
         a = e["activityTaskCompletedEventAttributes"]
-        self._close(e, a, COMPLETED).result = _text(a, "result")
+        self._close(e, a, ActivityStatus.COMPLETED).result = _text(a, "result")
 
     def failed(self, e: Event) -> None:
         a = e["activityTaskFailedEventAttributes"]
-        self._close(e, a, FAILED).reason = _text(a, "reason")
+        self._close(e, a, ActivityStatus.FAILED).reason = _text(a, "reason")
 
     def timed_out(self, e: Event) -> None:
         a = e["activityTaskTimedOutEventAttributes"]
-        act = self._close(e, a, TIMED_OUT)
+        act = self._close(e, a, ActivityStatus.TIMED_OUT)
         act.timeout_type = a.get("timeoutType")
         act.reason = f"timed out ({act.timeout_type})"
 
     def canceled(self, e: Event) -> None:
         a = e["activityTaskCanceledEventAttributes"]
-        self._close(e, a, CANCELED).reason = "canceled"
+        self._close(e, a, ActivityStatus.CANCELED).reason = "canceled"
 
     def timer_started(self, e: Event) -> None:
         a = e["timerStartedEventAttributes"]
@@ -253,7 +247,7 @@ class _Folder:
         a = e.get(f"{decision[0].lower()}{decision[1:]}FailedEventAttributes") or {}
         self.state.close_refusals.append(Refusal(e["eventId"], decision, str(a.get("cause", "?"))))
 
-    def _closed(self, e: Event, *, status: str, key: str) -> None:
+    def _closed(self, e: Event, *, status: Closed, key: str) -> None:
         a = e.get(key) or {}
         self.state.close_status, self.state.closed_at = status, e.get("eventTimestamp")
         self.state.close_result = a.get("result")
@@ -261,13 +255,9 @@ class _Folder:
 
     def handlers(self) -> dict[str, Callable[[Event], None]]:
         closed = {
-            "WorkflowExecutionCompleted": ("COMPLETED", "workflowExecutionCompletedEventAttributes"),
-            "WorkflowExecutionFailed": ("FAILED", "workflowExecutionFailedEventAttributes"),
-            "WorkflowExecutionCanceled": ("CANCELED", "workflowExecutionCanceledEventAttributes"),
-            "WorkflowExecutionTerminated": ("TERMINATED", "workflowExecutionTerminatedEventAttributes"),
-            "WorkflowExecutionTimedOut": ("TIMED_OUT", "workflowExecutionTimedOutEventAttributes"),
-            "WorkflowExecutionContinuedAsNew": (
-                "CONTINUED_AS_NEW", "workflowExecutionContinuedAsNewEventAttributes"),
+            "WorkflowExecutionCompleted": Closed.COMPLETED, "WorkflowExecutionFailed": Closed.FAILED,
+            "WorkflowExecutionCanceled": Closed.CANCELED, "WorkflowExecutionTerminated": Closed.TERMINATED,
+            "WorkflowExecutionTimedOut": Closed.TIMED_OUT, "WorkflowExecutionContinuedAsNew": Closed.CONTINUED_AS_NEW,
         }
         table: dict[str, Callable[[Event], None]] = {
             "WorkflowExecutionStarted": self.started,
@@ -291,7 +281,8 @@ class _Folder:
         }
         for decision in ("CompleteWorkflowExecution", "FailWorkflowExecution", "CancelWorkflowExecution"):
             table[f"{decision}Failed"] = functools.partial(self.close_refused, decision=decision)
-        for event_type, (status, key) in closed.items():
+        for event_type, status in closed.items():
+            key = event_type[0].lower() + event_type[1:] + "EventAttributes"
             table[event_type] = functools.partial(self._closed, status=status, key=key)
         return table
 

@@ -28,3 +28,15 @@ def cut(text: str, limit: int) -> str:
 def shorten(text: str, limit: int) -> str:
     """Text cut to `limit` characters, the start kept, ending in an ellipsis (for reasons and one-line fields)."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def one_line(value: object, width: int = 60) -> str:
+    """A value on one line (its whitespace collapsed) of at most `width` characters, or '-'."""
+    if value is None or value == "":
+        return "-"
+    return shorten(" ".join(str(value).split()), width)
+
+
+def duration_text(seconds: int | None) -> str:
+    """A timeout as SWF writes it: whole seconds, or NONE."""
+    return "NONE" if seconds is None else str(seconds)

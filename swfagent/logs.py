@@ -7,7 +7,7 @@ import logging
 import sys
 import time
 
-CONTEXT_FIELDS = ("workflow_id", "run_id", "activity_id", "activity_type", "step")
+CONTEXT_FIELDS = ("workflow_id", "run_id", "activity_id", "activity_type")
 
 log = logging.getLogger("swfagent")
 
@@ -40,11 +40,27 @@ class _Below(logging.Filter):
         return record.levelno < self.level
 
 
+class _Std(logging.StreamHandler):  # type: ignore[type-arg]
+    """A handler writing to sys.stdout or sys.stderr as they are when a line is written, not when it was made."""
+
+    def __init__(self, name: str):
+        super().__init__()
+        self.name_of_stream = name
+
+    @property
+    def stream(self) -> object:
+        return getattr(sys, self.name_of_stream)
+
+    @stream.setter
+    def stream(self, value: object) -> None:
+        pass
+
+
 def setup_logging(fmt: str = "text", verbose: bool = False) -> None:
     """Info lines to stdout, warnings and errors to stderr; text or json."""
-    out = logging.StreamHandler(sys.stdout)
+    out = _Std("stdout")
     out.addFilter(_Below(logging.WARNING))
-    err = logging.StreamHandler(sys.stderr)
+    err = _Std("stderr")
     err.setLevel(logging.WARNING)
     if fmt == "json":
         out.setFormatter(JsonFormatter())

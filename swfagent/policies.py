@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .config import DEFAULT_CONFIG, Config, load_config
+from .config import Config, load_config
 from .errors import UsageError
 
 ROLES = ("worker", "decider", "operator", "admin")
@@ -70,14 +70,9 @@ def domain_arn(config: Config, account: str, region: str) -> str:
     return f"arn:{partition(region)}:swf:{region}:{account}:/domain/{config.domain.name}"
 
 
-def _used_activities(config: Config) -> list[Any]:
-    used = {s.activity for s in config.workflow.steps}
-    return [a for name, a in config.activities.items() if name in used]
-
-
 def activity_task_lists(config: Config) -> list[str]:
     """The task lists the flow chart's activities are scheduled on, sorted."""
-    return sorted({a.task_list for a in _used_activities(config)})
+    return sorted({a.task_list for a in config.workflow.used_activities})
 
 
 def _statement(sid: str, actions: tuple[str, ...] | list[str], resource: str,
@@ -114,7 +109,7 @@ def _values(config: Config, region: str, wildcard: bool) -> list[dict[str, Any]]
 def statements(config: Config, role: str, resource: str, wildcard: bool, region: str = DEFAULT_REGION) -> list[dict[str, Any]]:
     """The statements of one role's policy; wildcard drops every condition."""
     w = config.workflow
-    acts = _used_activities(config)
+    acts = config.workflow.used_activities
 
     def cond(**keys: list[str]) -> dict[str, dict[str, list[str]]] | None:
         return None if wildcard else _equals(**keys)
@@ -217,12 +212,12 @@ def cmd_policies(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_command(sub: Any) -> argparse.ArgumentParser:
-    """Add the `policies` subcommand to the subparsers of python -m swfagent."""
-    help = "print the IAM policy of each role (worker, decider, operator, admin), scoped to the config's domain"
-    c: argparse.ArgumentParser = sub.add_parser(
-        "policies", help=help, description=help + ". Roles: " + "; ".join(f"{r}: {p}" for r, p in PURPOSE.items()))
-    c.add_argument("--config", default=str(DEFAULT_CONFIG), help="config file (default: config.yaml)")
+HELP = ("print the IAM policy of each role (worker, decider, operator, admin), scoped to the config's domain. "
+        "Roles: " + "; ".join(f"{r}: {p}" for r, p in PURPOSE.items()))
+
+
+def arguments(c: argparse.ArgumentParser) -> None:
+    """The options of `swfagent policies`."""
     c.add_argument("--role", choices=(*ROLES, "all"), default="all", help="one role, or all (default) as one object")
     c.add_argument("--account", default=PLACEHOLDER_ACCOUNT,
                    help=f"the AWS account id in the ARNs (default: the placeholder {PLACEHOLDER_ACCOUNT})")
@@ -230,5 +225,3 @@ def add_command(sub: Any) -> argparse.ArgumentParser:
     c.add_argument("--wildcard-resources", action="store_true",
                    help='resources "*" and no conditions (for IAM emulators that match every request against "*")')
     c.add_argument("--out-dir", help="write ROLE.json files into this folder instead of printing")
-    c.set_defaults(func=cmd_policies)
-    return c

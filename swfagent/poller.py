@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from .backoff import jittered
 from .client import describe_error, error_code, is_transient
 from .errors import TaskError
 from .logs import log
@@ -32,9 +33,7 @@ class Poll(enum.Enum):
     DROPPED = "dropped"  # a task came and was left to SWF, which hands it out again after its timeout
 
 
-DROPPED = Poll.DROPPED
-
-_sleep = time.sleep  # retry_transient's default; tests replace it so they never wait
+_sleep = time.sleep  # keep_trying's default; tests replace it so they never wait
 
 # A single or cron run gives up after this many errors in a row (about 30 s of backoff): SWF is out of reach.
 GIVE_UP_AFTER = 5
@@ -46,12 +45,6 @@ FAST_EMPTY_POLL = 0.5
 def identity() -> str:
     """host:pid, as SWF records who took a task (at most 256 characters)."""
     return f"{socket.gethostname()}:{os.getpid()}"[-256:]
-
-
-def compute_backoff(attempt: int, *, base: float = 1.0, cap: float = 30.0, jitter: float = 0.0) -> float:
-    """Seconds to wait before retry `attempt` (1, 2, ...): base doubled each time, capped; jitter in [0, 1) adds up to half."""
-    delay = min(cap, base * 2 ** min(attempt - 1, 32))
-    return delay * (1 + jitter / 2) if delay < cap else cap
 
 
 class Stop:
@@ -76,21 +69,18 @@ class Stop:
         self.event.wait(seconds)
 
 
-def retry_transient(
+def keep_trying(
     call: Callable[[], T],
     what: str,
     *,
-    until: float | None = None,
-    attempts: int = 6,
+    until: float,
     sleep: Callable[[float], None] | None = None,
     clock: Callable[[], float] = time.monotonic,
     rand: Callable[[], float] = random.random,
 ) -> T:
-    """Run `call`, retrying throttling, 5xx answers and dropped connections with backoff; re-raise the rest.
-
-    With `until` (a clock() time), it keeps retrying until then, however many attempts that takes;
-    otherwise it makes `attempts` attempts.
-    """
+    """Run `call` until it works, fails for good, or `until` (a clock() time) comes: how a task's report outlives
+    SWF's passing trouble (throttling, a 5xx, a dropped connection, once botocore's own retries are spent)
+    without outliving the task's deadline, after which SWF takes no report."""
     attempt = 0
     while True:
         attempt += 1
@@ -99,8 +89,8 @@ def retry_transient(
         except Exception as exc:
             if not is_transient(exc):
                 raise
-            delay = compute_backoff(attempt, jitter=rand())
-            if (attempt >= attempts) if until is None else (clock() + delay > until):
+            delay = jittered(attempt, jitter=rand())
+            if clock() + delay > until:
                 raise
             # the code only: a message may quote the request, task token included
             log.warning(f"{what}: {error_code(exc)}; retrying in {delay:.1f} s")
@@ -176,7 +166,7 @@ def run_loop(
             if options.mode != LOOP and (lasting or errors >= GIVE_UP_AFTER or (
                     options.mode == ONCE and isinstance(exc, TaskError))):
                 raise
-            delay = compute_backoff(errors, jitter=rand())
+            delay = jittered(errors, jitter=rand())
             log.error(f"{describe_error(exc)}; going on in {delay:.1f} s", exc_info=log.isEnabledFor(10))
             stop.wait(delay)
             continue
@@ -193,7 +183,7 @@ def run_loop(
             break
         if clock() - poll_started < FAST_EMPTY_POLL:
             fast_empty += 1
-            stop.wait(compute_backoff(fast_empty, base=0.5, cap=10.0, jitter=rand()))
+            stop.wait(jittered(fast_empty, base=0.5, cap=10.0, jitter=rand()))
         else:
             fast_empty = 0
     return handled

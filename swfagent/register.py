@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import argparse
-import sys
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from .client import boundary, error_code, make_client
-from .config import DEFAULT_CONFIG, Activity, Config, load_config
-from .errors import SwfAgentError, SwfError
-
-
-def _timeout(value: int | None) -> str:
-    return "NONE" if value is None else str(value)
+from .client import error_code
+from .config import Activity, Config
+from .errors import SwfError
+from .limits import duration_text
 
 
 def workflow_defaults(config: Config) -> dict[str, Any]:
@@ -33,8 +28,8 @@ def activity_defaults(activity: Activity) -> dict[str, Any]:
     return {
         "defaultTaskList": {"name": activity.task_list},
         "defaultTaskStartToCloseTimeout": str(activity.timeout),
-        "defaultTaskHeartbeatTimeout": _timeout(activity.heartbeat_timeout),
-        "defaultTaskScheduleToStartTimeout": _timeout(activity.schedule_to_start_timeout),
+        "defaultTaskHeartbeatTimeout": duration_text(activity.heartbeat_timeout),
+        "defaultTaskScheduleToStartTimeout": duration_text(activity.schedule_to_start_timeout),
         "defaultTaskScheduleToCloseTimeout": "NONE",
     }
 
@@ -94,10 +89,7 @@ def register_all(client: Any, config: Config) -> list[tuple[bool, str]]:
         lambda: client.describe_workflow_type(domain=d.name, workflowType={"name": w.name, "version": w.version}),
         wanted,
     ))
-    used = {s.activity for s in w.steps}
-    for a in config.activities.values():
-        if a.name not in used:
-            continue
+    for a in w.used_activities:
         wanted_a = activity_defaults(a)
         lines.append(_type_line(
             "Activity", a.name, a.version,
@@ -107,26 +99,3 @@ def register_all(client: Any, config: Config) -> list[tuple[bool, str]]:
         ))
     return lines
 
-
-def main(argv: list[str] | None = None) -> int:
-    """register_swf.py: register (or with --check only validate) what the config names."""
-    parser = argparse.ArgumentParser(
-        prog="register_swf.py",
-        description="Register the SWF domain, workflow type and activity types that config.yaml names; safe to run again.")
-    parser.add_argument("--config", default=str(DEFAULT_CONFIG), help="config file (default: config.yaml beside the scripts)")
-    parser.add_argument("--check", action="store_true", help="validate the config without registering anything")
-    args = parser.parse_args(argv)
-    try:
-        config = load_config(args.config)
-        if args.check:
-            w = config.workflow
-            print(f"{config.path}: OK ({w.name} {w.version}: {len(w.steps)} steps, {len(config.activities)} activities)")
-            return 0
-        with boundary():
-            lines = register_all(make_client(), config)
-    except SwfAgentError as exc:
-        print(f"register_swf.py: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    for ok, line in lines:
-        print(line, file=sys.stdout if ok else sys.stderr)
-    return 0 if all(ok for ok, _ in lines) else 1

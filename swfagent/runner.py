@@ -21,28 +21,39 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .limits import MAX_DATA, MAX_REASON, cut, shorten
-
-# What a heartbeat callback answers.
-BEAT_OK = "ok"
-BEAT_CANCEL = "cancel"  # SWF asked for the task to be canceled
-BEAT_GONE = "gone"  # the task timed out or its execution closed: nobody wants the result
-
-COMPLETED = "completed"
-FAILED = "failed"
-CANCELED = "canceled"
-GONE = "gone"
+from .status import Beat, TaskOutcome
 
 UTF8_MAX = 4  # bytes a character takes at most: a file this many times MAX_DATA is over it, whatever it holds
 
-_running: set[subprocess.Popen[bytes]] = set()
-_running_lock = threading.RLock()  # the second-signal handler may run while its own thread holds it
+
+class RunningTasks:
+    """The task processes under way, for the entry point's second signal to kill at once."""
+
+    def __init__(self) -> None:
+        self._procs: set[subprocess.Popen[bytes]] = set()
+        self._lock = threading.RLock()  # the second-signal handler may run while its own thread holds it
+
+    def add(self, proc: subprocess.Popen[bytes]) -> None:
+        with self._lock:
+            self._procs.add(proc)
+
+    def discard(self, proc: subprocess.Popen[bytes]) -> None:
+        with self._lock:
+            self._procs.discard(proc)
+
+    def kill_all(self) -> None:
+        """Kill every task's process group now."""
+        with self._lock:
+            procs = list(self._procs)
+        for proc in procs:
+            kill_group(proc)
 
 
 @dataclass(frozen=True)
 class TaskResult:
     """How a task ended, in the form SWF takes it."""
 
-    outcome: str
+    outcome: TaskOutcome
     result: str = ""
     reason: str | None = None
     details: str | None = None
@@ -50,11 +61,6 @@ class TaskResult:
     seconds: float = 0.0
     oversize: str | None = None  # COMPLETED, but its output is this large ("40000 characters"), over SWF's limit
     output: Path | None = None  # the file holding the whole output, while the spool folder lasts
-
-
-def fit(text: str, limit: int) -> str:
-    """Text cut to `limit` characters, the end kept, with a visible marker where it was cut."""
-    return cut(text, limit)
 
 
 def resolve_argv(argv: tuple[str, ...] | list[str]) -> list[str]:
@@ -69,14 +75,6 @@ def kill_group(proc: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> None
     """Signal the task's whole process group; a group already gone is fine."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, sig)
-
-
-def kill_all() -> None:
-    """Kill every task's process group now (the second SIGTERM)."""
-    with _running_lock:
-        procs = list(_running)
-    for proc in procs:
-        kill_group(proc)
 
 
 def _end(proc: subprocess.Popen[bytes], grace: float) -> None:
@@ -139,10 +137,11 @@ def run_task(
     cwd: Path | str | None = None,
     env: Mapping[str, str] | None = None,
     timeout: float = 300,
-    heartbeat: Callable[[], str] | None = None,
+    heartbeat: Callable[[], Beat] | None = None,
     heartbeat_every: float | None = None,
     grace: float = 5.0,
     clock: Callable[[], float] = time.monotonic,
+    running: RunningTasks | None = None,
 ) -> TaskResult:
     """Run argv with `input` (text, or a file) on stdin; its stdout (stripped) is the result, a non-zero exit a failure.
 
@@ -160,43 +159,42 @@ def run_task(
                                         env=dict(env) if env is not None else None, start_new_session=True)
         except FileNotFoundError:
             if cwd is not None and not Path(cwd).is_dir():
-                return TaskResult(FAILED, reason=shorten(f"working directory not found: {cwd}", MAX_REASON))
-            return TaskResult(FAILED, reason=shorten(f"command not found: {argv[0]}", MAX_REASON))
+                return TaskResult(TaskOutcome.FAILED, reason=shorten(f"working directory not found: {cwd}", MAX_REASON))
+            return TaskResult(TaskOutcome.FAILED, reason=shorten(f"command not found: {argv[0]}", MAX_REASON))
         except PermissionError:
-            return TaskResult(FAILED, reason=shorten(f"permission denied: {argv[0]} (is it executable?)", MAX_REASON))
+            return TaskResult(TaskOutcome.FAILED, reason=shorten(f"permission denied: {argv[0]} (is it executable?)", MAX_REASON))
         except OSError as exc:
-            return TaskResult(FAILED, reason=shorten(f"cannot run {argv[0]}: {exc.strerror or exc}", MAX_REASON))
-        with _running_lock:
-            _running.add(proc)
+            return TaskResult(TaskOutcome.FAILED, reason=shorten(f"cannot run {argv[0]}: {exc.strerror or exc}", MAX_REASON))
+        running = running or RunningTasks()
+        running.add(proc)
         try:
             ended = _supervise(proc, start, timeout, heartbeat, heartbeat_every, grace, clock)
         finally:
-            with _running_lock:
-                _running.discard(proc)
+            running.discard(proc)
         seconds = clock() - start
         details = tail(err)
         if ended is not None:
-            return TaskResult(ended, reason=f"timed out after {timeout:g} s" if ended == FAILED else None,
+            return TaskResult(ended, reason=f"timed out after {timeout:g} s" if ended == TaskOutcome.FAILED else None,
                               details=details, seconds=seconds)
         code = proc.returncode
         if code != 0:
-            return TaskResult(FAILED, reason=_exit_reason(code), details=details, exit_code=code, seconds=seconds)
+            return TaskResult(TaskOutcome.FAILED, reason=_exit_reason(code), details=details, exit_code=code, seconds=seconds)
         result, size = read_result(out)
         if result is None:
-            return TaskResult(COMPLETED, exit_code=0, seconds=seconds, oversize=size,
+            return TaskResult(TaskOutcome.COMPLETED, exit_code=0, seconds=seconds, oversize=size,
                               output=out if spool is not None else None)
-        return TaskResult(COMPLETED, result=result, exit_code=0, seconds=seconds)
+        return TaskResult(TaskOutcome.COMPLETED, result=result, exit_code=0, seconds=seconds)
 
 
 def _supervise(
     proc: subprocess.Popen[bytes],
     start: float,
     timeout: float,
-    heartbeat: Callable[[], str] | None,
+    heartbeat: Callable[[], Beat] | None,
     every: float | None,
     grace: float,
     clock: Callable[[], float],
-) -> str | None:
+) -> TaskOutcome | None:
     """Wait for the task, heartbeating; None when it exited by itself, else how it was ended."""
     deadline = start + timeout
     next_beat = start + every if heartbeat and every else float("inf")
@@ -211,10 +209,10 @@ def _supervise(
             kill_group(proc)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=grace)
-            return FAILED
+            return TaskOutcome.FAILED
         if heartbeat is not None and now >= next_beat:
             verdict = heartbeat()
             next_beat = clock() + (every or 0)
-            if verdict in (BEAT_CANCEL, BEAT_GONE):
+            if verdict is not Beat.OK:
                 _end(proc, grace)
-                return CANCELED if verdict == BEAT_CANCEL else GONE
+                return TaskOutcome.CANCELED if verdict is Beat.CANCEL else TaskOutcome.GONE

@@ -11,9 +11,12 @@ from collections.abc import Iterator
 from typing import Any
 
 from swfagent.config import Config
-from swfagent.console import history, list_executions
+from swfagent.decision_tasks import handle_decision_task, poll_decision_task
+from swfagent.executions import fetch_history as history
+from swfagent.executions import list_executions
 from swfagent.history import ExecutionState, fold
-from tests.conftest import ROOT, Server, run_script, start_script
+from swfagent.register import register_all
+from tests.support import ROOT, Server, run_script, start_script
 
 
 class Pollers:
@@ -61,7 +64,7 @@ def pollers() -> Iterator[Pollers]:
 def register_and_start(server: Server, config: Config, *workflow_ids: str, input: str | None = None) -> None:
     done = run_script("register_swf.py", "--config", str(config.path), env=server.env)
     assert done.returncode == 0, done.stderr
-    from swfagent.console import start_execution
+    from swfagent.executions import start_execution
 
     client = server.client()
     for wid in workflow_ids:
@@ -107,7 +110,7 @@ def e2e_config(tmp_path: Any, steps: list[dict[str, Any]], activities: dict[str,
                **workflow: Any) -> Config:
     """A config file in tmp_path; activity commands like ["echo.py", "x"] run tests/helpers scripts, "argv" any command."""
     from swfagent.config import load_config
-    from tests.conftest import write_config
+    from tests.support import write_config
 
     acts = {}
     for name, spec in activities.items():
@@ -135,3 +138,65 @@ def run_to_close(server: Server, config: Config, count: int = 1, *, env: dict[st
         p.start("worker.py", config, "--loop", *worker_args, env=env)
         closed = wait_closed(server, config, count, timeout)
     return closed, p.all_output()
+
+
+class Driver:
+    """Drives executions in this process: the real decide code for decisions, boto3 answers for activities."""
+
+    def __init__(self, client: Any, config: Config):
+        self.client, self.config = client, config
+        register_all(client, config)
+
+    def start(self, workflow_id: str, input: str | None = None, **extra: Any) -> str:
+        w = self.config.workflow
+        kwargs: dict[str, Any] = dict(domain=self.config.domain.name, workflowId=workflow_id,
+                                      workflowType={"name": w.name, "version": w.version}, **extra)
+        if input is not None:
+            kwargs["input"] = input
+        return str(self.client.start_workflow_execution(**kwargs)["runId"])
+
+    def decide(self) -> list[dict[str, Any]]:
+        """Take the waiting decision task and answer it as decider.py would."""
+        task = poll_decision_task(self.client, self.config, self.config.workflow.task_list, "test")
+        assert task is not None, "no decision task was waiting"
+        return handle_decision_task(self.client, self.config, task).decisions
+
+    def work(self, result: str | None = None, fail: str | None = None, task_list: str | None = None) -> str:
+        """Take the waiting activity task and complete it (or fail it); returns its activity id."""
+        task = self.client.poll_for_activity_task(
+            domain=self.config.domain.name, taskList={"name": task_list or self.config.workflow.task_list},
+            identity="test")
+        assert task.get("taskToken"), "no activity task was waiting"
+        if fail is not None:
+            self.client.respond_activity_task_failed(taskToken=task["taskToken"], reason=fail)
+        else:
+            self.client.respond_activity_task_completed(taskToken=task["taskToken"], result=result or "")
+        return str(task["activityId"])
+
+    def complete_demo(self, workflow_id: str) -> str:
+        """A demo execution run to COMPLETED: A answers 'a', B answers 'apple'."""
+        run_id = self.start(workflow_id)
+        self.decide()
+        assert self.work("a") == "Test_Task_A-1"
+        self.decide()
+        assert self.work("apple") == "Test_Task_B-1"
+        assert self.decide()[0]["decisionType"] == "CompleteWorkflowExecution"
+        return run_id
+
+    def fail_demo(self, workflow_id: str) -> str:
+        """A demo execution whose A fails with no retries left: FAILED by the decider."""
+        run_id = self.start(workflow_id)
+        self.decide()
+        self.work(fail="exit code 1")
+        assert self.decide()[0]["decisionType"] == "FailWorkflowExecution"
+        return run_id
+
+    def cancel_directly(self, workflow_id: str) -> str:
+        """CANCELED: a CancelWorkflowExecution decision answered with boto3, with no cancel request."""
+        run_id = self.start(workflow_id)
+        task = poll_decision_task(self.client, self.config, self.config.workflow.task_list, "test")
+        assert task is not None
+        self.client.respond_decision_task_completed(taskToken=task["taskToken"], decisions=[{
+            "decisionType": "CancelWorkflowExecution",
+            "cancelWorkflowExecutionDecisionAttributes": {"details": "asked to stop"}}])
+        return run_id

@@ -13,10 +13,10 @@ from moto import mock_aws
 
 from swfagent import alerts
 from swfagent.config import Config, load_config
-from swfagent.decider import handle_decision_task
-from tests.conftest import HELPERS, Server, demo_config_data, run_script, write_config
+from swfagent.decision_tasks import handle_decision_task
+from tests.e2e import Driver
 from tests.histories import History
-from tests.test_console import Driver
+from tests.support import HELPERS, Server, demo_config_data, run_script, write_config
 
 FIELDS = {"domain", "workflow_type", "workflow_id", "run_id", "status", "step", "reason", "details", "show"}
 
@@ -90,7 +90,7 @@ def test_message_fields(tmp_path: Path) -> None:
     assert set(msg) == FIELDS
     assert msg["workflow_id"] == "nightly 1" and msg["run_id"] == "run-1" and msg["step"] == "Test_Task_A"
     assert msg["domain"] == "TEST_SWF" and msg["workflow_type"] == "TestWorkflow 1.0"
-    assert msg["details"] == "x" * 2000  # the tail only
+    assert len(msg["details"]) <= 2000 and msg["details"].startswith("[... ") and msg["details"].endswith("x" * 1900)
     assert msg["show"] == f"python -m swfagent show 'nightly 1' --run-id run-1 --config {tmp_path / 'config.yaml'}"
     default = load_config()
     assert alerts.message(default, "w", "r", "FAILED", None)["show"] == "python -m swfagent show w --run-id r"

@@ -9,7 +9,7 @@ import pytest
 
 from swfagent.config import load_config
 from swfagent.errors import ConfigError
-from tests.conftest import ROOT, demo_config_data, run_script, write_config
+from tests.support import ROOT, demo_config_data, run_script, write_config
 
 
 def test_the_shipped_config_loads() -> None:
@@ -86,7 +86,7 @@ def test_register_check_validates_without_registering(tmp_path: Path) -> None:
 
 
 def test_results_in_s3(tmp_path: Path) -> None:
-    from tests.conftest import demo_config_data, write_config
+    from tests.support import demo_config_data, write_config
 
     data = demo_config_data()
     data["results"] = {"s3": "s3://my-bucket/swf/values/"}

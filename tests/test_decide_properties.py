@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 from swfagent.config import Config
 from swfagent.decide import decide
-from swfagent.history import COMPLETED, OPEN, ExecutionState, parse_activity_id
+from swfagent.history import ExecutionState, parse_activity_id
+from swfagent.status import ActivityStatus
 from tests.flows import config_from
 from tests.histories import History
 
@@ -39,19 +40,19 @@ def _check(config: Config, state: ExecutionState, decisions: list[dict[str, Any]
             step_id, _ = parse_activity_id(aid)
             assert aid not in state.activities, f"{aid} scheduled twice"
             latest = state.by_step.get(step_id)
-            assert latest is None or latest.status not in OPEN + (COMPLETED,), f"{step_id} is already under way or done"
+            assert latest is None or not (latest.status.open or latest.status == ActivityStatus.COMPLETED), f"{step_id} is already under way or done"
             deps = config.workflow.step(step_id).after
             dep_states = [state.by_step.get(dep) for dep in deps]
-            assert all(a is None or a.status == COMPLETED for a in dep_states), f"{step_id} before its after steps"
-            assert all(a is None or a.status == COMPLETED for a in dep_states)
-            assert not deps or any(a is not None and a.status == COMPLETED for a in dep_states)
+            assert all(a is None or a.status == ActivityStatus.COMPLETED for a in dep_states), f"{step_id} before its after steps"
+            assert all(a is None or a.status == ActivityStatus.COMPLETED for a in dep_states)
+            assert not deps or any(a is not None and a.status == ActivityStatus.COMPLETED for a in dep_states)
         if kind == "StartTimer":
             timer_id = d["startTimerDecisionAttributes"]["timerId"]
             assert timer_id not in state.timers, f"timer {timer_id} started twice"
         if kind == "CompleteWorkflowExecution":
-            assert not any(a.status in OPEN for a in state.activities.values()), "completed with a step running"
+            assert not any(a.status.open for a in state.activities.values()), "completed with a step running"
             assert not any(not t.fired for t in state.timers.values()), "completed with a retry pending"
-            assert all(a.status == COMPLETED for a in state.by_step.values()), "completed with a failed step"
+            assert all(a.status == ActivityStatus.COMPLETED for a in state.by_step.values()), "completed with a failed step"
 
 
 def _apply(h: History, decisions: list[dict[str, Any]], config: Config) -> None:
@@ -78,7 +79,7 @@ def test_random_histories_keep_the_rules(config: Config, data: Any) -> None:
                                                           "CancelWorkflowExecution"):
             return
         _apply(h, decisions, config)
-        open_acts = [a for a in state.activities.values() if a.status in OPEN]
+        open_acts = [a for a in state.activities.values() if a.status.open]
         open_acts += [h.state().activities[d["scheduleActivityTaskDecisionAttributes"]["activityId"]]
                       for d in decisions if d["decisionType"] == "ScheduleActivityTask"]
         timers = [t for t in h.state().timers.values() if not t.fired]

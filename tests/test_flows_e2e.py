@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.conftest import Server, run_script
 from tests.e2e import e2e_config, event_types, final_state, register_and_start, run_to_close
+from tests.support import Server, run_script
 
 
 def test_diamond_one_branch_runs_the_other_is_skipped_both_meet(server: Server, tmp_path: Path) -> None:

@@ -23,8 +23,8 @@ from swfagent.decide import decide, describe
 from swfagent.errors import ConfigError
 from swfagent.history import fold
 from swfagent.limits import MAX_DATA, MAX_REASON
-from tests.conftest import demo_config_data, run_script, write_config
 from tests.histories import History
+from tests.support import demo_config_data, run_script, write_config
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 MAX_LINE = 1000  # a clear line is short enough to read; longer means a raw value was echoed

@@ -13,13 +13,14 @@ from typing import Any
 import pytest
 
 from swfagent import graph
-from swfagent.__main__ import main
+from swfagent.cli import main
 from swfagent.config import Config, Workflow, load_config
-from swfagent.console import history, step_status
+from swfagent.executions import fetch_history as history
+from swfagent.executions import shown_steps as step_status
 from swfagent.history import fold
-from tests.conftest import ROOT, Server, demo_config_data, run_script, write_config
+from tests.e2e import Driver
 from tests.histories import History
-from tests.test_console import Driver
+from tests.support import ROOT, Server, demo_config_data, run_script, write_config
 
 
 @dataclass

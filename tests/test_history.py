@@ -5,10 +5,14 @@ from __future__ import annotations
 import boto3
 from botocore.stub import Stubber
 
-from swfagent.decider import poll_decision_task
-from swfagent.history import COMPLETED, FAILED, STARTED, TIMED_OUT, fold, parse_activity_id
+from swfagent.decision_tasks import poll_decision_task
+from swfagent.history import fold, parse_activity_id
+from swfagent.status import ActivityStatus
 from tests.flows import ARTICLE
 from tests.histories import History
+
+COMPLETED, FAILED, STARTED, TIMED_OUT = (ActivityStatus.COMPLETED, ActivityStatus.FAILED, ActivityStatus.STARTED,
+                                        ActivityStatus.TIMED_OUT)
 
 
 def test_fold_tracks_each_attempt_and_the_latest_per_step() -> None:

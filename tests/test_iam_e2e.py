@@ -25,7 +25,7 @@ from botocore.exceptions import ClientError
 
 from swfagent.config import Config, load_config
 from swfagent.policies import ROLES, actions, policy
-from tests.conftest import HELPERS, ROOT, Server, demo_config_data, run_script, write_config
+from tests.support import HELPERS, ROOT, Server, demo_config_data, run_script, write_config
 
 REGION = "us-east-1"
 # Requests served before moto enforces IAM: the set-up's 5 per role, and spare ones burnt afterwards.

@@ -8,7 +8,7 @@ import sys
 
 import boto3
 
-from tests.conftest import ROOT, run_script
+from tests.support import ROOT, run_script
 
 
 def test_local_serves_on_127_0_0_1_and_prints_how_to_point_at_it() -> None:

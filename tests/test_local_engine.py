@@ -20,7 +20,7 @@ import pytest
 from moto.swf.models.workflow_execution import WorkflowExecution
 
 from swfagent.local import EmbeddedSWF
-from tests.conftest import Server
+from tests.support import Server
 from tests.swf import DOMAIN, TASK_LIST, Swf, client, decision, schedule
 
 POLLERS = 8

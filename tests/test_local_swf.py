@@ -5,6 +5,9 @@ Each test drives the embedded server over HTTP with boto3, on a clock the test m
 
 from __future__ import annotations
 
+import contextlib
+import logging
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,7 +15,7 @@ from botocore.exceptions import ClientError
 
 from swfagent.local.faults import parse_faults
 from swfagent.local.models import Backend
-from tests.conftest import ClockedSWF
+from tests.support import ClockedSWF
 from tests.swf import DOMAIN, TASK_LIST, WORKFLOW, Swf, client, code, decision, schedule
 
 
@@ -23,6 +26,18 @@ def swf(clocked: ClockedSWF) -> Swf:
 
 def attrs(event: dict[str, Any]) -> dict[str, Any]:
     return next(v for k, v in event.items() if k.endswith("EventAttributes"))
+
+
+@contextlib.contextmanager
+def server_log(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """The embedded SWF's own log lines (they do not go up to the root logger) into caplog."""
+    logger = logging.getLogger("swfagent.local")
+    logger.addHandler(caplog.handler)
+    try:
+        with caplog.at_level("INFO", logger="swfagent.local"):
+            yield
+    finally:
+        logger.removeHandler(caplog.handler)
 
 
 def refused(call: Any, **kwargs: Any) -> tuple[str, int, str]:
@@ -391,14 +406,14 @@ def test_a_failure_inside_is_a_json_500_and_one_log_line(clocked: ClockedSWF, sw
         raise RuntimeError("boom")
 
     monkeypatch.setattr(Backend, "count_pending_activity_tasks", broken)
-    with caplog.at_level("INFO", logger="swfagent.local"):
+    with server_log(caplog):
         status = refused(swf.pending)
     assert status[:2] == ("InternalFailure", 500) and "boom" in status[2]
     assert [r.getMessage() for r in caplog.records] == ["CountPendingActivityTasks: internal error: RuntimeError('boom')"]
 
 
 def test_every_refused_request_is_one_log_line(clocked: ClockedSWF, swf: Swf, caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level("INFO", logger="swfagent.local"):
+    with server_log(caplog):
         refused(swf.c.describe_workflow_execution, domain=DOMAIN, execution={"workflowId": "x", "runId": "y"})
         refused(swf.c.start_workflow_execution, domain="nope", workflowId="w", workflowType=WORKFLOW)
     lines = [r.getMessage() for r in caplog.records]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError
 
-from swfagent.poller import LOOP, ONCE, UNTIL_IDLE, LoopOptions, Poll, Stop, compute_backoff, retry_transient, run_loop
+from swfagent.backoff import jittered
+from swfagent.poller import LOOP, ONCE, UNTIL_IDLE, LoopOptions, Poll, Stop, keep_trying, run_loop
 
 H, E, D = Poll.HANDLED, Poll.EMPTY, Poll.DROPPED
 
@@ -15,11 +16,11 @@ def _throttled(code: str = "ThrottlingException") -> ClientError:
 
 
 def test_backoff_doubles_and_caps() -> None:
-    assert [compute_backoff(n, base=1, cap=10) for n in range(1, 7)] == [1, 2, 4, 8, 10, 10]
-    assert compute_backoff(1, base=1, cap=10, jitter=0.5) == 1.25
+    assert [jittered(n, base=1, cap=10) for n in range(1, 7)] == [1, 2, 4, 8, 10, 10]
+    assert jittered(1, base=1, cap=10, jitter=0.5) == 1.25
 
 
-def test_retry_transient_retries_then_succeeds() -> None:
+def test_keep_trying_retries_then_succeeds() -> None:
     calls, sleeps = [], []
 
     def call() -> str:
@@ -28,11 +29,11 @@ def test_retry_transient_retries_then_succeeds() -> None:
             raise _throttled()
         return "done"
 
-    assert retry_transient(call, "x", sleep=sleeps.append, rand=lambda: 0) == "done"
+    assert keep_trying(call, "x", until=100.0, sleep=sleeps.append, clock=lambda: 0.0, rand=lambda: 0) == "done"
     assert sleeps == [1, 2]
 
 
-def test_retry_transient_does_not_retry_other_errors() -> None:
+def test_keep_trying_does_not_retry_other_errors() -> None:
     err = ClientError({"Error": {"Code": "UnknownResourceFault", "Message": "gone"}}, "RespondActivityTaskCompleted")
     calls = []
 
@@ -41,7 +42,7 @@ def test_retry_transient_does_not_retry_other_errors() -> None:
         raise err
 
     with pytest.raises(ClientError):
-        retry_transient(call, "x", sleep=lambda s: None)
+        keep_trying(call, "x", until=100.0, sleep=lambda s: None, clock=lambda: 0.0)
     assert calls == [1]
 
 
@@ -178,7 +179,7 @@ def test_a_lasting_error_in_a_thread_ends_the_run() -> None:
         run_threads(poll, LoopOptions(UNTIL_IDLE), Stop(), threads=3)
 
 
-def test_retry_transient_with_a_deadline_keeps_trying_until_then() -> None:
+def test_keep_trying_goes_on_until_the_deadline_and_no_further() -> None:
     now = [0.0]
     calls = []
 
@@ -190,8 +191,8 @@ def test_retry_transient_with_a_deadline_keeps_trying_until_then() -> None:
         now[0] += seconds
 
     with pytest.raises(ClientError):
-        retry_transient(call, "x", until=100.0, sleep=sleep, clock=lambda: now[0], rand=lambda: 0)
-    assert len(calls) > 6 and calls[-1] <= 100.0  # more than the default 6 attempts, none past the deadline
+        keep_trying(call, "x", until=100.0, sleep=sleep, clock=lambda: now[0], rand=lambda: 0)
+    assert len(calls) > 6 and calls[-1] <= 100.0  # as many attempts as fit, none past the deadline
 
 
 @pytest.mark.parametrize("mode", [ONCE, UNTIL_IDLE])
@@ -224,4 +225,4 @@ def test_limit_exceeded_is_transient() -> None:
             raise _throttled("LimitExceededException")
         return "ok"
 
-    assert retry_transient(call, "poll", sleep=lambda s: None, rand=lambda: 0) == "ok"
+    assert keep_trying(call, "poll", until=100.0, sleep=lambda s: None, clock=lambda: 0.0, rand=lambda: 0) == "ok"

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import boto3
 
-from swfagent.console import history, list_executions
-from tests.conftest import Server, run_script
+from swfagent.executions import fetch_history as history
+from swfagent.executions import list_executions
 from tests.e2e import (
     HOOKS,
     digest,
@@ -24,6 +24,7 @@ from tests.e2e import (
     run_to_close,
     wait_closed,
 )
+from tests.support import Server, run_script
 
 
 def _wait_for(predicate, timeout: float = 30) -> None:

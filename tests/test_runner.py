@@ -6,7 +6,11 @@ import sys
 import time
 from pathlib import Path
 
-from swfagent.runner import BEAT_CANCEL, BEAT_GONE, BEAT_OK, CANCELED, COMPLETED, FAILED, GONE, fit, run_task
+from swfagent.limits import cut as fit
+from swfagent.runner import run_task
+from swfagent.status import Beat, TaskOutcome
+
+COMPLETED, FAILED, CANCELED, GONE = TaskOutcome.COMPLETED, TaskOutcome.FAILED, TaskOutcome.CANCELED, TaskOutcome.GONE
 
 PY = sys.executable
 
@@ -54,20 +58,20 @@ def test_heartbeats_while_running_and_cancel_ends_the_task() -> None:
 
     def beat() -> str:
         beats.append(time.monotonic())
-        return BEAT_CANCEL if len(beats) >= 3 else BEAT_OK
+        return Beat.CANCEL if len(beats) >= 3 else Beat.OK
 
     r = run_task([PY, "-c", "import time; time.sleep(30)"], None, heartbeat=beat, heartbeat_every=0.2, grace=1)
     assert r.outcome == CANCELED and len(beats) == 3
 
 
 def test_a_gone_task_is_ended_and_not_reported() -> None:
-    r = run_task([PY, "-c", "import time; time.sleep(30)"], None, heartbeat=lambda: BEAT_GONE, heartbeat_every=0.1)
+    r = run_task([PY, "-c", "import time; time.sleep(30)"], None, heartbeat=lambda: Beat.GONE, heartbeat_every=0.1)
     assert r.outcome == GONE
 
 
 def test_no_heartbeat_for_a_quick_task() -> None:
     beats: list[int] = []
-    r = run_task([PY, "-c", "print(1)"], None, heartbeat=lambda: beats.append(1) or BEAT_OK, heartbeat_every=5)
+    r = run_task([PY, "-c", "print(1)"], None, heartbeat=lambda: beats.append(1) or Beat.OK, heartbeat_every=5)
     assert r.outcome == COMPLETED and beats == []
 
 

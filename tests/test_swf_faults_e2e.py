@@ -11,8 +11,8 @@ import json
 import time
 from pathlib import Path
 
-from tests.conftest import HELPERS, Server, run_script
 from tests.e2e import HOOKS, e2e_config, event_types, final_state, pollers, register_and_start, run_to_close, wait_closed
+from tests.support import HELPERS, Server, run_script
 
 
 def _alive(pid: int) -> bool:

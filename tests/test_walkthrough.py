@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from swfagent.config import Config, load_config
-from swfagent.console import history
+from swfagent.executions import fetch_history as history
 from swfagent.history import fold
-from tests.conftest import Server, demo_config_data, run_script, write_config
+from tests.support import Server, demo_config_data, run_script, write_config
 
 
 def _run(server: Server, config: Config, script: str, *args: str) -> str:

@@ -45,6 +45,8 @@ class EmbeddedSWF:
         from .engine import Engine
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        # the server's lines are its own: not mixed into a poller's log when both run in one process (the demo)
+        logging.getLogger("swfagent.local").propagate = False
         if self._port:  # werkzeug exits the process on a taken port: find out first
             with socket.socket() as probe:
                 probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -1,4 +1,4 @@
-"""The console commands end to end against the embedded SWF: executions, show, start, terminate, signal, cancel, check."""
+"""The console's commands end to end against the embedded SWF: executions, show, start, terminate, signal, cancel, check."""
 
 from __future__ import annotations
 
@@ -10,77 +10,15 @@ from typing import Any
 
 import pytest
 
-from swfagent import console
-from swfagent.__main__ import main
+from swfagent import executions
+from swfagent.cli import main
 from swfagent.config import Config, load_config
-from swfagent.decider import handle_decision_task, poll_decision_task
 from swfagent.history import fold
 from swfagent.register import register_all
-from tests.conftest import HELPERS, Server, demo_config_data, run_script, write_config
+from tests.e2e import Driver
+from tests.support import HELPERS, Server, demo_config_data, run_script, write_config
 
 NOW_SLACK = dt.timedelta(minutes=5)
-
-
-class Driver:
-    """Drives executions in this process: the real decide code for decisions, boto3 answers for activities."""
-
-    def __init__(self, client: Any, config: Config):
-        self.client, self.config = client, config
-        register_all(client, config)
-
-    def start(self, workflow_id: str, input: str | None = None, **extra: Any) -> str:
-        w = self.config.workflow
-        kwargs: dict[str, Any] = dict(domain=self.config.domain.name, workflowId=workflow_id,
-                                      workflowType={"name": w.name, "version": w.version}, **extra)
-        if input is not None:
-            kwargs["input"] = input
-        return str(self.client.start_workflow_execution(**kwargs)["runId"])
-
-    def decide(self) -> list[dict[str, Any]]:
-        """Take the waiting decision task and answer it as decider.py would."""
-        task = poll_decision_task(self.client, self.config, self.config.workflow.task_list, "test")
-        assert task is not None, "no decision task was waiting"
-        return handle_decision_task(self.client, self.config, task).decisions
-
-    def work(self, result: str | None = None, fail: str | None = None, task_list: str | None = None) -> str:
-        """Take the waiting activity task and complete it (or fail it); returns its activity id."""
-        task = self.client.poll_for_activity_task(
-            domain=self.config.domain.name, taskList={"name": task_list or self.config.workflow.task_list},
-            identity="test")
-        assert task.get("taskToken"), "no activity task was waiting"
-        if fail is not None:
-            self.client.respond_activity_task_failed(taskToken=task["taskToken"], reason=fail)
-        else:
-            self.client.respond_activity_task_completed(taskToken=task["taskToken"], result=result or "")
-        return str(task["activityId"])
-
-    def complete_demo(self, workflow_id: str) -> str:
-        """A demo execution run to COMPLETED: A answers 'a', B answers 'apple'."""
-        run_id = self.start(workflow_id)
-        self.decide()
-        assert self.work("a") == "Test_Task_A-1"
-        self.decide()
-        assert self.work("apple") == "Test_Task_B-1"
-        assert self.decide()[0]["decisionType"] == "CompleteWorkflowExecution"
-        return run_id
-
-    def fail_demo(self, workflow_id: str) -> str:
-        """A demo execution whose A fails with no retries left: FAILED by the decider."""
-        run_id = self.start(workflow_id)
-        self.decide()
-        self.work(fail="exit code 1")
-        assert self.decide()[0]["decisionType"] == "FailWorkflowExecution"
-        return run_id
-
-    def cancel_directly(self, workflow_id: str) -> str:
-        """CANCELED: a CancelWorkflowExecution decision answered with boto3, with no cancel request."""
-        run_id = self.start(workflow_id)
-        task = poll_decision_task(self.client, self.config, self.config.workflow.task_list, "test")
-        assert task is not None
-        self.client.respond_decision_task_completed(taskToken=task["taskToken"], decisions=[{
-            "decisionType": "CancelWorkflowExecution",
-            "cancelWorkflowExecutionDecisionAttributes": {"details": "asked to stop"}}])
-        return run_id
 
 
 def alerting_config(tmp_path: Path, alert_file: Path, sns_topic_arn: str | None = None) -> Config:
@@ -176,8 +114,8 @@ def test_executions_since_and_real_start_times(server: Server, config: Config) -
     d = Driver(client, config)
     run_id = d.start("one")
     now = dt.datetime.now(dt.timezone.utc)
-    assert [e["execution"]["runId"] for e in console.list_executions(client, config, since=now - NOW_SLACK)] == [run_id]
-    assert console.list_executions(client, config, since=now + NOW_SLACK) == []
+    assert [e["execution"]["runId"] for e in executions.list_executions(client, config, since=now - NOW_SLACK)] == [run_id]
+    assert executions.list_executions(client, config, since=now + NOW_SLACK) == []
     info = client.describe_workflow_execution(domain="TEST_SWF", execution={"workflowId": "one", "runId": run_id})
     assert abs(info["executionInfo"]["startTimestamp"] - now) < NOW_SLACK  # moto answers a fixed 2014 time
     assert "closeTimestamp" not in info["executionInfo"]  # still open
@@ -202,7 +140,7 @@ def test_show_times_come_from_the_history(server: Server, config: Config, capsys
     year = str(dt.datetime.now().year)
     assert year in lines["Started"] and "2014" not in lines["Started"]
     assert year in lines["Closed"] and " s)" in lines["Closed"]
-    assert lines["Progress"].split(None, 1)[1] == "2 done, 0 running, 0 pending, 0 failed, 0 skipped"
+    assert lines["Progress"].split(None, 1)[1] == "2 completed, 0 running, 0 failed, 0 skipped, 0 pending"
     assert "apple" in done.stdout
 
     data = json.loads(in_process(capsys, config, "show", "done", "--run-id", run_id, "--json")[1])
@@ -223,7 +161,7 @@ def test_show_a_terminated_execution_has_a_close_time(server: Server, config: Co
     data = json.loads(in_process(capsys, config, "show", "gone", "--json")[1])
     s = data["summary"]
     assert s["close_status"] == "TERMINATED" and s["reason"] == "stop it" and recent(s["closed"])
-    assert s["progress"] == {"done": 0, "running": 1, "pending": 1, "failed": 0, "skipped": 0}
+    assert s["progress"] == {"completed": 0, "running": 1, "failed": 0, "skipped": 0, "pending": 1}
 
 
 # ---- start -----------------------------------------------------------------------------------
@@ -238,13 +176,13 @@ def test_start_with_input_file_and_id_template(server: Server, config: Config, t
     wid = f"daily-{dt.date.today():%Y-%m-%d}"
     assert done.stdout.startswith(f"Started TestWorkflow 1.0: workflow id {wid}, run id ")
     run_id = done.stdout.strip().rsplit(" ", 1)[1]
-    state = fold(console.history(server.client(), config, wid, run_id))
+    state = fold(executions.fetch_history(server.client(), config, wid, run_id))
     assert state.input == "line one\nline two\n"
 
     again = cli(server, config, "start", "--id-template", "daily-{date}")
     assert again.returncode == 0, again.stderr
     assert again.stdout.strip() == f"{wid} is already open (run id {run_id}): not started again"
-    assert [e["execution"]["runId"] for e in console.list_executions(server.client(), config)] == [run_id]
+    assert [e["execution"]["runId"] for e in executions.list_executions(server.client(), config)] == [run_id]
 
     for args, words in [
         (("--input", "x", "--input-file", str(tmp_path / "input.txt")), "--input or --input-file"),
@@ -265,7 +203,7 @@ def test_signal_lands_in_the_history(server: Server, config: Config, capsys: pyt
     done = cli(server, config, "signal", "sig", "go-on", "--input", '{"n": 1}')
     assert done.returncode == 0 and done.stdout.strip() == "Signaled sig: go-on", done.stderr
     assert in_process(capsys, config, "signal", "sig", "bare")[0] == 0
-    state = fold(console.history(server.client(), config, "sig", run_id))
+    state = fold(executions.fetch_history(server.client(), config, "sig", run_id))
     assert state.signals[0] == ("go-on", '{"n": 1}')
     assert state.signals[1] == ("bare", None)  # moto refuses a signal without input; SWF does not
 
@@ -278,7 +216,7 @@ def test_cancel_asks_the_decider_which_cancels(server: Server, config: Config,
     assert done.returncode == 0 and done.stderr == "", done.stderr
     assert done.stdout.startswith("Cancellation requested for keep")
     assert d.decide()[0]["decisionType"] == "CancelWorkflowExecution"
-    state = fold(console.history(server.client(), config, "keep", run_id))
+    state = fold(executions.fetch_history(server.client(), config, "keep", run_id))
     assert state.cancel_requested and state.close_status == "CANCELED"
     code, _, err = in_process(capsys, config, "cancel", "nope")
     assert code == 1 and "no open execution with workflow id 'nope'" in err

@@ -1,4 +1,4 @@
-"""The decider's edges: poll a decision task (every page), fold, decide, respond; S3 for large values; alerts."""
+"""The decider's edges for decision tasks: poll one (every page), fold, decide, respond; S3 for large values; alerts."""
 
 from __future__ import annotations
 
@@ -12,11 +12,12 @@ from .client import describe_error, error_code, is_transient, redact
 from .config import Config
 from .decide import Answer, Closing, after_error, decide, describe, fail
 from .errors import TaskError
-from .history import COMPLETED, FAILED, TIMED_OUT, ExecutionState, fold
-from .limits import MAX_DATA, MAX_PAGE
+from .history import ExecutionState, fold
+from .limits import MAX_DATA, MAX_PAGE, MAX_REASON, shorten
 from .logs import log
 from .payloads import S3Store, is_reference
-from .poller import DROPPED, Poll, retry_transient
+from .poller import Poll, keep_trying
+from .status import ActivityStatus, Closed
 
 Task = dict[str, Any]
 
@@ -44,7 +45,7 @@ def poll_decision_task(client: Any, config: Config, task_list: str, identity: st
         log.warning(f"workflow {workflow_id}: a page of its history could not be read ({error_code(exc)}): "
                     "leaving the decision task to SWF, which hands it out again after its timeout",
                     extra={"workflow_id": workflow_id})
-        return DROPPED
+        return Poll.DROPPED
     if task is None:
         return None
     task["events"] = events
@@ -64,7 +65,7 @@ def fetch_conditions(config: Config, state: ExecutionState, store: S3Store | Non
     for step in config.workflow.steps:
         for dep, _ in step.when:
             act = state.by_step.get(dep)
-            if act is not None and act.status == COMPLETED and is_reference(act.result):
+            if act is not None and act.status == ActivityStatus.COMPLETED and is_reference(act.result):
                 state.texts[act.activity_id] = store.get_text(str(act.result))
 
 
@@ -97,9 +98,9 @@ def handle_decision_task(client: Any, config: Config, task: Task, store: S3Store
     previous = task.get("previousStartedEventId") or 0
     for act in state.activities.values():
         if act.closed_event_id > previous and act.step_id is not None:
-            if act.status == COMPLETED:
+            if act.status == ActivityStatus.COMPLETED:
                 log.info(f"{act.step_id} succeeded", extra={**ctx, "activity_id": act.activity_id})
-            elif act.status in (FAILED, TIMED_OUT):
+            elif act.status in (ActivityStatus.FAILED, ActivityStatus.TIMED_OUT):
                 log.info(f"{act.step_id} failed: {act.reason}", extra={**ctx, "activity_id": act.activity_id})
     for name in state.unknown_events:
         log.warning(f"ignored an event type this decider does not know: {name}", extra=ctx)
@@ -127,7 +128,7 @@ def _respond(client: Any, config: Config, token: str, answer: Answer, received: 
     until = received + max(config.workflow.decision_timeout, 30)  # SWF takes an answer until the task times out
     what = f"workflow {ctx['workflow_id']}: reporting the decision"
     try:
-        retry_transient(lambda: client.respond_decision_task_completed(taskToken=token, decisions=answer.decisions),
+        keep_trying(lambda: client.respond_decision_task_completed(taskToken=token, decisions=answer.decisions),
                         what, until=until)
         return answer
     except Exception as exc:
@@ -139,10 +140,10 @@ def _respond(client: Any, config: Config, token: str, answer: Answer, received: 
         if is_transient(exc) or not answer.decisions:
             raise TaskError(f"{what}: {text}") from None
         reason = f"SWF refused the decider's answer: {text}"
-        refused = Answer([fail(reason)], closing=Closing("FAILED", reason[:256]))
+        refused = Answer([fail(reason)], closing=Closing(Closed.FAILED, shorten(reason, MAX_REASON)))
     log.error(f"SWF refused the decisions ({text}): failing the execution instead", extra=ctx)
     try:
-        retry_transient(lambda: client.respond_decision_task_completed(taskToken=token, decisions=refused.decisions),
+        keep_trying(lambda: client.respond_decision_task_completed(taskToken=token, decisions=refused.decisions),
                         what, until=until)
     except Exception as exc:
         raise TaskError(f"{what}: {redact(describe_error(exc), token)}") from None
@@ -160,6 +161,6 @@ def _alert(config: Config, state: ExecutionState, answer: Answer, previous: int,
                                            closing.details))
     elif refused is not None and refused.event_id > previous:  # seen for the first time
         alerts.send(config, alerts.message(
-            config, workflow_id, run_id, "CLOSE_REFUSED",
+            config, workflow_id, run_id, Closed.CLOSE_REFUSED,
             f"SWF refused {refused.decision} ({refused.cause}): the execution stays open until someone terminates it "
             "or it times out"))

@@ -1,4 +1,4 @@
-"""The worker's edges: poll an activity task, run its command, heartbeat, report the result."""
+"""The worker's edges for activity tasks: poll one, run its command, heartbeat, report the result."""
 
 from __future__ import annotations
 
@@ -13,11 +13,12 @@ from typing import Any
 from .client import describe_error, error_code, is_transient, make_client, redact
 from .config import Activity, Config
 from .errors import TaskError
-from .limits import MAX_DATA, MAX_REASON, cut, shorten
+from .limits import MAX_DATA, MAX_REASON, cut, one_line, shorten
 from .logs import log
 from .payloads import S3Store, expand, references_in
-from .poller import retry_transient
-from .runner import BEAT_CANCEL, BEAT_GONE, BEAT_OK, CANCELED, COMPLETED, FAILED, GONE, TaskResult, resolve_argv, run_task
+from .poller import keep_trying
+from .runner import RunningTasks, TaskResult, resolve_argv, run_task
+from .status import Beat, TaskOutcome
 
 REPORT_AT_LEAST = 30  # seconds of retrying a report, even past the task's deadline
 CANCEL_CHECK = 30.0  # seconds between heartbeats of an activity with no heartbeat timeout: is it canceled?
@@ -35,27 +36,23 @@ def pending_activity_tasks(client: Any, config: Config, task_list: str) -> int:
     return int(answer.get("count", 0))
 
 
-def _preview(text: str, limit: int = 300) -> str:
-    return text if len(text) <= limit else text[:limit] + f"... ({len(text)} characters)"
-
-
 def make_heartbeat(client: Any, token: str, ctx: dict[str, Any]) -> Any:
     """The runner's heartbeat callback: ok, cancel (SWF asked) or gone (task timed out / execution closed)."""
 
-    def beat() -> str:
+    def beat() -> Beat:
         try:
             answer = client.record_activity_task_heartbeat(taskToken=token, details="running")
         except Exception as exc:
             if error_code(exc) == "UnknownResourceFault":
                 log.warning("The task is no longer open (timed out or its execution closed): ending it", extra=ctx)
-                return BEAT_GONE
+                return Beat.GONE
             # throttled, a 5xx, a dropped connection: try again at the next tick
             log.warning(f"heartbeat failed: {redact(describe_error(exc), token)}; trying again next tick", extra=ctx)
-            return BEAT_OK
+            return Beat.OK
         if answer.get("cancelRequested"):
             log.info("Cancel requested by SWF: ending the task", extra=ctx)
-            return BEAT_CANCEL
-        return BEAT_OK
+            return Beat.CANCEL
+        return Beat.OK
 
     return beat
 
@@ -94,12 +91,12 @@ def _stdin(task: dict[str, Any], store: S3Store | None, spool: Path) -> str | Pa
 
 def run_activity(
     client: Any, config: Config, activity: Activity | None, task: dict[str, Any], ctx: dict[str, Any],
-    store: S3Store | None = None,
+    store: S3Store | None = None, running: RunningTasks | None = None,
 ) -> TaskResult:
     """Run the command config.yaml gives for the task's activity type (None: it gives none)."""
     if activity is None:
         atype = task.get("activityType", {})
-        return TaskResult(FAILED, reason=shorten(
+        return TaskResult(TaskOutcome.FAILED, reason=shorten(
             f"no command for activity type {atype.get('name')} {atype.get('version')} in {config.path.name}", MAX_REASON))
     log.info(f"Execute {activity.name} with command - {shlex.join(activity.command)}", extra=ctx)
     # heartbeats tell a worker that SWF wants the task canceled: without a heartbeat timeout, ask now and then
@@ -109,12 +106,12 @@ def run_activity(
         outcome = run_task(
             resolve_argv(activity.command), _stdin(task, store, spool), spool=spool,
             cwd=activity.cwd, env=task_env(task), timeout=activity.timeout,
-            heartbeat=make_heartbeat(client, task["taskToken"], ctx), heartbeat_every=every,
+            heartbeat=make_heartbeat(client, task["taskToken"], ctx), heartbeat_every=every, running=running,
         )
-        if outcome.outcome != COMPLETED or outcome.oversize is None:
+        if outcome.outcome != TaskOutcome.COMPLETED or outcome.oversize is None:
             return outcome
         if store is None or outcome.output is None:
-            return replace(outcome, outcome=FAILED, reason=shorten(
+            return replace(outcome, outcome=TaskOutcome.FAILED, reason=shorten(
                 f"the result is {outcome.oversize}, over SWF's {MAX_DATA}: print less, or set "
                 "results: {s3: s3://BUCKET/PREFIX} in config.yaml", MAX_REASON))
         execution = task.get("workflowExecution", {})
@@ -125,11 +122,11 @@ def run_activity(
 
 def report(client: Any, token: str, outcome: TaskResult, ctx: dict[str, Any], until: float) -> None:
     """Report the outcome to SWF, retrying transient errors until `until` (SWF takes it no later), so it is not lost."""
-    if outcome.outcome == GONE:
+    if outcome.outcome == TaskOutcome.GONE:
         return
-    if outcome.outcome == COMPLETED:
+    if outcome.outcome == TaskOutcome.COMPLETED:
         call = lambda: client.respond_activity_task_completed(taskToken=token, result=outcome.result)  # noqa: E731
-    elif outcome.outcome == CANCELED:
+    elif outcome.outcome == TaskOutcome.CANCELED:
         call = lambda: client.respond_activity_task_canceled(  # noqa: E731
             taskToken=token, details=cut(outcome.details or "", MAX_DATA))
     else:
@@ -137,7 +134,7 @@ def report(client: Any, token: str, outcome: TaskResult, ctx: dict[str, Any], un
             taskToken=token, reason=shorten(outcome.reason or "failed", MAX_REASON),
             details=cut(outcome.details or "", MAX_DATA))
     try:
-        retry_transient(call, f"workflow {ctx.get('workflow_id')}: reporting {ctx.get('activity_id')}", until=until)
+        keep_trying(call, f"workflow {ctx.get('workflow_id')}: reporting {ctx.get('activity_id')}", until=until)
     except Exception as exc:
         text = redact(describe_error(exc), token)
         if error_code(exc) == "UnknownResourceFault":
@@ -149,7 +146,8 @@ def report(client: Any, token: str, outcome: TaskResult, ctx: dict[str, Any], un
         raise TaskError(f"workflow {ctx.get('workflow_id')}: reporting {ctx.get('activity_id')}: {text}") from None
 
 
-def handle_activity_task(client: Any, config: Config, task: dict[str, Any], store: S3Store | None = None) -> TaskResult:
+def handle_activity_task(client: Any, config: Config, task: dict[str, Any], store: S3Store | None = None,
+                         running: RunningTasks | None = None) -> TaskResult:
     """Run one activity task and report how it ended."""
     execution = task.get("workflowExecution", {})
     ctx = {
@@ -161,18 +159,18 @@ def handle_activity_task(client: Any, config: Config, task: dict[str, Any], stor
     atype = task.get("activityType", {})
     activity = config.activity_for(atype.get("name", ""), atype.get("version", ""))
     try:
-        outcome = run_activity(client, config, activity, task, ctx, store)
+        outcome = run_activity(client, config, activity, task, ctx, store, running)
     except Exception as exc:  # our own bug, or S3 out of reach: still report it as a failure
-        outcome = TaskResult(FAILED, reason=shorten(f"worker error: {describe_error(exc)}", MAX_REASON))
+        outcome = TaskResult(TaskOutcome.FAILED, reason=shorten(f"worker error: {describe_error(exc)}", MAX_REASON))
     # SWF takes the result until the task's start-to-close timeout; past it, try for a little while all the same
     until = max(received + (activity.timeout if activity else 0), time.monotonic() + REPORT_AT_LEAST)
     report(client, task["taskToken"], outcome, ctx, until)
     name = ctx["activity_type"]
-    if outcome.outcome == COMPLETED:
-        log.info(f"{name} succeeded with output: {_preview(outcome.result)}", extra=ctx)
-    elif outcome.outcome == CANCELED:
+    if outcome.outcome == TaskOutcome.COMPLETED:
+        log.info(f"{name} succeeded with output: {one_line(outcome.result, 300)}", extra=ctx)
+    elif outcome.outcome == TaskOutcome.CANCELED:
         log.info(f"{name} canceled", extra=ctx)
-    elif outcome.outcome == GONE:
+    elif outcome.outcome == TaskOutcome.GONE:
         log.info(f"{name} abandoned: SWF no longer wants its result", extra=ctx)
     else:
         log.info(f"{name} failed: {outcome.reason}", extra=ctx)

@@ -10,9 +10,9 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import ANY, Stubber
 
+from swfagent.activity_tasks import handle_activity_task
 from swfagent.config import Config
 from swfagent.errors import TaskError
-from swfagent.worker import handle_activity_task
 from tests.flows import config_from
 
 TOKEN = "secret-task-token-" + "x" * 40
@@ -184,9 +184,9 @@ def test_an_input_in_s3_reaches_the_task_whole(offline_client: Any) -> None:
 
 def test_without_a_heartbeat_timeout_the_worker_still_asks_now_and_then_whether_to_cancel(
         offline_client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    from swfagent import worker
+    from swfagent import activity_tasks
 
-    monkeypatch.setattr(worker, "CANCEL_CHECK", 0.3)
+    monkeypatch.setattr(activity_tasks, "CANCEL_CHECK", 0.3)
     with Stubber(offline_client) as stub:
         stub.add_response("record_activity_task_heartbeat", {"cancelRequested": True}, {"taskToken": TOKEN, "details": ANY})
         stub.add_response("respond_activity_task_canceled", {}, {"taskToken": TOKEN, "details": ANY})

@@ -8,7 +8,7 @@ import pytest
 from botocore.stub import Stubber
 
 from swfagent.decide import fail, marker, schedule, start_timer
-from swfagent.decider import handle_decision_task
+from swfagent.decision_tasks import handle_decision_task
 from tests.flows import ARTICLE, DIAMOND, config_from
 from tests.histories import History
 
@@ -57,7 +57,7 @@ def test_throttled_answers_are_retried(offline_client: Any) -> None:
 
 
 def test_a_page_that_cannot_be_read_leaves_the_task_to_swf(offline_client: Any, capsys: pytest.CaptureFixture[str]) -> None:
-    from swfagent.decider import poll_decision_task
+    from swfagent.decision_tasks import poll_decision_task
     from swfagent.logs import setup_logging
     from swfagent.poller import Poll
 
@@ -84,12 +84,12 @@ def test_an_answer_swf_refuses_for_good_fails_the_execution_naming_why(offline_c
 
 def test_a_decider_that_cannot_decide_records_why_and_asks_again(offline_client: Any,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    from swfagent import decider
+    from swfagent import decision_tasks
 
     def broken(*_: Any) -> Any:
         raise KeyError("nope")
 
-    monkeypatch.setattr(decider, "decide", broken)
+    monkeypatch.setattr(decision_tasks, "decide", broken)
     with Stubber(offline_client) as stub:
         stub.add_response("respond_decision_task_completed", {}, {"taskToken": "tok", "decisions": [
             marker("swfagent-error", "cannot decide: KeyError('nope')"), start_timer("swfagent-error-4", 30)]})

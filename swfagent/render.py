@@ -1,0 +1,134 @@
+"""The console's pages as text: tables of executions, an execution's Summary / Events / Activities, failures, JSON."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from .limits import one_line, shorten
+from .status import ActivityStatus, Shown
+
+# An event's attributes worth a column, in this order.
+EVENT_FIELDS = ("activityId", "activityType", "timerId", "startToFireTimeout", "signalName", "markerName",
+                "result", "reason", "cause", "timeoutType", "input", "identity", "details")
+STDERR_LINES = 5  # lines of a failed activity's stderr that `show` prints
+
+
+def local_time(value: Any) -> str:
+    """A timestamp in the local zone, or '-'."""
+    if not isinstance(value, dt.datetime):
+        return "-"
+    return value.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def duration(start: Any, end: Any) -> str:
+    """'8.2 s', '3 min 5 s', '2 h 4 min', or '-'."""
+    if not isinstance(start, dt.datetime) or not isinstance(end, dt.datetime):
+        return "-"
+    s = (end - start).total_seconds()
+    if s < 60:
+        return f"{s:.1f} s"
+    if s < 3600:
+        return f"{int(s // 60)} min {int(s % 60)} s"
+    return f"{int(s // 3600)} h {int(s % 3600 // 60)} min"
+
+
+def table(headers: list[str], rows: list[list[str]]) -> str:
+    """Aligned columns, the last one left ragged."""
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
+    return "\n".join(
+        "  ".join(cell.ljust(widths[i]) if i < len(headers) - 1 else cell for i, cell in enumerate(line)).rstrip()
+        for line in [headers, *rows]
+    )
+
+
+def event_summary(attrs: dict[str, Any], width: int = 70) -> str:
+    """The key attributes of an event, on one line."""
+    parts = []
+    for key in EVENT_FIELDS:
+        value = attrs.get(key)
+        if value is None or value == "":
+            continue
+        if isinstance(value, dict):
+            value = f"{value.get('name')} {value.get('version')}"
+        parts.append(f"{key}={' '.join(str(value).split())}")
+    return shorten(" ".join(parts), width)
+
+
+def last_lines(text: str | None, count: int = STDERR_LINES) -> list[str]:
+    """The last non-empty lines of a text (a task's stderr)."""
+    return [line for line in (text or "").splitlines() if line.strip()][-count:]
+
+
+def _indent(text: str, by: str = "  ") -> str:
+    return "\n".join(by + line for line in text.splitlines())
+
+
+def format_show(data: dict[str, Any]) -> str:
+    """The console's Summary, Events and Activities tabs as text; a failed activity with the end of its stderr."""
+    s = data["summary"]
+    p = s["progress"]
+    summary = [
+        ["Workflow id", s["workflow_id"]], ["Run id", s["run_id"]], ["Type", s["workflow_type"]],
+        ["Status", s["status"] or "-"], ["Close status", s["close_status"] or "-"],
+        ["Started", local_time(s["started"])],
+        ["Closed", local_time(s["closed"]) + (f" ({duration(s['started'], s['closed'])})" if s["closed"] else "")],
+        ["Input", one_line(s["input"])], ["Result", one_line(s["result"])],
+    ]
+    if s.get("reason"):
+        summary.append(["Reason", one_line(s["reason"], 120)])
+    summary.append(["Progress", ", ".join(f"{p[str(k)]} {k}" for k in Shown)])
+    events = [[str(e["id"]), e["type"], local_time(e["time"]), event_summary(e["attributes"])] for e in data["events"]]
+    acts = [[a["activity_id"], f"{a['type']} {a['version']}", a["status"],
+             one_line(a["result"] if a["status"] == ActivityStatus.COMPLETED else a["reason"])]
+            for a in data["activities"]]
+    activities = table(["Activity ID", "Type", "Status", "Result / reason"], acts) if acts else "(none yet)"
+    for a in data["activities"]:
+        lines = last_lines(a["details"]) if a["status"] != ActivityStatus.COMPLETED else []
+        if lines:
+            activities += (f"\n{a['activity_id']}, the end of its stderr (all of it: show --activity "
+                           f"{a['activity_id']}):\n" + _indent("\n".join(lines), "  | "))
+    return "\n\n".join([
+        "Summary\n" + _indent(table(["", ""], summary).split("\n", 1)[1]),
+        "Events\n" + _indent(table(["ID", "Type", "Time", "Details"], events)),
+        "Activities\n" + _indent(activities),
+    ])
+
+
+def format_activity(activity: dict[str, Any]) -> str:
+    """One activity whole: its times, input, result, reason, and all of its details (the stderr SWF keeps)."""
+    head = [["Activity ID", activity["activity_id"]], ["Type", f"{activity['type']} {activity['version']}"],
+            ["Status", str(activity["status"])], ["Scheduled", local_time(activity["scheduled"])],
+            ["Started", local_time(activity["started"])], ["Closed", local_time(activity["closed"])],
+            ["Reason", activity["reason"] or "-"]]
+    parts = [table(["", ""], head).split("\n", 1)[1]]
+    for name in ("input", "result", "details"):
+        if activity.get(name):
+            parts.append(f"{name.capitalize()}:\n{_indent(str(activity[name]), '  | ')}")
+    return "\n\n".join(parts)
+
+
+def format_executions(rows: list[dict[str, Any]]) -> str:
+    """The console's My Workflow Executions list."""
+    body = [[
+        e["execution"]["workflowId"], e["execution"]["runId"],
+        f"{e['workflowType']['name']} {e['workflowType']['version']}",
+        local_time(e.get("startTimestamp")), local_time(e.get("closeTimestamp")),
+        e.get("closeStatus") or e.get("executionStatus", "-"),
+    ] for e in rows]
+    return table(["Workflow id", "Run id", "Type", "Started", "Closed", "Status"], body) if body else "(no executions)"
+
+
+def format_failures(rows: list[dict[str, Any]]) -> str:
+    """One line per failed execution: ids, status, closed, step, reason."""
+    body = [[
+        e["execution"]["workflowId"], e["execution"]["runId"], str(e.get("closeStatus")),
+        local_time(e.get("closeTimestamp")), e["alert"]["step"] or "-", one_line(e["alert"]["reason"], 80),
+    ] for e in rows]
+    return table(["Workflow id", "Run id", "Status", "Closed", "Step", "Reason"], body)
+
+
+def to_json(data: Any) -> str:
+    """JSON with timestamps as ISO 8601."""
+    return json.dumps(data, indent=2, default=lambda v: v.isoformat() if isinstance(v, dt.datetime) else str(v))

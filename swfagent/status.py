@@ -1,0 +1,97 @@
+"""The project's one vocabulary of states: each is an enum defined here, and compared nowhere as a bare string.
+
+Pure: no imports beyond the standard library. Members are strings too, so they print and serialize as
+their values ("COMPLETED", "running").
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class Word(str, enum.Enum):
+    """A state that prints as its value."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+class ActivityStatus(Word):
+    """An activity attempt, as SWF's history records it."""
+
+    SCHEDULED = "SCHEDULED"
+    STARTED = "STARTED"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    TIMED_OUT = "TIMED_OUT"
+    CANCELED = "CANCELED"
+
+    @property
+    def open(self) -> bool:
+        """Scheduled or started: not closed yet."""
+        return self in (ActivityStatus.SCHEDULED, ActivityStatus.STARTED)
+
+
+class StepStatus(Word):
+    """A step of the flow chart, as the decider sees it."""
+
+    COMPLETED = "completed"
+    SKIPPED = "skipped"
+    RUNNING = "running"
+    WAITING = "waiting"  # a timer of its runs: a retry's delay, or a wait after SWF refused it for a passing cause
+    READY = "ready"  # to be scheduled now
+    RETRY = "retry"  # failed with retries left: its retry timer is to start
+    HELD = "held"  # SWF refused it for a passing cause: a wait timer is to start
+    FAILED = "failed"
+    PENDING = "pending"  # its `after` steps are not done
+
+    @property
+    def shown(self) -> Shown:
+        """What the flow chart, `show` and `check` call it."""
+        return _SHOWN[self]
+
+
+class Shown(Word):
+    """A step's state as people see it: the flow chart's colours, show's progress line."""
+
+    COMPLETED = "completed"
+    RUNNING = "running"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    PENDING = "pending"
+
+
+_SHOWN = {
+    StepStatus.COMPLETED: Shown.COMPLETED, StepStatus.SKIPPED: Shown.SKIPPED, StepStatus.FAILED: Shown.FAILED,
+    StepStatus.RUNNING: Shown.RUNNING, StepStatus.WAITING: Shown.RUNNING, StepStatus.RETRY: Shown.RUNNING,
+    StepStatus.HELD: Shown.RUNNING, StepStatus.READY: Shown.PENDING, StepStatus.PENDING: Shown.PENDING,
+}
+
+
+class TaskOutcome(Word):
+    """How one task run by the worker ended."""
+
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELED = "canceled"  # SWF asked, the task was stopped
+    GONE = "gone"  # SWF no longer wants it (timed out, execution closed): nothing to report
+
+
+class Beat(Word):
+    """What a heartbeat learned."""
+
+    OK = "ok"
+    CANCEL = "cancel"  # SWF asks for the task to be canceled
+    GONE = "gone"  # the task timed out or its execution closed
+
+
+class Closed(Word):
+    """How a workflow execution closed (SWF's close statuses), and the alerts' CLOSE_REFUSED."""
+
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    CANCELED = "CANCELED"
+    TERMINATED = "TERMINATED"
+    CONTINUED_AS_NEW = "CONTINUED_AS_NEW"
+    TIMED_OUT = "TIMED_OUT"
+    CLOSE_REFUSED = "CLOSE_REFUSED"  # not SWF's: an alert that SWF refused to close it

@@ -1,0 +1,88 @@
+"""What the tests share besides fixtures: paths, the embedded SWF of the session, configs, script runs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from swfagent.client import make_client
+from swfagent.local import EmbeddedSWF
+from swfagent.local.faults import parse_faults
+from tests.swf import FakeClock
+
+ROOT = Path(__file__).resolve().parent.parent
+TASKS = ROOT / "tasks"
+HELPERS = Path(__file__).resolve().parent / "helpers"
+
+
+class Server:
+    """The moto server of this test session, reset before each test that uses it."""
+
+    def __init__(self, swf: EmbeddedSWF):
+        self.swf = swf
+        self.endpoint = swf.endpoint
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        self.env = {**env, **swf.env(), "PYTHONUNBUFFERED": "1"}
+
+    def reset(self) -> None:
+        req = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
+        urllib.request.urlopen(req, timeout=10).read()
+
+    def faults(self, spec: str) -> None:
+        """Put SWF's faults in force (`python -m swfagent local --faults` syntax) until the next test."""
+        self.swf.engine.set_limits(parse_faults(spec))
+
+    def client(self) -> Any:
+        return make_client()
+
+
+# An empty poll is held this long in the tests (60 s on SWF): a stopping poller lets its poll finish.
+TEST_POLL_SECONDS = 5.0
+
+
+@dataclass
+class ClockedSWF:
+    """An embedded SWF whose clock the test moves (tests.swf.FakeClock): timeouts without waiting."""
+
+    swf: EmbeddedSWF
+    clock: FakeClock
+
+    @property
+    def endpoint(self) -> str:
+        return self.swf.endpoint
+
+
+def demo_config_data() -> dict[str, Any]:
+    """The shipped config.yaml as data, commands made absolute so any folder works."""
+    data = yaml.safe_load((ROOT / "config.yaml").read_text())
+    for spec in data["activities"].values():
+        spec["command"] = [spec["command"][0], str(ROOT / spec["command"][1])]
+    return data
+
+
+def write_config(path: Path, data: dict[str, Any] | str) -> Path:
+    """Write a config file (data or YAML text) and return its path."""
+    text = data if isinstance(data, str) else yaml.safe_dump(data, sort_keys=False)
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def run_script(script: str, *args: str, env: dict[str, str] | None = None, timeout: float = 60,
+               input: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run one of the project's scripts (decider.py, worker.py, register_swf.py, -m swfagent) as a subprocess."""
+    argv = [sys.executable, "-m", "swfagent", *args] if script == "swfagent" else [sys.executable, str(ROOT / script), *args]
+    return subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, input=input)
+
+
+def start_script(script: str, *args: str, env: dict[str, str] | None = None, **kwargs: Any) -> subprocess.Popen[str]:
+    """Start a script in the background (a looping poller)."""
+    return subprocess.Popen([sys.executable, str(ROOT / script), *args], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)

@@ -7,9 +7,10 @@ PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 .PHONY: demo test lint bench soak lock clean
 
 # requirements.txt holds the ranges; constraints.txt the versions CI tested, which a fresh machine gets
-$(VENV)/.installed: requirements.txt constraints.txt
+$(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) -r requirements.txt -c constraints.txt
+	$(PIP) --no-deps --no-build-isolation -e .
 	touch $@
 
 demo: $(VENV)/.installed
@@ -36,7 +37,7 @@ lock:
 	$(PYTHON) -m venv .lock-venv
 	.lock-venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	{ echo "# The versions CI tested: make installs requirements.txt with these (pip -c). Refresh: make lock"; \
-	  .lock-venv/bin/python -m pip freeze --disable-pip-version-check; } > constraints.txt
+	  .lock-venv/bin/python -m pip freeze --all --disable-pip-version-check | grep -v '^pip=='; } > constraints.txt
 	rm -rf .lock-venv
 
 clean:

@@ -1,3 +1,3 @@
 """swfagent: run existing batch scripts as AWS Simple Workflow (SWF) workflows."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

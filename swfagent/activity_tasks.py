@@ -13,7 +13,7 @@ from typing import Any
 from .client import describe_error, error_code, is_transient, make_client, redact
 from .config import Activity, Config
 from .errors import TaskError
-from .limits import MAX_DATA, MAX_REASON, cut, one_line, shorten
+from .limits import MAX_DATA, MAX_REASON, cut, last_lines, one_line, shorten
 from .logs import log
 from .payloads import S3Store, expand, references_in
 from .poller import keep_trying
@@ -174,4 +174,6 @@ def handle_activity_task(client: Any, config: Config, task: dict[str, Any], stor
         log.info(f"{name} abandoned: SWF no longer wants its result", extra=ctx)
     else:
         log.info(f"{name} failed: {outcome.reason}", extra=ctx)
+        for line in last_lines(outcome.details):  # what the task said on stderr, where the user looks first
+            log.info(f"  | {line}", extra=ctx)
     return outcome

@@ -22,8 +22,8 @@ from typing import Any
 from . import alerts, executions, graph, policies, render
 from .activity_tasks import handle_activity_task, pending_activity_tasks, poll_activity_task, store_for
 from .client import CallStats, boundary, make_client
-from .config import PROJECT_DIR, Config, load_config
-from .decision_tasks import handle_decision_task, pending_decision_tasks, poll_decision_task
+from .config import ARTICLE_CONFIG, PROJECT_DIR, Config, load_config
+from .decision_tasks import check_ours, handle_decision_task, pending_decision_tasks, poll_decision_task
 from .errors import Exit, SwfAgentError, UsageError
 from .limits import MAX_DATA, MAX_REASON
 from .logs import log, setup_logging
@@ -93,19 +93,55 @@ class BeforePoll:
     """What a run does before each long poll: a cron run asks what is queued and ends when nothing is; a single
     run says once that it waits (a poll is held up to 60 s on SWF, and a single run polls until it has a task)."""
 
-    def __init__(self, mode: str, count: Callable[[], int], what: str, task_list: str):
-        self.mode, self.count, self.what, self.task_list = mode, count, what, task_list
+    def __init__(self, mode: str, what: str):
+        self.mode, self.what = mode, what
         self.said = False
 
-    def go(self) -> bool:
+    def go(self, count: Callable[[], int], task_list: str) -> bool:
         """False when the poll is not worth making: a cron run with nothing queued."""
         if self.mode == UNTIL_IDLE:
-            return self.count() > 0
+            return count() > 0
         if self.mode == ONCE and not self.said:
             self.said = True
-            if self.count() == 0:
-                log.info(f"Waiting for {self.what} on task list {self.task_list} (Ctrl-C stops)")
+            if count() == 0:
+                log.info(f"Waiting for {self.what} on task list {task_list} (Ctrl-C stops)")
         return True
+
+
+class LiveConfig:
+    """config.yaml as a long-running poller sees it: read again between tasks when the file changed; an edit that
+    does not load keeps the config in use, and says why."""
+
+    def __init__(self, config: Config):
+        self.config = config
+        self._stamp = self._stat()
+        self._lock = threading.Lock()
+
+    def _stat(self) -> tuple[int, int] | None:
+        try:
+            st = self.config.path.stat()
+        except OSError:
+            return None
+        return st.st_mtime_ns, st.st_size
+
+    def current(self) -> Config:
+        """The config to handle the next task with."""
+        stamp = self._stat()
+        if stamp == self._stamp or stamp is None:
+            return self.config
+        with self._lock:
+            if stamp != self._stamp:
+                self._stamp = stamp
+                try:
+                    config = load_config(self.config.path)
+                except SwfAgentError as exc:
+                    log.error(f"{exc}: going on with the config loaded before")
+                    return self.config
+                w = config.workflow
+                log.warning(f"{config.path.name} changed: reloaded ({w.name} {w.version}, {len(w.steps)} steps, "
+                            f"{len(config.activities)} activities)")
+                self.config = config
+        return self.config
 
 
 def _options(args: argparse.Namespace) -> LoopOptions:
@@ -118,29 +154,31 @@ def _options(args: argparse.Namespace) -> LoopOptions:
 def cmd_poller(args: argparse.Namespace) -> int:
     """decider or worker: poll, handle, respond, in --concurrency poll threads."""
     setup_logging(args.log_format, args.verbose)
-    config = load_config(args.config)
+    live = LiveConfig(load_config(args.config))
     client = make_client()
     stats = CallStats()
     stats.attach(client)
     decider = args.command == "decider"
-    task_list = args.task_list or config.workflow.task_list
-    me, options, store = identity(), _options(args), store_for(config)
+    me, options = identity(), _options(args)
     pending = pending_decision_tasks if decider else pending_activity_tasks
-    before = BeforePoll(options.mode, lambda: pending(client, config, task_list),
-                        "a decision task" if decider else "an activity task", task_list)
+    before = BeforePoll(options.mode, "a decision task" if decider else "an activity task")
 
     def once() -> Poll:
-        if not before.go():
+        config = live.current()
+        task_list = args.task_list or config.workflow.task_list
+        if not before.go(lambda: pending(client, config, task_list), task_list):
             return Poll.EMPTY
         task = (poll_decision_task if decider else poll_activity_task)(client, config, task_list, me)
         if task is None:
             return Poll.EMPTY
         if isinstance(task, Poll):
             return task
+        config = live.current()  # as the file is now: a long poll may have lasted through an edit
         if decider:
-            handle_decision_task(client, config, task, store)
+            check_ours(config, task)
+            handle_decision_task(client, config, task, store_for(config))
         else:
-            handle_activity_task(client, config, task, store, args.running)
+            handle_activity_task(client, config, task, store_for(config), args.running)
         return Poll.HANDLED
 
     try:
@@ -172,16 +210,26 @@ def _poller_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_register(args: argparse.Namespace) -> int:
-    """Register (or with --check only validate) what the config names."""
-    from .register import register_all
+    """Register what the config names; with --check, only check it (and its commands; --remote: against SWF)."""
+    from .register import check_commands, compare_registered, register_all
 
     config = load_config(args.config)
-    if args.check:
+    if not (args.check or args.remote):
+        with boundary():
+            lines = register_all(make_client(), config)
+    else:
+        problems = check_commands(config)
+        for problem in problems:
+            print(f"{args.prog}: error: {problem}", file=sys.stderr)
+        if problems:
+            return Exit.USAGE
         w = config.workflow
-        print(f"{config.path}: OK ({w.name} {w.version}: {len(w.steps)} steps, {len(config.activities)} activities)")
-        return Exit.OK
-    with boundary():
-        lines = register_all(make_client(), config)
+        print(f"{config.path}: OK ({w.name} {w.version}: {len(w.steps)} steps, {len(config.activities)} activities, "
+              "every command found)")
+        if not args.remote:
+            return Exit.OK
+        with boundary():
+            lines = compare_registered(make_client(), config)
     for ok, line in lines:
         print(line, file=sys.stdout if ok else sys.stderr)
     return Exit.OK if all(ok for ok, _ in lines) else Exit.ERROR
@@ -199,7 +247,8 @@ def cmd_local(args: argparse.Namespace) -> int:
     try:
         swf = EmbeddedSWF(args.port, poll_seconds=args.poll_seconds, faults=limits).start()
     except OSError as exc:
-        raise UsageError(f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror or exc}") from None
+        raise UsageError(f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror or exc}: give another port, "
+                         "--port N, or --port 0 for any free one") from None
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
     server_log = logging.getLogger("swfagent.local")
@@ -359,7 +408,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         with boundary():
             rows = executions.failures(make_client(), config, since)
     except SwfAgentError as exc:  # for cron: 1 means "failures found", 2 "could not look"
-        print_error(f"swfagent {args.command}", exc)
+        print_error(args.prog, exc)
         return Exit.USAGE
     if args.json:
         print(render.to_json(rows))
@@ -387,6 +436,10 @@ def _local_arguments(c: argparse.ArgumentParser) -> None:
     c.add_argument("--poll-seconds", type=positive_float, default=POLL_SECONDS,
                    help=f"how long an empty poll is held (default {POLL_SECONDS:g}, as SWF)")
     c.add_argument("--faults", help=f"SWF's faults on demand, {FAULTS_HELP}")
+
+
+def _demo_arguments(c: argparse.ArgumentParser) -> None:
+    c.set_defaults(config=str(ARTICLE_CONFIG))  # the article's workflow, wherever the demo runs from
 
 
 def _start_arguments(c: argparse.ArgumentParser) -> None:
@@ -437,7 +490,10 @@ def _check_arguments(c: argparse.ArgumentParser) -> None:
 
 
 def _register_arguments(c: argparse.ArgumentParser) -> None:
-    c.add_argument("--check", action="store_true", help="validate the config without registering anything")
+    c.add_argument("--check", action="store_true",
+                   help="register nothing: check the config, and that each command can run on this host")
+    c.add_argument("--remote", action="store_true",
+                   help="with --check: also compare what SWF holds with the config (missing, deprecated, other defaults)")
 
 
 COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str, Callable[[argparse.ArgumentParser], None]]] = {
@@ -448,7 +504,7 @@ COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str, Callable[[ar
     "register": (cmd_register, "register the SWF domain, workflow type and activity types config.yaml names; "
                                "safe to run again", _register_arguments),
     "local": (cmd_local, "run the embedded SWF (moto's server with swfagent's layer) on 127.0.0.1", _local_arguments),
-    "demo": (cmd_demo, "the article's walkthrough on the embedded SWF", lambda c: None),
+    "demo": (cmd_demo, "the article's walkthrough on the embedded SWF", _demo_arguments),
     "start": (cmd_start, "start a workflow execution", _start_arguments),
     "executions": (cmd_executions, "list executions, newest first", _executions_arguments),
     "show": (cmd_show, "one execution: summary, events, activities", _show_arguments),
@@ -472,7 +528,9 @@ def _common() -> argparse.ArgumentParser:
 
 def parser() -> argparse.ArgumentParser:
     """The whole command line: swfagent COMMAND [options]."""
-    p = argparse.ArgumentParser(prog="swfagent", description=__doc__.splitlines()[0] if __doc__ else None)
+    p = argparse.ArgumentParser(prog="swfagent", description=(
+        "Run existing batch scripts as AWS Simple Workflow (SWF) workflows: the article's decider and worker, the "
+        "embedded SWF, and the AWS console's pages from a terminal."))
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     common = _common()
     for name, (func, help, arguments) in COMMANDS.items():
@@ -500,7 +558,7 @@ def run(argv: list[str] | None = None, prog: str | None = None, *, signals: bool
     """Parse and run one command; `signals` installs the pollers' SIGTERM/SIGINT handlers (the entry point's)."""
     args = (script_parser(SCRIPTS[prog], prog) if prog in SCRIPTS else parser()).parse_args(argv)
     name = prog or f"swfagent {args.command}"
-    args.stop, args.running = Stop(), RunningTasks()
+    args.prog, args.stop, args.running = name, Stop(), RunningTasks()
     if signals and args.command in ("decider", "worker"):
         install_signal_handlers(args.stop, args.running)
     try:

@@ -20,7 +20,7 @@ import botocore.session
 from botocore.exceptions import ClientError
 
 from . import __version__
-from .errors import NotFound, SwfError
+from .errors import NotFound, SwfError, UsageError
 
 # SWF holds a poll up to 60 s: the read timeout must outlast it.
 READ_TIMEOUT = 70
@@ -64,7 +64,15 @@ def make_client(service: str = "swf") -> Any:
     with boundary():
         session = botocore.session.Session()
         session.register_component("data_loader", _data_loader())
+        region = session.get_config_variable("region")
+        if region and service == "swf" and region not in _regions(session):
+            raise UsageError(f"unknown AWS region {region!r}: SWF has no such region; set AWS_DEFAULT_REGION "
+                           "(e.g. us-east-1) or your profile's region")
         return session.create_client(service, config=config)
+
+
+def _regions(session: botocore.session.Session) -> set[str]:
+    return {r for p in session.get_available_partitions() for r in session.get_available_regions("swf", p)}
 
 
 def error_code(exc: BaseException) -> str:

@@ -12,8 +12,9 @@ import yaml
 
 from .errors import ConfigError
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+PROJECT_DIR = Path(__file__).resolve().parent.parent  # a clone's top folder (site-packages when installed)
 DEFAULT_CONFIG = PROJECT_DIR / "config.yaml"
+ARTICLE_CONFIG = Path(__file__).resolve().parent / "article" / "config.yaml"  # the demo's, shipped in the package
 
 MAX_TIMEOUT = 31_536_000  # one year: SWF's ceiling for every timeout
 SWF_HISTORY_LIMIT = 25_000
@@ -354,6 +355,22 @@ def parse_config(data: Any, path: Path) -> Config:
     return Config(path=path, domain=domain, workflow=workflow, activities=activities, alerts=alerts, results=results)
 
 
+def _yaml_problem(exc: yaml.YAMLError, text: str) -> str:
+    """PyYAML's complaint as one line: where, the line as the user wrote it, and what to look at."""
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    mark = getattr(exc, "problem_mark", None)
+    if mark is None:
+        return f"invalid YAML: {problem}"
+    lines = text.splitlines()
+    line = lines[mark.line] if mark.line < len(lines) else ""
+    if "\t" in line[: len(line) - len(line.lstrip())] or "'\\t'" in problem:
+        hint = "indent with spaces, not tabs"
+    else:
+        hint = ("check its indentation against the lines above: the keys of one mapping line up, and a list "
+                "item's keys line up after its '- '")
+    return f"line {mark.line + 1}: invalid YAML ({problem}): {line.strip()[:80]!r}: {hint}"
+
+
 def load_config(path: str | Path | None = None) -> Config:
     """Read and validate a config file; raise ConfigError with one line on any problem."""
     path = Path(path) if path is not None else DEFAULT_CONFIG
@@ -368,10 +385,7 @@ def load_config(path: str | Path | None = None) -> Config:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}: " if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{path}: {where}invalid YAML: {problem}") from None
+        raise ConfigError(f"{path}: {_yaml_problem(exc, text)}") from None
     except ValueError as exc:  # e.g. an integer too long for Python to convert
         raise ConfigError(f"{path}: invalid YAML value: {str(exc).splitlines()[0][:120]}") from None
     except RecursionError:

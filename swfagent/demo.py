@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .client import make_client
-from .config import PROJECT_DIR, load_config
+from .config import ARTICLE_CONFIG, PROJECT_DIR, load_config
 from .executions import show_data
 
 WORKFLOW_ID = "Demo"
@@ -35,10 +35,11 @@ def run_demo(config_path: str | Path, endpoint: str, run: Callable[[list[str], s
     boto3 must already point at the embedded SWF at `endpoint`; `run(argv, script)` runs one command.
     """
     config = load_config(config_path)
-    cfg = ["--config", str(config_path)] if Path(config_path).resolve() != (PROJECT_DIR / "config.yaml") else []
+    cfg = ["--config", str(config_path)]
+    article = Path(config_path).resolve() in (ARTICLE_CONFIG, (PROJECT_DIR / "config.yaml").resolve())
     print(f"Embedded SWF on {endpoint} (moto, 127.0.0.1 only)\n", flush=True)
     for shown, args, script in STEPS:
-        print(f"$ {' '.join([shown, *cfg])}", flush=True)
+        print(f"$ {' '.join([shown, *([] if article else cfg)])}", flush=True)
         code = run([*args, *cfg], script)
         sys.stderr.flush()
         print(flush=True)

@@ -40,3 +40,8 @@ def one_line(value: object, width: int = 60) -> str:
 def duration_text(seconds: int | None) -> str:
     """A timeout as SWF writes it: whole seconds, or NONE."""
     return "NONE" if seconds is None else str(seconds)
+
+
+def last_lines(text: str | None, count: int = 5) -> list[str]:
+    """The last non-empty lines of a text (the end of a task's stderr)."""
+    return [line for line in (text or "").splitlines() if line.strip()][-count:]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import stat
 import sys
 import time
 
@@ -56,6 +58,18 @@ class _Std(logging.StreamHandler):  # type: ignore[type-arg]
         pass
 
 
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+def _stamped(stream: object, fmt: str) -> str:
+    """The format, with the time in front when the stream is a regular file."""
+    try:
+        is_file = stat.S_ISREG(os.fstat(stream.fileno()).st_mode)  # type: ignore[attr-defined]
+    except (AttributeError, OSError, ValueError):
+        is_file = False
+    return "%(asctime)s " + fmt if is_file else fmt
+
+
 def setup_logging(fmt: str = "text", verbose: bool = False) -> None:
     """Info lines to stdout, warnings and errors to stderr; text or json."""
     out = _Std("stdout")
@@ -65,9 +79,9 @@ def setup_logging(fmt: str = "text", verbose: bool = False) -> None:
     if fmt == "json":
         out.setFormatter(JsonFormatter())
         err.setFormatter(JsonFormatter())
-    else:
-        out.setFormatter(logging.Formatter("%(message)s"))
-        err.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    else:  # the time of day in front when the lines go to a file (cron's >> log), not to a terminal
+        out.setFormatter(logging.Formatter(_stamped(sys.stdout, "%(message)s"), TIME_FORMAT))
+        err.setFormatter(logging.Formatter(_stamped(sys.stderr, "%(levelname)s: %(message)s"), TIME_FORMAT))
     log.handlers[:] = [out, err]
     log.setLevel(logging.DEBUG if verbose else logging.INFO)
     log.propagate = False

@@ -1,7 +1,11 @@
-"""Register what config.yaml names: the domain, the workflow type, the activity types. Safe to run again."""
+"""Register what config.yaml names (the domain, the workflow type, the activity types), safe to run again; and
+check, without registering, that each command can run here and that SWF holds what the file says."""
 
 from __future__ import annotations
 
+import os
+import shutil
+from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -10,6 +14,12 @@ from .client import error_code
 from .config import Activity, Config
 from .errors import SwfError
 from .limits import duration_text
+from .runner import resolve_argv
+
+# Arguments that name a script the command runs: checked to exist, unlike its other arguments (an output file).
+SCRIPT_SUFFIXES = (".py", ".sh", ".bash", ".rb", ".pl", ".js", ".jar", ".R")
+
+Line = tuple[bool, str]  # (all right, what to print)
 
 
 def workflow_defaults(config: Config) -> dict[str, Any]:
@@ -47,25 +57,29 @@ def _differences(wanted: dict[str, Any], registered: dict[str, Any]) -> list[str
     return out
 
 
-def _type_line(kind: str, name: str, version: str, register: Any, describe: Any, wanted: dict[str, Any]) -> tuple[bool, str]:
-    label = f"{kind} type {name} {version}"
-    try:
-        register()
-        return True, f"{label}: registered"
-    except ClientError as exc:
-        if error_code(exc) != "TypeAlreadyExistsFault":
-            raise
-    info = describe()
+def _as_registered(label: str, info: dict[str, Any], wanted: dict[str, Any], ok: str) -> Line:
+    """How a registered type compares with the config: deprecated, other defaults, or as `ok` says."""
     if info.get("typeInfo", {}).get("status") == "DEPRECATED":
         return False, f"{label}: is deprecated in SWF: bump its version in the config"
     diffs = _differences(wanted, info.get("configuration", {}))
     if diffs:
         return False, (f"{label}: already registered with other defaults ({'; '.join(diffs)}): "
                        "SWF cannot change a type, bump its version in the config")
-    return True, f"{label}: already registered"
+    return True, f"{label}: {ok}"
 
 
-def register_all(client: Any, config: Config) -> list[tuple[bool, str]]:
+def _types(config: Config) -> list[tuple[str, str, str, dict[str, Any], str, dict[str, Any]]]:
+    """(kind, name, version, what to describe it by, its key, the defaults wanted) for the workflow and activity types."""
+    d, w = config.domain, config.workflow
+    out = [("Workflow", w.name, w.version, {"domain": d.name, "workflowType": {"name": w.name, "version": w.version}},
+            "workflowType", workflow_defaults(config))]
+    for a in w.used_activities:
+        out.append(("Activity", a.name, a.version, {"domain": d.name, "activityType": {"name": a.name, "version": a.version}},
+                    "activityType", activity_defaults(a)))
+    return out
+
+
+def register_all(client: Any, config: Config) -> list[Line]:
     """Register everything; one (ok, line) per domain and type."""
     d = config.domain
     lines = []
@@ -81,21 +95,64 @@ def register_all(client: Any, config: Config) -> list[tuple[bool, str]]:
         if status == "DEPRECATED":
             raise SwfError(f"domain {d.name} is deprecated in SWF: choose another domain name") from None
         lines.append((True, f"Domain {d.name}: already registered"))
-    w = config.workflow
-    wanted = workflow_defaults(config)
-    lines.append(_type_line(
-        "Workflow", w.name, w.version,
-        lambda: client.register_workflow_type(domain=d.name, name=w.name, version=w.version, **wanted),
-        lambda: client.describe_workflow_type(domain=d.name, workflowType={"name": w.name, "version": w.version}),
-        wanted,
-    ))
-    for a in w.used_activities:
-        wanted_a = activity_defaults(a)
-        lines.append(_type_line(
-            "Activity", a.name, a.version,
-            lambda a=a, wa=wanted_a: client.register_activity_type(domain=d.name, name=a.name, version=a.version, **wa),
-            lambda a=a: client.describe_activity_type(domain=d.name, activityType={"name": a.name, "version": a.version}),
-            wanted_a,
-        ))
+    for kind, name, version, _, key, wanted in _types(config):
+        register = client.register_workflow_type if kind == "Workflow" else client.register_activity_type
+        describe = client.describe_workflow_type if kind == "Workflow" else client.describe_activity_type
+        label = f"{kind} type {name} {version}"
+        try:
+            register(domain=d.name, name=name, version=version, **wanted)
+            lines.append((True, f"{label}: registered"))
+        except ClientError as exc:
+            if error_code(exc) != "TypeAlreadyExistsFault":
+                raise
+            lines.append(_as_registered(label, describe(domain=d.name, **{key: {"name": name, "version": version}}),
+                                        wanted, "already registered"))
     return lines
+
+
+def compare_registered(client: Any, config: Config) -> list[Line]:
+    """What SWF holds against what the config says, registering nothing: missing, deprecated, other defaults."""
+    d = config.domain
+    lines = []
+    try:
+        status = client.describe_domain(name=d.name).get("domainInfo", {}).get("status")
+        lines.append((status != "DEPRECATED", f"Domain {d.name}: " + (
+            "is deprecated in SWF: choose another domain name" if status == "DEPRECATED" else "registered")))
+    except ClientError as exc:
+        if error_code(exc) != "UnknownResourceFault":
+            raise
+        return [(False, f"Domain {d.name}: not registered: run python register_swf.py")]
+    for kind, name, version, ask, _, wanted in _types(config):
+        describe: Callable[..., Any] = client.describe_workflow_type if kind == "Workflow" else client.describe_activity_type
+        label = f"{kind} type {name} {version}"
+        try:
+            lines.append(_as_registered(label, describe(**ask), wanted, "registered as config.yaml says"))
+        except ClientError as exc:
+            if error_code(exc) != "UnknownResourceFault":
+                raise
+            lines.append((False, f"{label}: not registered: run python register_swf.py"))
+    return lines
+
+
+def check_commands(config: Config) -> list[str]:
+    """What would stop an activity's command from running on this host, one line each (none: all can run)."""
+    problems = []
+    for a in config.workflow.used_activities:
+        where = f"{config.path}: activities.{a.name}.command"
+        if not a.cwd.is_dir():
+            problems.append(f"{where}: its working directory {a.cwd} does not exist")
+            continue
+        program = resolve_argv(a.command)[0]
+        if os.sep in program:
+            path = a.cwd / program
+            if not path.is_file():
+                problems.append(f"{where}: {program}: no such file (from {a.cwd})")
+            elif not os.access(path, os.X_OK):
+                problems.append(f"{where}: {program}: not executable (chmod +x, or run it with its interpreter)")
+        elif shutil.which(program) is None:
+            problems.append(f"{where}: {program}: not found on PATH ({os.environ.get('PATH', '')[:60]}...)")
+        for arg in a.command[1:]:
+            if arg.endswith(SCRIPT_SUFFIXES) and not arg.startswith("-") and not (a.cwd / arg).is_file():
+                problems.append(f"{where}: {arg}: no such file (from {a.cwd})")
+    return problems
 

@@ -6,13 +6,12 @@ import datetime as dt
 import json
 from typing import Any
 
-from .limits import one_line, shorten
+from .limits import last_lines, one_line, shorten
 from .status import ActivityStatus, Shown
 
 # An event's attributes worth a column, in this order.
 EVENT_FIELDS = ("activityId", "activityType", "timerId", "startToFireTimeout", "signalName", "markerName",
                 "result", "reason", "cause", "timeoutType", "input", "identity", "details")
-STDERR_LINES = 5  # lines of a failed activity's stderr that `show` prints
 
 
 def local_time(value: Any) -> str:
@@ -54,11 +53,6 @@ def event_summary(attrs: dict[str, Any], width: int = 70) -> str:
             value = f"{value.get('name')} {value.get('version')}"
         parts.append(f"{key}={' '.join(str(value).split())}")
     return shorten(" ".join(parts), width)
-
-
-def last_lines(text: str | None, count: int = STDERR_LINES) -> list[str]:
-    """The last non-empty lines of a text (a task's stderr)."""
-    return [line for line in (text or "").splitlines() if line.strip()][-count:]
 
 
 def _indent(text: str, by: str = "  ") -> str:

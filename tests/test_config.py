@@ -97,3 +97,29 @@ def test_results_in_s3(tmp_path: Path) -> None:
         data["results"] = {"s3": bad}
         with pytest.raises(ConfigError, match="results.s3: must be s3://BUCKET/PREFIX"):
             load_config(write_config(tmp_path / "config.yaml", data))
+
+
+def test_after_may_be_one_step_id_without_a_list(tmp_path: Path) -> None:
+    data = demo_config_data()
+    data["workflow"]["steps"][1]["after"] = "Test_Task_A"
+    config = load_config(write_config(tmp_path / "config.yaml", data))
+    assert config.workflow.step("Test_Task_B").after == ("Test_Task_A",)
+
+
+@pytest.mark.parametrize(("text", "line", "hint"), [
+    ("workflow:\n  name: W\n  steps:\n    - activity: A\n    - activity: B\n       after: [A]\n", 6, "check its indentation"),
+    ("domain:\n\tname: x\n", 2, "indent with spaces, not tabs"),
+])
+def test_a_yaml_mistake_shows_its_line_and_what_to_look_at(tmp_path: Path, text: str, line: int, hint: str) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    message = str(err.value)
+    written = text.splitlines()[line - 1].strip()
+    assert message.startswith(f"{path}: line {line}: invalid YAML (") and f"{written!r}" in message
+    assert message.endswith(hint if "tabs" in hint else "line up after its '- '") and hint in message and "\n" not in message
+
+
+def test_the_readme_shows_the_shipped_config_as_it_is() -> None:
+    assert (ROOT / "config.yaml").read_text() in (ROOT / "README.md").read_text()

@@ -126,19 +126,20 @@ def test_account_region_and_partition(shipped: Config) -> None:
 
 
 def _api_calls(module: str) -> set[str]:
-    """The SWF operations a module calls: client.method(...) and client.get_paginator("method")."""
+    """The SWF operations a module calls: client.method(...) (or names, as in `client.a if x else client.b`) and
+    client.get_paginator("method")."""
     tree = ast.parse((ROOT / "swfagent" / module).read_text())
     mapping = boto3.session.Session(region_name="us-east-1").client(
         "swf", aws_access_key_id="x", aws_secret_access_key="x").meta.method_to_api_mapping
     found = set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-            target = node.func.value
-            if isinstance(target, ast.Name) and target.id == "client":
-                if node.func.attr == "get_paginator" and isinstance(node.args[0], ast.Constant):
-                    found.add(mapping[node.args[0].value])
-                elif node.func.attr in mapping:
-                    found.add(mapping[node.func.attr])
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "client":
+            if node.attr in mapping:
+                found.add(mapping[node.attr])
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get_paginator"
+              and isinstance(node.func.value, ast.Name) and node.func.value.id == "client"
+              and isinstance(node.args[0], ast.Constant)):
+            found.add(mapping[node.args[0].value])
     return {f"swf:{name}" for name in found}
 
 

@@ -1,0 +1,60 @@
+"""The package installs like one: a wheel with the code, the article's demo and the `swfagent` command, which
+works from any folder; the declared dependencies are requirements.txt's."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+from tests.support import ROOT
+
+
+def _requirement(text: str) -> tuple[str, frozenset[str]]:
+    """A requirement as (name with extras, its specifiers), whatever their order."""
+    name, specs = re.fullmatch(r"([\w.\-\[\]]+)(.*)", text.split(";")[0].strip()).groups()  # type: ignore[union-attr]
+    return name.lower(), frozenset(specs.split(","))
+
+
+def test_the_dependencies_are_requirements_txt_s() -> None:
+    declared = importlib.metadata.metadata("swfagent").get_all("Requires-Dist") or []
+    listed = {line.strip() for line in (ROOT / "requirements.txt").read_text().splitlines()
+              if line.strip() and not line.startswith("#")}
+    assert {_requirement(r) for r in declared} == {_requirement(r) for r in listed}
+    assert {_requirement(r) for r in declared if "extra ==" not in r} == {
+        _requirement(r) for r in ("boto3>=1.34.0", "botocore>=1.34.0", "PyYAML>=6.0", "moto[server]>=5.2,<5.3")}
+    pinned = {re.split(r"[<>=\[]", r)[0].lower() for r in listed}
+    constraints = {line.split("==")[0].lower() for line in (ROOT / "constraints.txt").read_text().splitlines()
+                   if "==" in line}
+    assert pinned <= constraints  # each one's tested version is pinned
+
+
+def test_pip_install_gives_a_swfagent_command_that_works_from_any_folder(tmp_path: Path) -> None:
+    wheels, target, elsewhere = tmp_path / "wheels", tmp_path / "site", tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--quiet"]
+    subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(ROOT)], check=True,
+                   capture_output=True, timeout=300)
+    [wheel] = wheels.glob("swfagent-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert {"swfagent/cli.py", "swfagent/local/api.py", "swfagent/article/config.yaml", "swfagent/article/a.py",
+            "swfagent/article/b.py"} <= names
+    entry = next(n for n in names if n.endswith("entry_points.txt"))
+    assert "swfagent = swfagent.cli:main" in zipfile.ZipFile(wheel).read(entry).decode()
+    subprocess.run([*pip, "install", "--no-deps", "--no-index", "--target", str(target), str(wheel)], check=True,
+                   capture_output=True, timeout=300)
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("AWS_")}, "PYTHONPATH": str(target)}
+    where = subprocess.run([sys.executable, "-c", "import swfagent; print(swfagent.__file__)"], cwd=elsewhere, env=env,
+                           capture_output=True, text=True, check=True)
+    assert where.stdout.startswith(str(target))  # the installed copy, not the clone
+    demo = subprocess.run([str(target / "bin" / "swfagent"), "demo"], cwd=elsewhere, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert demo.returncode == 0, demo.stdout[-2000:] + demo.stderr[-2000:]
+    assert "Execution Demo closed COMPLETED" in demo.stdout
+    listed = subprocess.run([str(target / "bin" / "swfagent"), "--help"], cwd=elsewhere, env=env, capture_output=True,
+                            text=True, check=True)
+    assert all(c in listed.stdout for c in ("decider", "worker", "register", "local", "demo", "show", "policies"))

@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--executions", type=int, default=8)
     parser.add_argument("--idle", type=float, default=125.0, help="seconds the pollers are left idle (0: skip)")
     args = parser.parse_args(argv)
-    server = subprocess.Popen([sys.executable, "-m", "swfagent", "local", "--port", "0"], cwd=ROOT,
+    server = subprocess.Popen([sys.executable, "-m", "swfagent", "local", "--port", "0", "--no-console"], cwd=ROOT,
                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     swf_env: dict[str, str] = {}
     assert server.stdout is not None

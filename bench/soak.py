@@ -64,7 +64,7 @@ def write_config(folder: Path, heartbeat: int) -> Path:
 
 
 def start_server(faults: str, log: Path) -> tuple[subprocess.Popen[str], dict[str, str]]:
-    argv = [sys.executable, "-m", "swfagent", "local", "--port", "0"] + (["--faults", faults] if faults else [])
+    argv = [sys.executable, "-m", "swfagent", "local", "--port", "0", "--no-console"] + (["--faults", faults] if faults else [])
     proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=log.open("w"), text=True)
     env: dict[str, str] = {}
     assert proc.stdout is not None

@@ -266,7 +266,7 @@ def one_run(kind: str, executions: int, logdir: Path, timeout: float, profile: b
         port = free_port()
         env = base_env(port)
         # polls held 1 s, not 60: the pollers are known to be up once each has answered one
-        server = procs.start("server", [sys.executable, "-m", "swfagent", "local", "--port", str(port), "--poll-seconds", "1"],
+        server = procs.start("server", [sys.executable, "-m", "swfagent", "local", "--port", str(port), "--poll-seconds", "1", "--no-console"],
                              env)
         wait_port(port, server, 30)
         client = bench_client(port)

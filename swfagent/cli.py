@@ -259,12 +259,64 @@ def cmd_local(args: argparse.Namespace) -> int:
         print(f"Faults in force: {describe_limits(limits) or 'none'}")
     print("Point the scripts at it, in each terminal:")
     print(exports(swf.env()))
+    console = _local_console(args, swf)
     print("Stop it with Ctrl-C; everything it holds is gone then.", flush=True)
+    _wait_for_stop()
+    if console is not None:
+        console.stop()
+    swf.stop()
+    return Exit.OK
+
+
+def _wait_for_stop() -> None:
+    """Block until Ctrl-C or SIGTERM (a server in the foreground)."""
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     with contextlib.suppress(KeyboardInterrupt):
         done.wait()
-    swf.stop()
+
+
+def _local_console(args: argparse.Namespace, swf: Any) -> Any:
+    """The web console beside the embedded SWF, or None (said in one line) when it cannot be had."""
+    from .web import WebConsole
+
+    if args.no_console:
+        return None
+    try:
+        config = load_config(args.config)
+        with environment(swf.env()):
+            client = make_client()
+        console = WebConsole(client, config, port=args.console_port).start()
+    except SwfAgentError as exc:
+        print(f"Web console not started: {exc}")
+        return None
+    except OSError as exc:
+        print(f"Web console not started: cannot listen on 127.0.0.1:{args.console_port}: {exc.strerror or exc}: "
+              "--console-port N, or 0 for any free one")
+        return None
+    print(f"Web console: {console.url}")
+    return console
+
+
+def cmd_web(args: argparse.Namespace) -> int:
+    """Serve the web console in the foreground until Ctrl-C."""
+    from .web import TOKEN_ENV, WebConsole, check_exposure
+
+    config = load_config(args.config)
+    token = args.token or os.environ.get(TOKEN_ENV) or None
+    check_exposure(args.host, token)
+    with boundary():
+        client = make_client()
+    web = WebConsole(client, config, args.host, args.port, token)
+    try:
+        web.start()
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}: give another port, "
+                         "--port N, or --port 0 for any free one") from None
+    print(f"Web console: {web.url} (SWF at {client.meta.endpoint_url}, domain {config.domain.name}"
+          f"{'; it asks for its token' if token else ''}). Ctrl-C stops it.", flush=True)
+    _wait_for_stop()
+    web.stop()
     return Exit.OK
 
 
@@ -306,8 +358,7 @@ def cmd_start(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     if args.workflow_id and args.id_template:
         raise UsageError("give --workflow-id or --id-template, not both")
-    workflow_id = args.workflow_id or executions.workflow_id_from_template(
-        args.id_template or f"{config.workflow.name}-{{datetime}}-{{uuid}}", dt.datetime.now())
+    workflow_id = executions.new_workflow_id(config, args.workflow_id, args.id_template, dt.datetime.now())
     text = args.input
     if args.input_file:
         if text is not None:
@@ -436,6 +487,19 @@ def _local_arguments(c: argparse.ArgumentParser) -> None:
     c.add_argument("--poll-seconds", type=positive_float, default=POLL_SECONDS,
                    help=f"how long an empty poll is held (default {POLL_SECONDS:g}, as SWF)")
     c.add_argument("--faults", help=f"SWF's faults on demand, {FAULTS_HELP}")
+    c.add_argument("--console-port", type=port_number, default=5056,
+                   help="the web console's port (default 5056; 0: any free one)")
+    c.add_argument("--no-console", action="store_true", help="serve the embedded SWF only, without the web console")
+
+
+def _web_arguments(c: argparse.ArgumentParser) -> None:
+    from .web import DEFAULT_HOST, DEFAULT_PORT, TOKEN_ENV
+
+    c.add_argument("--host", default=DEFAULT_HOST,
+                   help=f"the address to listen on (default {DEFAULT_HOST}; any other needs a token)")
+    c.add_argument("--port", type=port_number, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0: any free one)")
+    c.add_argument("--token", help=f"ask for this token before serving anything (better: set {TOKEN_ENV}, which "
+                                   "other users cannot see in the process list)")
 
 
 def _demo_arguments(c: argparse.ArgumentParser) -> None:
@@ -480,7 +544,8 @@ def _steer_arguments(*extra: str) -> Callable[[argparse.ArgumentParser], None]:
 def _graph_arguments(c: argparse.ArgumentParser) -> None:
     c.add_argument("--execution", metavar="WORKFLOW_ID", help="mark each step with its state in this execution")
     c.add_argument("--run-id", help="with --execution: the run (default: the latest)")
-    c.add_argument("--format", choices=graph.FORMATS, default="mermaid", help="mermaid (default) or dot")
+    c.add_argument("--format", choices=graph.FORMATS, default="mermaid",
+                   help="mermaid (default), dot (for Graphviz), or svg (drawn here, no Graphviz needed)")
 
 
 def _check_arguments(c: argparse.ArgumentParser) -> None:
@@ -504,6 +569,8 @@ COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str, Callable[[ar
     "register": (cmd_register, "register the SWF domain, workflow type and activity types config.yaml names; "
                                "safe to run again", _register_arguments),
     "local": (cmd_local, "run the embedded SWF (moto's server with swfagent's layer) on 127.0.0.1", _local_arguments),
+    "web": (cmd_web, "serve the web console (the AWS console's SWF pages, with the live flow chart) on "
+                     "127.0.0.1", _web_arguments),
     "demo": (cmd_demo, "the article's walkthrough on the embedded SWF", _demo_arguments),
     "start": (cmd_start, "start a workflow execution", _start_arguments),
     "executions": (cmd_executions, "list executions, newest first", _executions_arguments),

@@ -40,6 +40,13 @@ def workflow_id_from_template(template: str, now: dt.datetime) -> str:
         raise UsageError(f"--id-template {template!r}: {exc!r} (use {{date}}, {{time}}, {{datetime}}, {{uuid}})") from None
 
 
+def new_workflow_id(config: Config, workflow_id: str | None, template: str | None, now: dt.datetime) -> str:
+    """The id to start with: the one given, or a template filled, or the workflow's name, a time and a random part."""
+    if workflow_id and template:
+        raise UsageError("give a workflow id or an id template, not both")
+    return workflow_id or workflow_id_from_template(template or f"{config.workflow.name}-{{datetime}}-{{uuid}}", now)
+
+
 def start_execution(client: Any, config: Config, workflow_id: str, input: str | None) -> tuple[str, bool]:
     """Start an execution; (run id, True), or (the open run's id, False) if that workflow id is already open."""
     w = config.workflow
@@ -105,6 +112,49 @@ def list_executions(
             if status is None or e.get("closeStatus") == status:
                 found[(e["execution"]["workflowId"], e["execution"]["runId"])] = e  # closed since listed open
     return sorted(found.values(), key=lambda e: e["startTimestamp"], reverse=True)
+
+
+def executions_page(
+    client: Any, config: Config, which: str, *, since: dt.datetime | None = None, workflow_id: str | None = None,
+    status: str | None = None, token: str | None = None, size: int = 50,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of open or closed executions, newest first, as SWF pages them; and the next page's token.
+
+    SWF takes a workflow id or a close status in one call, not both: with both, the status is checked here
+    (so a page may hold fewer than `size`).
+    """
+    kwargs: dict[str, Any] = {"domain": config.domain.name, "maximumPageSize": size,
+                              "startTimeFilter": {"oldestDate": since or EPOCH}}
+    if workflow_id:
+        kwargs["executionFilter"] = {"workflowId": workflow_id}
+    elif status and which == "closed":
+        kwargs["closeStatusFilter"] = {"status": status}
+    if token:
+        kwargs["nextPageToken"] = token
+    call = client.list_open_workflow_executions if which == "open" else client.list_closed_workflow_executions
+    page = call(**kwargs)
+    rows = [e for e in page.get("executionInfos", []) if not status or e.get("closeStatus") == status]
+    return rows, page.get("nextPageToken")
+
+
+def latest_activity(client: Any, config: Config, execution: dict[str, str], within: int = 100) -> str | None:
+    """The activity id an execution scheduled last (its current or last step), from its newest `within` events.
+
+    Read newest first, in a short page and then a longer one: the last scheduling is most often a few events back.
+    """
+    kwargs: dict[str, Any] = {"domain": config.domain.name, "execution": execution, "reverseOrder": True}
+    seen = 0
+    for size in (10, within - 10):
+        page = client.get_workflow_execution_history(**kwargs, maximumPageSize=size)
+        for event in page.get("events", []):
+            scheduled = event.get("activityTaskScheduledEventAttributes")
+            if scheduled:
+                return str(scheduled.get("activityId"))
+        seen += len(page.get("events", []))
+        if not page.get("nextPageToken") or seen >= within:
+            return None
+        kwargs["nextPageToken"] = page["nextPageToken"]
+    return None
 
 
 # ---- read ----------------------------------------------------------------------------------------
@@ -224,7 +274,7 @@ def failures(client: Any, config: Config, since: dt.datetime) -> list[dict[str, 
         state = fold(events)
         steps = shown_steps(config, state)
         failed = ([s for s, v in steps.items() if v is Shown.FAILED]
-                  or [s for s, v in steps.items() if v is Shown.RUNNING])
+                  or [s for s, v in steps.items() if v in (Shown.RUNNING, Shown.WAITING)])
         details = next((attributes(ev).get("details") for ev in reversed(events)
                         if ev.get("eventType", "").startswith("WorkflowExecution")), None)
         details = details if isinstance(details, str) else None

@@ -1,24 +1,28 @@
-"""The workflow's flow chart in the article's notation, as Mermaid or Graphviz DOT text.
+"""The workflow's flow chart in the article's notation, as Mermaid or Graphviz DOT text, or as SVG.
 
 Ovals are the start and the end, rectangles the steps (activities), diamonds the `when` conditions:
 a step with `when` gets a diamond between its `after` steps and itself, 'yes' leading to the step
 and 'no' past it (the step is skipped) to the steps after it, or to the end. Pure: a Workflow and, optionally, each step's status in.
+SVG is laid out by grandalf (Sugiyama's layered layout, as Graphviz's dot does), so it needs no Graphviz.
 """
 
 from __future__ import annotations
 
+import functools
+import html
 import re
 
 from .config import Step, Workflow
 from .status import Shown
 
-FORMATS = ("mermaid", "dot")
+FORMATS = ("mermaid", "dot", "svg")
 START, END = "wf_start", "wf_end"
 
 # fill, border: the same in both formats
 COLORS = {
     Shown.COMPLETED: ("#c8e6c9", "#2e7d32"),
     Shown.RUNNING: ("#bbdefb", "#1565c0"),
+    Shown.WAITING: ("#ffe0b2", "#e65100"),
     Shown.FAILED: ("#ffcdd2", "#c62828"),
     Shown.SKIPPED: ("#eeeeee", "#9e9e9e"),
     Shown.PENDING: ("#ffffff", "#616161"),
@@ -124,6 +128,133 @@ def dot(workflow: Workflow, status: dict[str, Shown] | None = None) -> str:
     return "\n".join(out) + "\n"
 
 
+# SVG: a monospace label's character width and line height, in px, and the spaces between nodes
+CHAR_W, LINE_H, PAD = 7.2, 16, 12
+
+
+def _node_size(shape: str, label: list[str]) -> tuple[float, float]:
+    w = max(len(line) for line in label) * CHAR_W + 2 * PAD
+    h = len(label) * LINE_H + PAD
+    return (w * 1.5, h * 1.8) if shape == "diamond" else (w, h)
+
+
+class _Box:
+    """What grandalf lays out: a node's width and height; it sets xy (the centre)."""
+
+    def __init__(self, w: float, h: float):
+        self.w, self.h = w, h
+        self.xy = (0.0, 0.0)
+
+
+Layout = tuple[dict[str, tuple[float, float, float, float]], list[list[tuple[float, float]]]]
+
+
+@functools.lru_cache(maxsize=16)
+def _layout(workflow: Workflow) -> Layout:
+    """Each node's centre and size, and each edge's points (ends on the shapes), in Chart.edges' order.
+
+    Kept per workflow: the layout depends on the steps only, and a live chart is drawn again at every refresh.
+    """
+    chart = Chart(workflow)
+    from grandalf.graphs import Edge, Graph, Vertex
+    from grandalf.layouts import SugiyamaLayout
+    from grandalf.routing import EdgeViewer, route_with_lines
+
+    vertices = {}
+    for node, shape, label in chart.nodes:
+        vertices[node] = Vertex(node)
+        vertices[node].view = _Box(*_node_size(shape, label))
+    edges = [Edge(vertices[src], vertices[dst]) for src, dst, _, _ in chart.edges]
+    for e in edges:
+        e.view = EdgeViewer()
+    left = 0.0
+    for component in Graph(list(vertices.values()), edges).C:  # one, unless a config draws apart
+        sug = SugiyamaLayout(component)
+        sug.xspace, sug.yspace = 30, 36
+        sug.route_edge = route_with_lines
+        sug.init_all()
+        sug.draw()
+        xs = [v.view.xy[0] - v.view.w / 2 for v in component.sV]
+        shift = left - min(xs)
+        for v in component.sV:
+            v.view.xy = (v.view.xy[0] + shift, v.view.xy[1])
+        for e in component.sE:
+            e.view._pts = [(x + shift, y) for x, y in e.view._pts]
+        left = max(v.view.xy[0] + v.view.w / 2 for v in component.sV) + 40
+    boxes = {n: (v.view.xy[0], v.view.xy[1], v.view.w, v.view.h) for n, v in vertices.items()}
+    routes = [list(e.view._pts) for e in edges]
+    shapes = {node: shape for node, shape, _ in chart.nodes}
+    for (src, dst, _, _), points in zip(chart.edges, routes, strict=True):
+        points[0] = _clip(shapes[src], boxes[src], points[1], points[0])
+        points[-1] = _clip(shapes[dst], boxes[dst], points[-2], points[-1])
+    return boxes, routes
+
+
+def _clip(shape: str, box: tuple[float, float, float, float], toward: tuple[float, float],
+          end: tuple[float, float]) -> tuple[float, float]:
+    """Where the line from a node's centre toward a point leaves an oval or a diamond (grandalf stops at the box)."""
+    x, y, w, h = box
+    dx, dy = toward[0] - x, toward[1] - y
+    if shape == "box" or (dx == 0 and dy == 0):
+        return end
+    rx, ry = dx / (w / 2), dy / (h / 2)
+    t = 1 / (abs(rx) + abs(ry)) if shape == "diamond" else 1 / (rx * rx + ry * ry) ** 0.5
+    return x + t * dx, y + t * dy
+
+
+def _svg_shape(shape: str, x: float, y: float, w: float, h: float, fill: str, stroke: str) -> str:
+    paint = f'fill="{fill}" stroke="{stroke}" stroke-width="1.5"'
+    if shape == "oval":
+        return f'<ellipse cx="{x:.1f}" cy="{y:.1f}" rx="{w / 2:.1f}" ry="{h / 2:.1f}" {paint}/>'
+    if shape == "diamond":
+        points = f"{x:.1f},{y - h / 2:.1f} {x + w / 2:.1f},{y:.1f} {x:.1f},{y + h / 2:.1f} {x - w / 2:.1f},{y:.1f}"
+        return f'<polygon points="{points}" {paint}/>'
+    return f'<rect x="{x - w / 2:.1f}" y="{y - h / 2:.1f}" width="{w:.1f}" height="{h:.1f}" rx="4" {paint}/>'
+
+
+def svg(workflow: Workflow, status: dict[str, Shown] | None = None) -> str:
+    """The flow chart as an SVG document; with status, each step is filled by it (and carries it in data-status)."""
+    chart = Chart(workflow)
+    step_of = {node: step for step, node in chart.ids.items()}
+    boxes, routes = _layout(workflow)
+    margin = 10.0
+    x0 = min(x - w / 2 for x, _, w, _ in boxes.values()) - margin
+    y0 = min(y - h / 2 for _, y, _, h in boxes.values()) - margin
+    width = max(x + w / 2 for x, _, w, _ in boxes.values()) - x0 + margin
+    height = max(y + h / 2 for _, y, _, h in boxes.values()) - y0 + margin
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="flowchart" viewBox="{x0:.1f} {y0:.1f} {width:.1f} '
+           f'{height:.1f}" width="{width:.0f}" height="{height:.0f}" font-family="ui-monospace, monospace" '
+           'font-size="12" role="img">',
+           f"<title>{html.escape(f'{workflow.name} {workflow.version}')}</title>",
+           '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" '
+           'orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#555"/></marker></defs>']
+    for (src, dst, text, dashed), points in zip(chart.edges, routes, strict=True):
+        path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
+        dashes = ' stroke-dasharray="5,4"' if dashed else ""
+        out.append(f'<polyline class="edge" data-from="{src}" data-to="{dst}" data-label="{html.escape(text)}" '
+                   f'points="{path}" fill="none" stroke="#555" stroke-width="1.2"{dashes} marker-end="url(#arrow)"/>')
+        if text:
+            (ax, ay), (bx, by) = points[0], points[1]
+            out.append(f'<text x="{(ax + bx) / 2 + 4:.1f}" y="{(ay + by) / 2:.1f}" fill="#333">{html.escape(text)}</text>')
+    for node, shape, label in chart.nodes:
+        x, y, w, h = boxes[node]
+        step = step_of.get(node)
+        shown = status.get(step, Shown.PENDING) if status is not None and step is not None else None
+        fill, stroke = COLORS[shown] if shown is not None else ("#ffffff", "#616161")
+        attrs = f' data-step="{html.escape(step)}"' if step is not None else ""
+        attrs += f' data-status="{shown}"' if shown is not None else ""
+        tip = f"{step}: {shown}" if shown is not None else " ".join(label)
+        out.append(f'<g class="node {shape}" data-node="{node}"{attrs}><title>{html.escape(tip)}</title>'
+                   + _svg_shape(shape, x, y, w, h, fill, stroke))
+        top = y - (len(label) - 1) * LINE_H / 2
+        for i, line in enumerate(label):
+            out.append(f'<text x="{x:.1f}" y="{top + i * LINE_H:.1f}" text-anchor="middle" dominant-baseline="central" '
+                       f'fill="#212121">{html.escape(line)}</text>')
+        out.append("</g>")
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
 def render(workflow: Workflow, fmt: str = "mermaid", status: dict[str, Shown] | None = None) -> str:
     """The flow chart in one of FORMATS."""
-    return dot(workflow, status) if fmt == "dot" else mermaid(workflow, status)
+    return {"dot": dot, "svg": svg}.get(fmt, mermaid)(workflow, status)

@@ -56,6 +56,7 @@ class Shown(Word):
 
     COMPLETED = "completed"
     RUNNING = "running"
+    WAITING = "waiting"  # for a retry, or after SWF refused it for a passing cause
     FAILED = "failed"
     SKIPPED = "skipped"
     PENDING = "pending"
@@ -63,8 +64,8 @@ class Shown(Word):
 
 _SHOWN = {
     StepStatus.COMPLETED: Shown.COMPLETED, StepStatus.SKIPPED: Shown.SKIPPED, StepStatus.FAILED: Shown.FAILED,
-    StepStatus.RUNNING: Shown.RUNNING, StepStatus.WAITING: Shown.RUNNING, StepStatus.RETRY: Shown.RUNNING,
-    StepStatus.HELD: Shown.RUNNING, StepStatus.READY: Shown.PENDING, StepStatus.PENDING: Shown.PENDING,
+    StepStatus.RUNNING: Shown.RUNNING, StepStatus.WAITING: Shown.WAITING, StepStatus.RETRY: Shown.WAITING,
+    StepStatus.HELD: Shown.WAITING, StepStatus.READY: Shown.PENDING, StepStatus.PENDING: Shown.PENDING,
 }
 
 

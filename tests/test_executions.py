@@ -140,7 +140,7 @@ def test_show_times_come_from_the_history(server: Server, config: Config, capsys
     year = str(dt.datetime.now().year)
     assert year in lines["Started"] and "2014" not in lines["Started"]
     assert year in lines["Closed"] and " s)" in lines["Closed"]
-    assert lines["Progress"].split(None, 1)[1] == "2 completed, 0 running, 0 failed, 0 skipped, 0 pending"
+    assert lines["Progress"].split(None, 1)[1] == "2 completed, 0 running, 0 waiting, 0 failed, 0 skipped, 0 pending"
     assert "apple" in done.stdout
 
     data = json.loads(in_process(capsys, config, "show", "done", "--run-id", run_id, "--json")[1])
@@ -161,7 +161,7 @@ def test_show_a_terminated_execution_has_a_close_time(server: Server, config: Co
     data = json.loads(in_process(capsys, config, "show", "gone", "--json")[1])
     s = data["summary"]
     assert s["close_status"] == "TERMINATED" and s["reason"] == "stop it" and recent(s["closed"])
-    assert s["progress"] == {"completed": 0, "running": 1, "failed": 0, "skipped": 0, "pending": 1}
+    assert s["progress"] == {"completed": 0, "running": 1, "waiting": 0, "failed": 0, "skipped": 0, "pending": 1}
 
 
 # ---- start -----------------------------------------------------------------------------------

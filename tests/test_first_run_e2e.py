@@ -35,7 +35,7 @@ def test_a_taken_port_names_the_way_out() -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        done = run_script("swfagent", "local", "--port", str(port), timeout=30)
+        done = run_script("swfagent", "local", "--port", str(port), "--no-console", timeout=30)
     assert done.returncode == 2
     assert done.stderr == (f"swfagent local: error: cannot listen on 127.0.0.1:{port}: Address already in use: "
                            "give another port, --port N, or --port 0 for any free one\n")
@@ -234,7 +234,7 @@ def test_an_unknown_region_is_one_line_at_once(server: Server, demo_config: Conf
 @pytest.fixture
 def local_server() -> Any:
     """`swfagent local` as a subprocess (its own terminal's log), on any free port."""
-    proc = subprocess.Popen([sys.executable, "-m", "swfagent", "local", "--port", "0"], cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, "-m", "swfagent", "local", "--port", "0", "--no-console"], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     env: dict[str, str] = {}
     while "AWS_ENDPOINT_URL_SWF" not in env:

@@ -9,6 +9,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 
@@ -99,6 +100,31 @@ def parse_dot(text: str) -> Parsed:
     return p
 
 
+_SVG = "{http://www.w3.org/2000/svg}"
+_SVG_SHAPES = {"ellipse": "oval", "rect": "box", "polygon": "diamond"}
+
+
+def parse_svg(text: str) -> Parsed:
+    """The SVG read back as XML: each node's shape, label lines and status, each edge's ends, label and dashes."""
+    root = ElementTree.fromstring(text)
+    assert root.tag == f"{_SVG}svg"
+    p = Parsed()
+    for g in root.iter(f"{_SVG}g"):
+        [shape] = [_SVG_SHAPES[child.tag[len(_SVG):]] for child in g if child.tag[len(_SVG):] in _SVG_SHAPES]
+        p.nodes[g.get("data-node", "")] = (shape, [t.text or "" for t in g.iter(f"{_SVG}text")])
+        if g.get("data-status"):
+            p.classes[g.get("data-node", "")] = g.get("data-status", "")
+            fill = next(c for c in g if c.tag[len(_SVG):] in _SVG_SHAPES).get("fill")
+            assert fill == graph.COLORS[g.get("data-status", "")][0]
+    for line in root.iter(f"{_SVG}polyline"):
+        p.edges.append((line.get("data-from", ""), line.get("data-to", ""), line.get("data-label", ""),
+                        line.get("stroke-dasharray") is not None))
+    return p
+
+
+PARSERS = {"mermaid": parse_mermaid, "dot": parse_dot, "svg": parse_svg}
+
+
 def check_structure(workflow: Workflow, p: Parsed) -> None:
     """Ovals start and end, a box per step, a diamond per `when`, and an edge (or a diamond) per `after`."""
     start, end = p.by_label("Start"), p.by_label("End")
@@ -153,7 +179,7 @@ FAN = [
 def test_every_step_and_arrow_is_drawn(tmp_path: Path, fmt: str, steps: list[dict[str, Any]] | None) -> None:
     config = load_config(ROOT / "config.yaml") if steps is None else config_with(tmp_path, steps)
     text = graph.render(config.workflow, fmt)
-    p = parse_mermaid(text) if fmt == "mermaid" else parse_dot(text)
+    p = PARSERS[fmt](text)
     check_structure(config.workflow, p)
     assert p.classes == {}
 
@@ -187,7 +213,7 @@ def test_labels_with_awkward_characters(tmp_path: Path) -> None:
              {"id": "a-b-c", "activity": "Test_Task_B", "after": ["a b.c"],
               "when": {"a b.c": r'"(x|y)"#<\d+>{2}'}}]
     config = config_with(tmp_path, steps)
-    for fmt, parse in (("mermaid", parse_mermaid), ("dot", parse_dot)):
+    for fmt, parse in PARSERS.items():
         p = parse(graph.render(config.workflow, fmt))
         check_structure(config.workflow, p)
         assert len({p.by_label("a b.c"), p.by_label("a-b-c")}) == 2
@@ -212,7 +238,7 @@ def test_statuses_follow_the_history(tmp_path: Path) -> None:
     h.schedule("right", activity="Test_Task_B").start("right")
     status = step_status(config, h.state())
     assert status == {"split": "completed", "left": "skipped", "right": "running", "join": "pending"}
-    for fmt, parse in (("mermaid", parse_mermaid), ("dot", parse_dot)):
+    for fmt, parse in PARSERS.items():
         p = parse(graph.render(config.workflow, fmt, status))
         assert {ids_of(p, n): c for n, c in p.classes.items()} == status
     h.fail("right")
@@ -238,10 +264,54 @@ def test_graph_of_an_execution(server: Server, tmp_path: Path) -> None:
     check_structure(config.workflow, p)
     assert {ids_of(p, n): c for n, c in p.classes.items()} == expected
 
-    done = run_script("swfagent", "graph", "--execution", "fan", "--run-id", run_id, "--format", "dot",
-                      "--config", str(config.path), env=server.env)
-    assert done.returncode == 0, done.stderr
-    assert {ids_of(p, n): c for p in [parse_dot(done.stdout)] for n, c in p.classes.items()} == expected
+    for fmt in ("dot", "svg"):
+        done = run_script("swfagent", "graph", "--execution", "fan", "--run-id", run_id, "--format", fmt,
+                          "--config", str(config.path), env=server.env)
+        assert done.returncode == 0, done.stderr
+        assert {ids_of(p, n): c for p in [PARSERS[fmt](done.stdout)] for n, c in p.classes.items()} == expected
+
+
+def _boxes(text: str) -> list[tuple[float, float, float, float]]:
+    """Each node's bounding box (left, top, right, bottom) in the SVG."""
+    out = []
+    for shape in ElementTree.fromstring(text).iter():
+        tag = shape.tag[len(_SVG):]
+        if tag == "rect":
+            x, y, w, h = (float(shape.get(k, 0)) for k in ("x", "y", "width", "height"))
+            out.append((x, y, x + w, y + h))
+        elif tag == "ellipse":
+            cx, cy, rx, ry = (float(shape.get(k, 0)) for k in ("cx", "cy", "rx", "ry"))
+            out.append((cx - rx, cy - ry, cx + rx, cy + ry))
+        elif tag == "polygon":
+            xs, ys = zip(*(map(float, pt.split(",")) for pt in shape.get("points", "").split()), strict=True)
+            out.append((min(xs), min(ys), max(xs), max(ys)))
+    return out
+
+
+@pytest.mark.parametrize("steps", [DIAMOND, FAN, [{"id": f"s{i}", "activity": "Test_Task_A"} for i in range(12)]],
+                         ids=["diamond", "fan", "twelve-apart"])
+def test_the_svg_layout_keeps_nodes_apart_and_inside(tmp_path: Path, steps: list[dict[str, Any]]) -> None:
+    workflow = config_with(tmp_path, steps).workflow
+    text = graph.svg(workflow)
+    boxes = _boxes(text)
+    assert len(boxes) == len(graph.Chart(workflow).nodes)
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (a, b)
+    x0, y0, w, h = map(float, ElementTree.fromstring(text).get("viewBox", "").split())
+    assert all(x0 <= left and y0 <= t and r <= x0 + w and b <= y0 + h for left, t, r, b in boxes)
+
+
+def test_a_step_waiting_for_its_retry_is_drawn_waiting(tmp_path: Path) -> None:
+    data = demo_config_data()
+    data["activities"]["Test_Task_A"]["retries"] = 2
+    data["activities"]["Test_Task_A"]["retry_delay"] = 30
+    config = load_config(write_config(tmp_path / "config.yaml", data))
+    h = History().decision().schedule("Test_Task_A").fail("Test_Task_A").decision().timer("Test_Task_A-2", 30)
+    status = step_status(config, h.state())
+    assert status == {"Test_Task_A": "waiting", "Test_Task_B": "pending"}
+    p = parse_svg(graph.svg(config.workflow, status))
+    assert p.classes[p.by_label("Test_Task_A")] == "waiting"
 
 
 def test_graph_command_without_a_server(capsys: pytest.CaptureFixture[str]) -> None:

@@ -82,7 +82,7 @@ def iam_swf(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IamSWF]:
     config = load_config(write_config(tmp / "config.yaml", data))
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env["INITIAL_NO_AUTH_ACTION_COUNT"] = str(NO_AUTH_REQUESTS)
-    proc = subprocess.Popen([sys.executable, "-m", "swfagent", "local", "--port", "0", "--poll-seconds", "2"], cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, "-m", "swfagent", "local", "--port", "0", "--poll-seconds", "2", "--no-console"], cwd=ROOT,
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         endpoint = _endpoint(proc)

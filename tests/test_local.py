@@ -5,18 +5,19 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import urllib.request
 
 import boto3
 
 from tests.support import ROOT, run_script
 
 
-def test_local_serves_on_127_0_0_1_and_prints_how_to_point_at_it() -> None:
-    proc = subprocess.Popen([sys.executable, "-m", "swfagent", "local", "--port", "0"], cwd=ROOT,
+def test_local_serves_on_127_0_0_1_and_prints_how_to_point_at_it_and_its_console() -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "swfagent", "local", "--port", "0", "--console-port", "0"], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         lines = []
-        while not any(line.startswith("export AWS_ENDPOINT_URL_SWF=") for line in lines):
+        while not any(line.startswith("Web console: ") for line in lines):
             line = proc.stdout.readline()  # type: ignore[union-attr]
             assert line, proc.stderr.read()  # type: ignore[union-attr]
             lines.append(line.strip())
@@ -27,6 +28,10 @@ def test_local_serves_on_127_0_0_1_and_prints_how_to_point_at_it() -> None:
                               aws_access_key_id=env["AWS_ACCESS_KEY_ID"], aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"])
         client.register_domain(name="D", workflowExecutionRetentionPeriodInDays="1")
         assert [d["name"] for d in client.list_domains(registrationStatus="REGISTERED")["domainInfos"]] == ["D"]
+        console = next(line for line in lines if line.startswith("Web console: ")).split(": ", 1)[1]
+        assert console.startswith("http://127.0.0.1:")
+        page = urllib.request.urlopen(console + "types", timeout=10).read().decode()
+        assert "Domain TEST_SWF</td><td>not registered: run python register_swf.py" in page
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=15)

@@ -1,0 +1,199 @@
+"""The web console in a real browser: the system's headless Chromium, driven by Selenium through its chromedriver.
+
+`swfagent local` serves the embedded SWF and the console; a decider and a worker run in --loop as subprocesses.
+Screenshots go to test-artifacts/ (or $SWFAGENT_TEST_ARTIFACTS). Without Chromium and chromedriver installed
+(`.ci/run` installs them), the browser tests are skipped with one line saying so.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from swfagent.config import Config, load_config
+from tests.e2e import e2e_config, pollers, register_and_start
+from tests.support import ROOT, Server, demo_config_data, run_script, write_config
+
+BROWSER = next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
+DRIVER = shutil.which("chromedriver")
+needs_browser = pytest.mark.skipif(not (BROWSER and DRIVER),
+                                   reason="no Chromium and chromedriver here (apt-get install chromium chromium-driver)")
+ARTIFACTS = Path(os.environ.get("SWFAGENT_TEST_ARTIFACTS", ROOT / "test-artifacts"))
+HOSTILE = "<script>alert(1)</script><img src=x onerror=alert(2)>"
+COMPLETED_FILL = "#c8e6c9"
+
+
+class Local:
+    """`swfagent local --port 0 --console-port 0` as a subprocess: its endpoint, its console, its environment."""
+
+    def __init__(self, config: Config):
+        self.proc = subprocess.Popen([sys.executable, "-m", "swfagent", "local", "--port", "0", "--console-port", "0",
+                                      "--config", str(config.path)], cwd=ROOT, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")} | {"PYTHONUNBUFFERED": "1"}
+        self.console = ""
+        while not self.console:
+            line = self.proc.stdout.readline()  # type: ignore[union-attr]
+            assert line, self.proc.stderr.read()  # type: ignore[union-attr]
+            if line.startswith("export "):
+                key, value = line[len("export "):].strip().split("=", 1)
+                self.env[key] = value
+            elif line.startswith("Web console: "):
+                self.console = line.split(": ", 1)[1].strip()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        self.proc.communicate(timeout=15)
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[Any]:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(BROWSER)
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage", "--window-size=1280,900", f"--user-data-dir={tmp_path / 'chromium'}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path=str(DRIVER)), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def _screenshot(driver: Any, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
+
+
+def _wait(condition: Any, timeout: float = 30, what: str = "") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = condition()
+        if got:
+            return got
+        time.sleep(0.2)
+    raise AssertionError(f"not seen within {timeout} s: {what}")
+
+
+def _no_dialog(driver: Any) -> None:
+    from selenium.common.exceptions import NoAlertPresentException
+
+    with pytest.raises(NoAlertPresentException):
+        driver.switch_to.alert  # noqa: B018 (the property raises when no dialog is open)
+
+
+@needs_browser
+def test_start_watch_and_read_an_execution_in_the_browser(browser: Any, tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    data = demo_config_data()
+    data["activities"]["Test_Task_A"]["command"] += ["--out", str(tmp_path / "a.out")]
+    config = load_config(write_config(tmp_path / "config.yaml", data))
+    local = Local(config)
+    try:
+        assert run_script("register_swf.py", "--config", str(config.path), env=local.env).returncode == 0
+        with pollers() as p:
+            p.start("decider.py", config, "--loop", env=local.env)
+            p.start("worker.py", config, "--loop", env=local.env)
+            browser.get(local.console + "start")
+            browser.find_element(By.NAME, "workflow_id").send_keys("from-the-browser")
+            browser.find_element(By.NAME, "input").send_keys("hello")
+            _screenshot(browser, "1-start")
+            browser.find_element(By.ID, "start").click()
+            _wait(lambda: "/execution?" in browser.current_url, what="the execution's page")
+            assert browser.find_element(By.ID, "note").text == "Started."
+            # the page refreshes itself while the execution is open
+            _wait(lambda: browser.find_element(By.ID, "status").text == "COMPLETED", what="COMPLETED")
+            _screenshot(browser, "2-execution-summary")
+            fruit = browser.find_element(By.ID, "result").text
+            letter = fruit[:1]
+            chart = browser.find_element(By.ID, "chart")
+            for step in ("Test_Task_A", "Test_Task_B"):
+                node = chart.find_element(By.CSS_SELECTOR, f'g[data-step="{step}"]')
+                assert node.get_attribute("data-status") == "completed"
+                assert node.find_element(By.CSS_SELECTOR, "rect").get_attribute("fill") == COMPLETED_FILL
+
+            browser.find_element(By.ID, "tab-events").click()
+            row = _wait(lambda: browser.find_elements(By.ID, "event-7"), what="event 7")[0]
+            assert row.find_element(By.CSS_SELECTOR, "td.type").text == "ActivityTaskCompleted"
+            assert f"result {letter}" in row.text
+            _screenshot(browser, "3-execution-events")
+
+            browser.find_element(By.ID, "tab-activities").click()
+            rows = _wait(lambda: browser.find_elements(By.CSS_SELECTOR, "tr.activity"), what="the activities")
+            assert [r.find_element(By.CSS_SELECTOR, "td").text for r in rows] == ["Test_Task_A-1", "Test_Task_B-1"]
+            assert all("COMPLETED" in r.text for r in rows) and fruit in rows[1].text
+            _screenshot(browser, "4-execution-activities")
+
+            browser.get(local.console)
+            listed = browser.find_element(By.CSS_SELECTOR, 'section[data-kind="closed"] tr.execution')
+            assert "from-the-browser" in listed.text and "COMPLETED" in listed.text and "Test_Task_B-1" in listed.text
+            _screenshot(browser, "5-executions")
+    finally:
+        local.stop()
+
+
+@needs_browser
+def test_a_hostile_result_shows_as_text_and_opens_no_dialog(browser: Any, server: Server, tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    from swfagent.web import WebConsole
+
+    config = e2e_config(tmp_path, [{"activity": "Say"}], {"Say": {"command": ["echo.py", HOSTILE]}})
+    register_and_start(server, config, "hostile", input=HOSTILE)
+    with pollers() as p:
+        p.start("decider.py", config, "--loop", env=server.env)
+        p.start("worker.py", config, "--loop", env=server.env)
+        with WebConsole(server.client(), config, port=0) as web:
+            query = urllib.parse.urlencode({"workflow_id": "hostile"})
+            browser.get(f"{web.url}execution?{query}")
+            _wait(lambda: browser.find_element(By.ID, "status").text == "COMPLETED", what="COMPLETED")
+            _no_dialog(browser)
+            assert browser.find_element(By.ID, "result").text == HOSTILE
+            assert browser.find_elements(By.CSS_SELECTOR, "main script, main img") == []
+            for tab in ("events", "activities"):
+                browser.find_element(By.ID, f"tab-{tab}").click()
+                _wait(lambda: HOSTILE in browser.find_element(By.TAG_NAME, "main").text, what=f"the text on {tab}")
+                _no_dialog(browser)
+                assert browser.find_elements(By.CSS_SELECTOR, "main script, main img") == []
+            _screenshot(browser, "6-hostile-result")
+
+
+def test_a_post_without_the_csrf_token_is_refused_over_http(server: Server, demo_config: Config) -> None:
+    from swfagent.web import WebConsole
+
+    register_and_start(server, demo_config)
+    with WebConsole(server.client(), demo_config, port=0) as web:
+        form = urllib.parse.urlencode({"workflow_id": "forged"}).encode()
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(urllib.request.Request(web.url + "start", data=form), timeout=10)
+        assert refused.value.code == 403
+        page = urllib.request.urlopen(web.url + "start", timeout=10).read().decode()
+        assert 'name="csrf"' in page
+    assert server.client().list_open_workflow_executions(
+        domain="TEST_SWF", startTimeFilter={"oldestDate": 0}).get("executionInfos", []) == []
+
+
+def test_a_non_loopback_host_without_a_token_is_refused(demo_config: Config) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "SWFAGENT_WEB_TOKEN"}
+    done = run_script("swfagent", "web", "--host", "0.0.0.0", "--port", "0", "--config", str(demo_config.path), env=env)
+    assert done.returncode == 2
+    assert done.stderr == ("swfagent web: error: --host 0.0.0.0 lets other machines in: give a token too (--token, "
+                           "or SWFAGENT_WEB_TOKEN)\n")

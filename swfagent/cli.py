@@ -23,10 +23,11 @@ from . import alerts, executions, graph, policies, render
 from .activity_tasks import handle_activity_task, pending_activity_tasks, poll_activity_task, store_for
 from .client import CallStats, boundary, make_client
 from .config import ARTICLE_CONFIG, PROJECT_DIR, Config, load_config
-from .decision_tasks import check_ours, handle_decision_task, pending_decision_tasks, poll_decision_task
+from .decision_tasks import foreign, handle_decision_task, pending_decision_tasks, poll_decision_task
 from .errors import Exit, SwfAgentError, UsageError
 from .limits import MAX_DATA, MAX_REASON
 from .logs import log, setup_logging
+from .payloads import S3Store
 from .poller import LOOP, ONCE, UNTIL_IDLE, LoopOptions, Poll, Stop, identity, run_threads
 from .runner import RunningTasks
 
@@ -116,6 +117,7 @@ class LiveConfig:
         self.config = config
         self._stamp = self._stat()
         self._lock = threading.Lock()
+        self._store: tuple[Config, S3Store | None] = (config, store_for(config))
 
     def _stat(self) -> tuple[int, int] | None:
         try:
@@ -143,6 +145,13 @@ class LiveConfig:
                 self.config = config
         return self.config
 
+    def store(self, config: Config) -> S3Store | None:
+        """Where a config's large values go: made once per config loaded, not once per task."""
+        made = self._store
+        if made[0] is not config:
+            made = self._store = (config, store_for(config))
+        return made[1]
+
 
 def _options(args: argparse.Namespace) -> LoopOptions:
     # a bound alone (`worker.py --max-tasks 2`) means a loop with that bound, not one task
@@ -162,6 +171,7 @@ def cmd_poller(args: argparse.Namespace) -> int:
     me, options = identity(), _options(args)
     pending = pending_decision_tasks if decider else pending_activity_tasks
     before = BeforePoll(options.mode, "a decision task" if decider else "an activity task")
+    said: set[str] = set()  # the foreign workflow types already reported
 
     def once() -> Poll:
         config = live.current()
@@ -175,10 +185,16 @@ def cmd_poller(args: argparse.Namespace) -> int:
             return task
         config = live.current()  # as the file is now: a long poll may have lasted through an edit
         if decider:
-            check_ours(config, task)
-            handle_decision_task(client, config, task, store_for(config))
+            why = foreign(config, task)
+            if why is not None:  # left to SWF, which hands it to another decider after its timeout
+                wtype = task.get("workflowType") or {}
+                if f"{wtype.get('name')} {wtype.get('version')}" not in said:
+                    said.add(f"{wtype.get('name')} {wtype.get('version')}")
+                    log.error(why)
+                return Poll.DROPPED
+            handle_decision_task(client, config, task, live.store(config))
         else:
-            handle_activity_task(client, config, task, store_for(config), args.running)
+            handle_activity_task(client, config, task, live.store(config), args.running)
         return Poll.HANDLED
 
     try:

@@ -65,10 +65,20 @@ def make_client(service: str = "swf") -> Any:
         session = botocore.session.Session()
         session.register_component("data_loader", _data_loader())
         region = session.get_config_variable("region")
-        if region and service == "swf" and region not in _regions(session):
-            raise UsageError(f"unknown AWS region {region!r}: SWF has no such region; set AWS_DEFAULT_REGION "
-                           "(e.g. us-east-1) or your profile's region")
-        return session.create_client(service, config=config)
+        client = session.create_client(service, config=config)
+        # a typo'd region would be retried for half a minute against a host that does not exist; with an endpoint
+        # of its own (the embedded SWF, a proxy) the region is that endpoint's business, and it answers itself
+        if region and service == "swf" and not _custom_endpoint(client) and region not in _regions(session):
+            raise UsageError(f"unknown AWS region {region!r}: SWF has no such region (as botocore "
+                             f"{botocore.__version__} knows them); set AWS_DEFAULT_REGION (e.g. us-east-1) or your "
+                             "profile's region")
+        return client
+
+
+def _custom_endpoint(client: Any) -> bool:
+    """True when the client was pointed at an endpoint of the user's own (AWS_ENDPOINT_URL_SWF, a profile's)."""
+    return not str(client.meta.endpoint_url).endswith(".amazonaws.com") and ".amazonaws.com." not in str(
+        client.meta.endpoint_url)
 
 
 def _regions(session: botocore.session.Session) -> set[str]:

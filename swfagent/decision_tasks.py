@@ -11,7 +11,7 @@ from . import alerts
 from .client import describe_error, error_code, is_transient, redact
 from .config import Config
 from .decide import Answer, Closing, after_error, decide, describe, fail
-from .errors import ConfigError, TaskError
+from .errors import TaskError
 from .history import ExecutionState, fold
 from .limits import MAX_DATA, MAX_PAGE, MAX_REASON, shorten
 from .logs import log
@@ -58,15 +58,14 @@ def pending_decision_tasks(client: Any, config: Config, task_list: str) -> int:
     return int(answer.get("count", 0))
 
 
-def check_ours(config: Config, task: Task) -> None:
-    """Raise ConfigError when the task's workflow type is not the config's: the task is left to SWF, which hands it
-    to another decider after its timeout (one that has that version)."""
+def foreign(config: Config, task: Task) -> str | None:
+    """Why a decision task is not this config's to decide (its workflow type is another), or None when it is."""
     wtype, w = task.get("workflowType") or {}, config.workflow
-    if (wtype.get("name"), wtype.get("version")) != (w.name, w.version):
-        workflow_id = task.get("workflowExecution", {}).get("workflowId")
-        raise ConfigError(f"workflow {workflow_id} is of type {wtype.get('name')} {wtype.get('version')}, and "
-                          f"{config.path.name} has {w.name} {w.version}: its decision task is left to a decider "
-                          "that has it")
+    if (wtype.get("name"), wtype.get("version")) == (w.name, w.version):
+        return None
+    workflow_id = task.get("workflowExecution", {}).get("workflowId")
+    return (f"workflow {workflow_id} is of type {wtype.get('name')} {wtype.get('version')}, and {config.path.name} "
+            f"has {w.name} {w.version}: its decision tasks are left to a decider that has it")
 
 
 def fetch_conditions(config: Config, state: ExecutionState, store: S3Store | None) -> None:

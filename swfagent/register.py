@@ -151,8 +151,10 @@ def check_commands(config: Config) -> list[str]:
                 problems.append(f"{where}: {program}: not executable (chmod +x, or run it with its interpreter)")
         elif shutil.which(program) is None:
             problems.append(f"{where}: {program}: not found on PATH ({os.environ.get('PATH', '')[:60]}...)")
-        for arg in a.command[1:]:
-            if arg.endswith(SCRIPT_SUFFIXES) and not arg.startswith("-") and not (a.cwd / arg).is_file():
+        for before, arg in zip(a.command, a.command[1:], strict=False):
+            if before == "-c" or arg.startswith("-") or any(c.isspace() for c in arg):
+                continue  # a shell's or interpreter's code (sh -c '...'), an option: not a file to look for
+            if arg.endswith(SCRIPT_SUFFIXES) and not (a.cwd / arg).is_file():
                 problems.append(f"{where}: {arg}: no such file (from {a.cwd})")
     return problems
 

@@ -138,15 +138,19 @@ def test_a_decider_leaves_a_workflow_version_it_does_not_have_in_one_line(server
     client.register_workflow_type(domain="TEST_SWF", name="TestWorkflow", version="2.0",
                                   defaultTaskStartToCloseTimeout="10", defaultExecutionStartToCloseTimeout="600",
                                   defaultTaskList={"name": "TestTasks"}, defaultChildPolicy="TERMINATE")
-    client.start_workflow_execution(domain="TEST_SWF", workflowId="v2",
-                                    workflowType={"name": "TestWorkflow", "version": "2.0"})
+    for workflow_id in ("v2", "v2-again"):
+        client.start_workflow_execution(domain="TEST_SWF", workflowId=workflow_id,
+                                        workflowType={"name": "TestWorkflow", "version": "2.0"})
+    start_execution(client, config, "v1", None)
     done = run_script("decider.py", "--config", str(config.path), env=server.env)
-    assert done.returncode == 2
-    assert done.stdout == ""
-    assert done.stderr == ("decider.py: error: workflow v2 is of type TestWorkflow 2.0, and config.yaml has "
-                           "TestWorkflow 1.0: its decision task is left to a decider that has it\n")
-    [run] = client.list_open_workflow_executions(domain="TEST_SWF", startTimeFilter={"oldestDate": 0})["executionInfos"]
-    assert run["execution"]["workflowId"] == "v2"  # left open, for a decider with 2.0
+    assert done.returncode == 0, done.stderr
+    # said once for the version; the run goes on to a task of its own
+    assert done.stderr == ("ERROR: workflow v2 is of type TestWorkflow 2.0, and config.yaml has TestWorkflow 1.0: "
+                           "its decision tasks are left to a decider that has it\n")
+    assert done.stdout.splitlines()[-1] == "Decision Made: Schedule activity -- Say"
+    open_ids = {e["execution"]["workflowId"] for e in client.list_open_workflow_executions(
+        domain="TEST_SWF", startTimeFilter={"oldestDate": 0})["executionInfos"]}
+    assert open_ids == {"v1", "v2", "v2-again"}  # the 2.0 ones left open, for a decider with 2.0
 
 
 def _readme_block(starts: str) -> str:
@@ -222,13 +226,19 @@ def test_on_a_terminal_the_lines_are_the_articles(server: Server, demo_config: C
 
 
 def test_an_unknown_region_is_one_line_at_once(server: Server, demo_config: Config) -> None:
-    env = {**server.env, "AWS_DEFAULT_REGION": "us-east-99"}
     began = time.monotonic()
-    done = run_script("worker.py", "--config", str(demo_config.path), env=env, timeout=30)
+    real = {k: v for k, v in server.env.items() if k != "AWS_ENDPOINT_URL_SWF"} | {"AWS_DEFAULT_REGION": "us-east-99"}
+    done = run_script("worker.py", "--config", str(demo_config.path), env=real, timeout=30)
     assert done.returncode == 2
-    assert done.stderr == ("worker.py: error: unknown AWS region 'us-east-99': SWF has no such region; set "
-                           "AWS_DEFAULT_REGION (e.g. us-east-1) or your profile's region\n")
-    assert time.monotonic() - began < 15  # not the 21 s of retries the trial saw
+    assert re.fullmatch(r"worker\.py: error: unknown AWS region 'us-east-99': SWF has no such region \(as botocore "
+                        r"[\d.]+ knows them\); set AWS_DEFAULT_REGION \(e\.g\. us-east-1\) or your profile's region\n",
+                        done.stderr), done.stderr
+    # against the embedded SWF (an endpoint of its own), the server says so
+    embedded = {**server.env, "AWS_DEFAULT_REGION": "us-east-99"}
+    done = run_script("worker.py", "--config", str(demo_config.path), env=embedded, timeout=30)
+    assert done.returncode != 0
+    assert done.stderr.count("\n") == 1 and "unknown region us-east-99: SWF has no such region" in done.stderr, done.stderr
+    assert time.monotonic() - began < 20  # not the 21 s of retries, twice, that the trial saw
 
 
 @pytest.fixture

@@ -320,3 +320,19 @@ def test_graph_command_without_a_server(capsys: pytest.CaptureFixture[str]) -> N
     check_structure(load_config(ROOT / "config.yaml").workflow, parse_dot(done.stdout))
     assert main(["graph", "--run-id", "x"]) == 2
     assert "--run-id goes with --execution" in capsys.readouterr().err
+
+
+def test_the_svg_escapes_every_label(tmp_path: Path) -> None:
+    data = demo_config_data()
+    data["workflow"]["name"] = "<script>alert(1)<script>"  # SWF names take no '/'
+    data["workflow"]["steps"] = [{"id": "<img src=x onerror=alert(2)>", "activity": "Test_Task_A"},
+                                 {"id": "b&c", "activity": "Test_Task_B", "after": ["<img src=x onerror=alert(2)>"],
+                                  "when": {"<img src=x onerror=alert(2)>": "</svg><script>'\"x"}}]
+    config = load_config(write_config(tmp_path / "config.yaml", data))
+    text = graph.svg(config.workflow, {"b&c": "running"})
+    root = ElementTree.fromstring(text)  # well-formed: nothing broke out of an attribute or a text
+    assert {e.tag[len(_SVG):] for e in root.iter()} <= {"svg", "title", "defs", "marker", "path", "polyline", "text",
+                                                         "g", "rect", "ellipse", "polygon"}
+    p = parse_svg(text)
+    check_structure(config.workflow, p)
+    assert p.by_label("<img src=x onerror=alert(2)>")

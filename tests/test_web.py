@@ -74,6 +74,13 @@ def test_the_executions_page_is_paged_as_swf_pages(web: tuple[FlaskClient, Drive
     assert 'class="more"' not in second
     shown = set(re.findall(r">(run-\d+)</a>", first + second))
     assert len(shown) == PAGE_SIZE + 7
+    # the next page is asked for with the first page's arguments: `since` as the date it stood for then
+    within = _text(browser.get("/?which=open&since=1h"))
+    link = html.unescape(re.search(r'class="more" href="([^"]+)"', within).group(1))  # type: ignore[union-attr]
+    assert "oldest=" in link and "since=1h" in link
+    assert _text(browser.get(link)).count('<tr class="execution">') == 7
+    stale = browser.get("/?which=open&page=not-a-token")
+    assert stale.status_code == 400 and "start from the first page" in _text(stale)
 
 
 def test_an_executions_tabs_and_its_chart(web: tuple[FlaskClient, Driver]) -> None:
@@ -204,14 +211,24 @@ def test_a_token_guards_every_page(server: Server, demo_config: Config) -> None:
     assert browser.post("/action", data={"csrf": _csrf(login), "do": "cancel", "workflow_id": "x"}).status_code == 401
     wrong = browser.post("/login", data={"csrf": _csrf(login), "token": "nope", "next": "/types"})
     assert wrong.status_code == 401 and "not the token" in _text(wrong)
-    outside = browser.post("/login", data={"csrf": _csrf(login), "token": "s3cret-token", "next": "//evil.example/"})
+    assert "TEST_SWF" not in login and "127.0.0.1" not in login  # nothing about the SWF behind it before the token
+    for elsewhere in ("//evil.example/", "/\t/evil.example/", "/\\evil.example", "https://evil.example/", "/%09/x"):
+        gone = browser.post("/login", data={"csrf": _csrf(login), "token": "nope", "next": elsewhere})
+        assert 'name="next" value="/"' in _text(gone) or "evil" not in _text(gone), elsewhere
+    outside = browser.post("/login", data={"csrf": _csrf(login), "token": "s3cret-token", "next": "/\t/evil.example/"})
     assert outside.location == "/"
     cookie = outside.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "s3cret-token" not in cookie
-    assert browser.get("/types").status_code == 200
+    page = _text(browser.get("/start"))
+    assert _csrf(page) != _csrf(login)  # the forms' token is only on pages served after the token was given
+    assert browser.post("/start", data={"csrf": _csrf(login), "workflow_id": "x"}).status_code == 403
     other = create_app(server.client(), demo_config, token="s3cret-token").test_client()
     assert other.get("/types", headers={"Authorization": "Bearer s3cret-token"}).status_code == 200
     assert other.get("/types", headers={"Authorization": "Bearer wrong"}).status_code == 302
+    # a script with the token sends no cookie a page could ride on: no form token needed
+    Driver(server.client(), demo_config)
+    scripted = other.post("/start", data={"workflow_id": "scripted"}, headers={"Authorization": "Bearer s3cret-token"})
+    assert scripted.status_code == 303
 
 
 def test_no_credentials_in_any_page(web: tuple[FlaskClient, Driver], server: Server) -> None:

@@ -83,9 +83,15 @@ def _screenshot(driver: Any, name: str) -> None:
 
 
 def _wait(condition: Any, timeout: float = 30, what: str = "") -> Any:
+    """What the condition returns once it is true; a page refreshing itself meanwhile is looked at again."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        got = condition()
+        try:
+            got = condition()
+        except (NoSuchElementException, StaleElementReferenceException):
+            got = None
         if got:
             return got
         time.sleep(0.2)

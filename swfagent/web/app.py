@@ -13,17 +13,18 @@ import hashlib
 import hmac
 import json
 import secrets
+import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
-from flask import Flask, abort, redirect, render_template, request, url_for
+from flask import Flask, abort, g, redirect, render_template, request, url_for
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from .. import executions, graph
-from ..client import describe_error
+from ..client import describe_error, error_code
 from ..config import Config
 from ..errors import NotFound, SwfAgentError, UsageError
 from ..limits import MAX_DATA, last_lines, shorten
@@ -51,6 +52,8 @@ HEADERS = {
     "X-Frame-Options": "DENY",
     "Cache-Control": "no-store",
 }
+REFRESH, REFRESH_LONG, LONG_HISTORY = 2, 10, 1000  # seconds between an open execution's refreshes; a long history
+# is read whole at each one, so it is read less often
 EVENT_VALUE = 300  # characters of an attribute shown in the Events tab; the Activities tab has them whole
 
 
@@ -83,9 +86,15 @@ def create_app(client: Any, config: Config, *, token: str | None = None, hosts: 
     """The console's Flask app; `hosts`: the Host headers it answers to (None: any, when a token guards it)."""
     app = Flask(__name__)
     app.jinja_env.trim_blocks = app.jinja_env.lstrip_blocks = True
-    csrf = secrets.token_urlsafe(32)
+    key = secrets.token_bytes(32)
+
+    def derived(what: str) -> str:
+        return hmac.new(key, what.encode(), hashlib.sha256).hexdigest()
+
     # the cookie a given token leaves: derived, so the token itself is not stored, and void once the console stops
-    session = hmac.new(secrets.token_bytes(32), (token or "").encode(), hashlib.sha256).hexdigest()
+    session = derived(f"session:{token or ''}")
+    # the forms' CSRF token: only pages served after the token was given carry it (the login form has its own)
+    csrf, login_csrf = derived("csrf"), derived("login")
     lookups = ThreadPoolExecutor(max_workers=8, thread_name_prefix="console-lookup")
 
     @functools.lru_cache(maxsize=20_000)
@@ -94,26 +103,36 @@ def create_app(client: Any, config: Config, *, token: str | None = None, hosts: 
         return executions.latest_activity(client, config, {"workflowId": workflow_id, "runId": run_id})
 
     def current_step(row: dict[str, Any]) -> str | None:
-        if row["status"] == "OPEN":
-            return executions.latest_activity(client, config, row["execution"])
-        return closed_step(row["workflow_id"], row["run_id"])
+        try:
+            if row["status"] == "OPEN":
+                return executions.latest_activity(client, config, row["execution"])
+            return closed_step(row["workflow_id"], row["run_id"])
+        except (ClientError, BotoCoreError):  # one row's history out of reach (throttled): the list is still shown
+            return "?"
 
     @app.context_processor
     def common() -> dict[str, Any]:
+        if not g.get("allowed"):  # the login page, a refused request: nothing about the SWF behind it
+            return {"csrf": login_csrf, "config": None, "endpoint": None, "Shown": Shown}
         return {"csrf": csrf, "config": config, "endpoint": client.meta.endpoint_url, "Shown": Shown}
 
     @app.before_request
     def guard() -> Response | None:
         if hosts is not None and request.host not in hosts:
             abort(400, "This console answers only at its own address.")  # a rebound DNS name
-        if token is not None and request.endpoint not in ("login", "static"):
-            bearer = request.headers.get("Authorization", "")
-            if not ((bearer.startswith("Bearer ") and _same(bearer[7:], token))
-                    or _same(request.cookies.get(COOKIE), session)):
-                if request.method == "GET":
-                    return redirect(url_for("login", next=request.full_path))
-                abort(401, "Give the console's token first.")
-        if request.method == "POST" and not _same(request.form.get("csrf"), csrf):
+        if request.endpoint in ("login", "static"):
+            if request.method == "POST" and not _same(request.form.get("csrf"), login_csrf):
+                abort(403, "This form is stale or was not sent from this console: reload the page and send it again.")
+            return None
+        bearer = request.headers.get("Authorization", "")
+        by_bearer = token is not None and bearer.startswith("Bearer ") and _same(bearer[7:], token)
+        if token is not None and not (by_bearer or _same(request.cookies.get(COOKIE), session)):
+            if request.method == "GET":
+                return redirect(url_for("login", next=request.full_path))
+            abort(401, "Give the console's token first.")
+        g.allowed = True
+        # a browser sends a cookie by itself, never an Authorization header: only a cookie's session needs the form's token
+        if request.method == "POST" and not by_bearer and not _same(request.form.get("csrf"), csrf):
             abort(403, "This form is stale or was not sent from this console: reload the page and send it again.")
         return None
 
@@ -138,8 +157,7 @@ def create_app(client: Any, config: Config, *, token: str | None = None, hosts: 
 
     @app.route("/login", methods=["GET", "POST"])
     def login() -> Any:
-        target = request.values.get("next", "/")
-        target = target if target.startswith("/") and not target.startswith("//") else "/"
+        target = _local_path(request.values.get("next", "/"))
         if request.method == "POST":
             if token is not None and _same(request.form.get("token"), token):
                 response = redirect(target, 303)
@@ -155,22 +173,30 @@ def create_app(client: Any, config: Config, *, token: str | None = None, hosts: 
             abort(400, f"Show one of: {', '.join(WHICH)}.")
         since_text = request.args.get("since", "").strip()
         since = executions.parse_since(since_text, dt.datetime.now(dt.timezone.utc)) if since_text else None
+        if request.args.get("oldest"):  # a further page: SWF wants the first page's arguments again, to the second
+            since = _timestamp(request.args["oldest"])
         workflow_id = request.args.get("workflow_id", "").strip() or None
         status = which if which in executions.CLOSE_STATUSES else None
         kinds = ("open", "closed") if which == "all" else ("open",) if which == "open" else ("closed",)
         sections: list[dict[str, Any]] = []
         for kind in kinds:
-            infos, next_token = executions.executions_page(
-                client, config, kind, since=since, workflow_id=workflow_id, status=status,
-                token=request.args.get("page") if which != "all" else None, size=PAGE_SIZE)
+            try:
+                infos, next_token = executions.executions_page(
+                    client, config, kind, since=since, workflow_id=workflow_id, status=status,
+                    token=request.args.get("page") if which != "all" else None, size=PAGE_SIZE)
+            except ClientError as exc:
+                if error_code(exc) != "ValidationException" or not request.args.get("page"):
+                    raise
+                abort(400, "That page cannot be had again: start from the first page.")
             sections.append({"kind": kind, "rows": [_row(e) for e in infos], "next": next_token,
                              "which": kind if which == "all" else which})
         rows = [r for s in sections for r in s["rows"]]
         steps = lookups.map(current_step, rows)
         for row, step in zip(rows, steps, strict=True):
             row["step"] = step or "-"
+        more = {"since": since_text, "workflow_id": workflow_id or "", "oldest": since.isoformat() if since else ""}
         return render_template("executions.html", sections=sections, which=which, since=since_text,
-                               workflow_id=workflow_id or "", filters={"since": since_text, "workflow_id": workflow_id or ""})
+                               workflow_id=workflow_id or "", filters={k: v for k, v in more.items() if v})
 
     @app.get("/execution")
     def execution() -> str:
@@ -191,6 +217,7 @@ def create_app(client: Any, config: Config, *, token: str | None = None, hosts: 
             "execution.html", s=summary, tab=tab, events=events, activities=activities,
             chart=Markup(graph.svg(config.workflow, data["steps"])), steps=data["steps"],
             is_open=summary["status"] == "OPEN", note=NOTES.get(request.args.get("said", "")),
+            refresh=REFRESH if len(events) < LONG_HISTORY else REFRESH_LONG,
             started=local_time(summary["started"]), closed=local_time(summary["closed"]),
             took=duration(summary["started"], summary["closed"]) if summary["closed"] else "-")
 
@@ -243,6 +270,22 @@ def create_app(client: Any, config: Config, *, token: str | None = None, hosts: 
         return render_template("types.html", lines=lines)
 
     return app
+
+
+def _timestamp(text: str) -> dt.datetime:
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"oldest={text!r}: not a date and time") from None
+
+
+def _local_path(target: str) -> str:
+    """A path on this console to go back to, or '/': never another site (`//host`, `/\\host`, hidden controls)."""
+    target = "".join(c for c in target if c.isprintable() and not c.isspace())
+    parts = urllib.parse.urlsplit(target)
+    if not target.startswith("/") or target.startswith(("//", "/\\")) or parts.scheme or parts.netloc:
+        return "/"
+    return target
 
 
 def _input(text: str, upload: Any) -> str | None:

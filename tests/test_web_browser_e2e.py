@@ -84,13 +84,13 @@ def _screenshot(driver: Any, name: str) -> None:
 
 def _wait(condition: Any, timeout: float = 30, what: str = "") -> Any:
     """What the condition returns once it is true; a page refreshing itself meanwhile is looked at again."""
-    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    from selenium.common.exceptions import WebDriverException
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             got = condition()
-        except (NoSuchElementException, StaleElementReferenceException):
+        except WebDriverException:  # the element went with the page it was on (stale, missing, "not in the document")
             got = None
         if got:
             return got
@@ -124,7 +124,7 @@ def test_start_watch_and_read_an_execution_in_the_browser(browser: Any, tmp_path
             _screenshot(browser, "1-start")
             browser.find_element(By.ID, "start").click()
             _wait(lambda: "/execution?" in browser.current_url, what="the execution's page")
-            assert browser.find_element(By.ID, "note").text == "Started."
+            _wait(lambda: browser.find_element(By.ID, "note").text == "Started.", what="the note")
             # the page refreshes itself while the execution is open
             _wait(lambda: browser.find_element(By.ID, "status").text == "COMPLETED", what="COMPLETED")
             _screenshot(browser, "2-execution-summary")

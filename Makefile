@@ -2,22 +2,31 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+# test processes: twice the cores, as the end-to-end tests spend part of their time waiting for their subprocesses
+JOBS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 2) * 2 )))
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check
+# Every test starts the scripts as new processes: each reads cached bytecode instead of compiling swfagent again
+unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: demo test lint bench soak lock clean
+.PHONY: demo test fuzz lint bench soak lock clean
 
 # requirements.txt holds the ranges; constraints.txt the versions CI tested, which a fresh machine gets
 $(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) -r requirements.txt -c constraints.txt
-	$(PIP) --no-deps --no-build-isolation -e .
+	# compat: a plain path in a .pth, no import hook to load at each interpreter start
+	$(PIP) --no-deps --no-build-isolation --config-settings editable_mode=compat -e .
 	touch $@
 
 demo: $(VENV)/.installed
 	$(PY) -m swfagent demo
 
 test: $(VENV)/.installed
-	$(PY) -m pytest -q -n auto --dist loadscope
+	$(PY) -m pytest -q -n $(JOBS) --dist loadgroup
+
+# the property tests with 20 times as many inputs as make test gives them (about a minute)
+fuzz: $(VENV)/.installed
+	HYPOTHESIS_PROFILE=deep $(PY) -m pytest -q -n auto tests/test_fuzz.py tests/test_decide_properties.py
 
 lint: $(VENV)/.installed
 	$(PIP) ruff mypy types-PyYAML

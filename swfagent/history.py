@@ -333,5 +333,5 @@ def _unknown(event: Event) -> None:
 def _event_id(event: Any) -> int:
     try:
         return int(event["eventId"])
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, OverflowError):  # OverflowError: an infinite id
         return 0

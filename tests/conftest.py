@@ -9,12 +9,24 @@ from typing import Any
 
 import boto3
 import pytest
+from hypothesis import HealthCheck, settings
 
 from swfagent import poller
 from swfagent.config import Config, load_config
 from swfagent.local import LOCAL_ENV, EmbeddedSWF
 from tests.support import TEST_POLL_SECONDS, ClockedSWF, Server, demo_config_data, write_config
 from tests.swf import FakeClock
+
+# Property tests: "quick" in make test; "deep" (make fuzz, HYPOTHESIS_PROFILE=deep) tries 20 times as many inputs.
+_PROPERTIES = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
+settings.register_profile("quick", max_examples=60, **_PROPERTIES)
+settings.register_profile("deep", max_examples=1200, **_PROPERTIES)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "quick"))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """End-to-end modules first: under pytest-xdist the slow tests start early and the quick ones fill the end."""
+    items.sort(key=lambda item: not item.path.stem.endswith("_e2e"))
 
 
 @pytest.fixture(scope="session")

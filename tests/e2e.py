@@ -16,7 +16,7 @@ from swfagent.executions import fetch_history as history
 from swfagent.executions import list_executions
 from swfagent.history import ExecutionState, fold
 from swfagent.register import register_all
-from tests.support import ROOT, Server, run_script, start_script
+from tests.support import ROOT, Server, start_script
 
 
 class Pollers:
@@ -62,11 +62,11 @@ def pollers() -> Iterator[Pollers]:
 
 
 def register_and_start(server: Server, config: Config, *workflow_ids: str, input: str | None = None) -> None:
-    done = run_script("register_swf.py", "--config", str(config.path), env=server.env)
-    assert done.returncode == 0, done.stderr
+    """Registered in this process: register_swf.py as a script has its own tests (test_walkthrough, test_register)."""
     from swfagent.executions import start_execution
 
     client = server.client()
+    register_all(client, config)
     for wid in workflow_ids:
         start_execution(client, config, wid, input)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from swfagent.config import Config
@@ -66,7 +66,6 @@ def _apply(h: History, decisions: list[dict[str, Any]], config: Config) -> None:
             h.timer(a["timerId"], int(a["startToFireTimeout"]))
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(config=flow_charts(), data=st.data())
 def test_random_histories_keep_the_rules(config: Config, data: Any) -> None:
     h = History(input=data.draw(st.sampled_from([None, "", "go"])))
@@ -99,7 +98,6 @@ def test_random_histories_keep_the_rules(config: Config, data: Any) -> None:
             data.draw(st.sampled_from([h.decision_timed_out, lambda: h.signal("s"), lambda: h.marker("m")]))()
 
 
-@settings(max_examples=100, deadline=None)
 @given(config=flow_charts(), data=st.data())
 def test_when_everything_succeeds_it_completes(config: Config, data: Any) -> None:
     h = History()

@@ -1,6 +1,6 @@
 """Fuzzing: broken config.yaml documents always give one clear line (exit 2); broken histories never crash the decider.
 
-The inputs that once broke them are kept below as regression tests (FOUND_BY_FUZZING, and the two history cases).
+The inputs that once broke them are kept below as regression tests (FOUND_BY_FUZZING, and the history cases found by fuzzing).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from swfagent.config import Config, load_config
@@ -26,7 +26,6 @@ from swfagent.limits import MAX_DATA, MAX_REASON
 from tests.histories import History
 from tests.support import demo_config_data, run_script, write_config
 
-FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 MAX_LINE = 1000  # a clear line is short enough to read; longer means a raw value was echoed
 
 
@@ -120,20 +119,17 @@ def mutated_configs(draw: Any) -> Any:
     return data
 
 
-@FUZZ
 @given(data=mutated_configs())
 def test_a_mutated_config_loads_or_gives_one_line(folder: Path, data: Any) -> None:
     text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
     check_load(_write_text(folder, text))
 
 
-@FUZZ
 @given(text=st.text(max_size=300))
 def test_random_text_loads_or_gives_one_line(folder: Path, text: str) -> None:
     check_load(_write_text(folder, text))
 
 
-@FUZZ
 @given(raw=st.binary(max_size=300))
 def test_random_bytes_give_one_line(folder: Path, raw: bytes) -> None:
     path = folder / "config.yaml"
@@ -141,13 +137,11 @@ def test_random_bytes_give_one_line(folder: Path, raw: bytes) -> None:
     assert check_load(path) is None
 
 
-@FUZZ
 @given(text=st.text(alphabet="{}[]:,-&*!|>'\"#%@`?\n\t aAz01.", max_size=200))
 def test_yaml_punctuation_soup_gives_one_line(folder: Path, text: str) -> None:
     check_load(_write_text(folder, text))
 
 
-@FUZZ
 @given(edges=st.lists(st.tuples(st.integers(0, 5), st.integers(0, 5)), max_size=12))
 def test_any_step_graph_loads_or_names_the_problem(folder: Path, edges: list[tuple[int, int]]) -> None:
     data = demo_config_data()
@@ -426,13 +420,11 @@ def check_decide(config: Config, events: list[Any]) -> list[dict[str, Any]]:
     return decisions
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(events=broken_histories())
 def test_a_broken_history_never_crashes_the_decider(workflow_config: Config, events: list[Any]) -> None:
     check_decide(workflow_config, events)
 
 
-@FUZZ
 @given(events=st.lists(st.one_of(junk, st.dictionaries(
     st.sampled_from(["eventType", "eventId", "eventTimestamp", "activityTaskScheduledEventAttributes",
                      "activityTaskCompletedEventAttributes", "workflowExecutionStartedEventAttributes",
@@ -457,6 +449,13 @@ def test_nan_and_huge_ids(workflow_config: Config) -> None:
     events[0]["eventId"] = math.nan
     events[-1]["eventId"] = 10**30
     check_decide(workflow_config, events)
+
+
+def test_history_found_by_fuzzing_an_infinite_id_out_of_order(workflow_config: Config) -> None:
+    events = copy.deepcopy(History().events)
+    events.insert(0, {"eventType": "WorkflowExecutionStarted", "eventId": math.inf})
+    decisions = check_decide(workflow_config, events)
+    assert [d["decisionType"] for d in decisions] == ["FailWorkflowExecution"]
 
 
 def test_history_found_by_fuzzing_a_result_that_is_not_a_string(workflow_config: Config) -> None:

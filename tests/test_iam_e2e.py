@@ -30,6 +30,8 @@ from tests.support import HELPERS, ROOT, Server, demo_config_data, run_script, w
 REGION = "us-east-1"
 # Requests served before moto enforces IAM: the set-up's 5 per role, and spare ones burnt afterwards.
 NO_AUTH_REQUESTS = 5 * len(ROLES) + 5
+# one worker runs them all: the IAM server (the module's fixture) is set up once
+pytestmark = pytest.mark.xdist_group("iam")
 ROOT_KEYS = {"aws_access_key_id": "AKIAIOSFODNN7EXAMPLE", "aws_secret_access_key": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}
 
 

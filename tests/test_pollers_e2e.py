@@ -13,6 +13,7 @@ import boto3
 
 from swfagent.executions import fetch_history as history
 from swfagent.executions import list_executions
+from swfagent.register import register_all
 from tests.e2e import (
     HOOKS,
     digest,
@@ -128,9 +129,8 @@ BAD_INPUTS = ["$(touch {tmp}/pwned)", "; touch {tmp}/pwned2 #", "`touch {tmp}/pw
 
 def test_bad_input_reaches_the_task_verbatim_and_nothing_is_executed(server: Server, tmp_path: Path) -> None:
     config = e2e_config(tmp_path, [{"activity": "A"}], {"A": {"command": ["echo.py"]}})
-    done = run_script("register_swf.py", "--config", str(config.path), env=server.env)
-    assert done.returncode == 0
     client = server.client()
+    register_all(client, config)
     inputs = [s.format(tmp=tmp_path) for s in BAD_INPUTS[:3]] + ["x" * 30_000, "caf\u00e9 \udcff".encode(
         "utf-8", "surrogateescape").decode("utf-8", "replace")]
     for i, text in enumerate(inputs):

@@ -10,11 +10,11 @@ unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: demo test fuzz lint bench soak lock clean
 
-# requirements.txt holds the ranges; constraints.txt the versions CI tested, which a fresh machine gets
+# requirements.txt holds the ranges; constraints.txt the versions CI tested, which a fresh machine gets.
+# The project itself in compat editable mode: a plain path in a .pth, no import hook loaded at each interpreter start.
 $(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) -r requirements.txt -c constraints.txt
-	# compat: a plain path in a .pth, no import hook to load at each interpreter start
 	$(PIP) --no-deps --no-build-isolation --config-settings editable_mode=compat -e .
 	touch $@
 

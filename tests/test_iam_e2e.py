@@ -25,6 +25,7 @@ from botocore.exceptions import ClientError
 
 from swfagent.config import Config, load_config
 from swfagent.policies import ROLES, actions, policy
+from tests.e2e import register_and_start
 from tests.support import HELPERS, ROOT, Server, demo_config_data, run_script, write_config
 
 REGION = "us-east-1"
@@ -297,10 +298,8 @@ def test_an_error_that_quotes_the_task_token_does_not_print_it(
     tokens = tmp_path / "tokens.txt"
     env = _secrets_env(server, tokens)
     cfg = ("--config", str(config.path))
-    outputs = []
-    for name, args in [("register_swf.py", cfg), ("swfagent", ("start", "--workflow-id", "echo", *cfg)),
-                       *([("decider.py", cfg)] if script == "worker.py" else [])]:
-        outputs.append(_ok(run_script(name, *args, env=env)))
+    register_and_start(server, config, "echo")  # no task token yet: the scripts' runs start below
+    outputs = [_ok(run_script("decider.py", *cfg, env=env))] if script == "worker.py" else []
     done = run_script(script, *cfg, env={**env, "SWFAGENT_TEST_ECHO_TOKEN": operation})
     assert "Traceback" not in done.stderr, done.stderr
     assert "bad request for task token" in done.stderr, done.stderr

@@ -7,6 +7,8 @@ from pathlib import Path
 from swfagent.config import Config, load_config
 from swfagent.executions import fetch_history as history
 from swfagent.history import fold
+from swfagent.register import register_all
+from tests.e2e import register_and_start
 from tests.support import Server, demo_config_data, run_script, write_config
 
 
@@ -17,14 +19,9 @@ def _run(server: Server, config: Config, script: str, *args: str) -> str:
     return done.stdout
 
 
-def _start(server: Server, config: Config, workflow_id: str, *extra: str) -> None:
-    _run(server, config, "register_swf.py")
-    out = _run(server, config, "swfagent", "start", "--workflow-id", workflow_id, *extra)
-    assert f"workflow id {workflow_id}, run id " in out
-
-
 def test_the_articles_walkthrough(server: Server, demo_config: Config) -> None:
-    _start(server, demo_config, "Demo")
+    _run(server, demo_config, "register_swf.py")
+    assert "workflow id Demo, run id " in _run(server, demo_config, "swfagent", "start", "--workflow-id", "Demo")
     assert _run(server, demo_config, "decider.py").splitlines() == [
         "Received a Decision Task",
         "Making decision on what is next",
@@ -66,7 +63,7 @@ def test_a_failing_task_fails_the_execution(server: Server, tmp_path: Path) -> N
     data = demo_config_data()
     data["workflow"]["steps"] = [{"activity": "Test_Task_B"}]  # B first: it gets the execution's input
     config = load_config(write_config(tmp_path / "config.yaml", data))
-    _start(server, config, "bad-input", "--input", "7")
+    register_and_start(server, config, "bad-input", input="7")  # the scripts' own runs are the test above
     _run(server, config, "decider.py")
     out = _run(server, config, "worker.py")
     assert "Test_Task_B failed: exit code 1" in out
@@ -83,8 +80,8 @@ def test_a_failing_task_fails_the_execution(server: Server, tmp_path: Path) -> N
 
 
 def test_execution_started_by_a_plain_api_call_completes(server: Server, demo_config: Config) -> None:
-    _run(server, demo_config, "register_swf.py")
     client = server.client()
+    register_all(client, demo_config)
     # Like the console or `aws swf start-workflow-execution`: only a workflow id, no input, type defaults.
     client.start_workflow_execution(domain="TEST_SWF", workflowId="from-the-console",
                                     workflowType={"name": "TestWorkflow", "version": "1.0"})

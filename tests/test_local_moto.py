@@ -8,6 +8,8 @@ README's table says it corrects; when one fails, read the new moto's code before
 from __future__ import annotations
 
 import inspect
+import re
+from pathlib import Path
 from typing import Any
 
 import moto
@@ -113,3 +115,16 @@ def test_what_the_table_says_moto_does_is_still_so() -> None:
         assert not hasattr(SWFResponse, operation)
     assert "self.last_heartbeat_timestamp = unix_time()" in inspect.getsource(ActivityTask.__init__)  # from scheduling
     assert 'self._params["input"]' in inspect.getsource(SWFResponse.signal_workflow_execution)
+
+
+def test_the_readmes_table_names_tests_that_exist() -> None:
+    """Each correction in the README's table names the tests that prove it: those files and tests exist."""
+    root = Path(__file__).resolve().parent
+    readme = (root.parent / "README.md").read_text()
+    table = readme.split("### Where it corrects moto", 1)[1].split("\n#", 1)[0]
+    files = set(re.findall(r"`(test_\w+\.py)`", table))
+    names = set(re.findall(r"`(test_\w+)`", table))
+    assert files and len(names) >= 20, "the table is not where this test looks"
+    assert {f for f in files if not (root / f).exists()} == set()
+    defined = set(re.findall(r"^def (test_\w+)", "".join(p.read_text() for p in root.glob("test_*.py")), re.M))
+    assert names - defined == set()

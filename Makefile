@@ -5,7 +5,8 @@ PY := $(VENV)/bin/python
 # test processes: twice the cores, as the end-to-end tests spend part of their time waiting for their subprocesses
 JOBS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 2) * 2 )))
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check
-# Every test starts the scripts as new processes: each reads cached bytecode instead of compiling swfagent again
+# Every test starts the scripts as new processes: each reads cached bytecode (compiled once, first) instead of compiling
+# swfagent again
 unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: demo test fuzz lint bench soak lock clean
@@ -22,6 +23,7 @@ demo: $(VENV)/.installed
 	$(PY) -m swfagent demo
 
 test: $(VENV)/.installed
+	$(PY) -m compileall -q swfagent
 	$(PY) -m pytest -q -n $(JOBS) --dist loadgroup
 
 # the property tests with 20 times as many inputs as make test gives them (about a minute)

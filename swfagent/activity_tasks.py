@@ -114,8 +114,7 @@ def run_activity(
             return replace(outcome, outcome=TaskOutcome.FAILED, reason=shorten(
                 f"the result is {outcome.oversize}, over SWF's {MAX_DATA}: print less, or set "
                 "results: {s3: s3://BUCKET/PREFIX} in config.yaml", MAX_REASON))
-        execution = task.get("workflowExecution", {})
-        key = store.key(execution.get("workflowId", "-"), execution.get("runId", "-"), task.get("activityId", "-"), "result")
+        key = store.key(task.get("workflowExecution", {}), task.get("activityId", "-"), "result")
         log.info(f"{activity.name}'s result is {outcome.oversize}: kept in S3", extra=ctx)
         return replace(outcome, result=store.put_file(outcome.output, key), output=None)
 

@@ -188,8 +188,9 @@ def cmd_poller(args: argparse.Namespace) -> int:
             why = foreign(config, task)
             if why is not None:  # left to SWF, which hands it to another decider after its timeout
                 wtype = task.get("workflowType") or {}
-                if f"{wtype.get('name')} {wtype.get('version')}" not in said:
-                    said.add(f"{wtype.get('name')} {wtype.get('version')}")
+                name = f"{wtype.get('name')} {wtype.get('version')}"
+                if name not in said:
+                    said.add(name)
                     log.error(why)
                 return Poll.DROPPED
             handle_decision_task(client, config, task, live.store(config))
@@ -263,7 +264,7 @@ def cmd_local(args: argparse.Namespace) -> int:
     try:
         swf = EmbeddedSWF(args.port, poll_seconds=args.poll_seconds, faults=limits).start()
     except OSError as exc:
-        raise UsageError(f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror or exc}: give another port, "
+        raise UsageError(f"{_cannot_listen('127.0.0.1', args.port, exc)}: give another port, "
                          "--port N, or --port 0 for any free one") from None
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
@@ -282,6 +283,11 @@ def cmd_local(args: argparse.Namespace) -> int:
         console.stop()
     swf.stop()
     return Exit.OK
+
+
+def _cannot_listen(host: str, port: int, exc: OSError) -> str:
+    """The start of the line for a port that cannot be had (taken, or not allowed)."""
+    return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
 
 
 def _wait_for_stop() -> None:
@@ -307,7 +313,7 @@ def _local_console(args: argparse.Namespace, swf: Any) -> Any:
         print(f"Web console not started: {exc}")
         return None
     except OSError as exc:
-        print(f"Web console not started: cannot listen on 127.0.0.1:{args.console_port}: {exc.strerror or exc}: "
+        print(f"Web console not started: {_cannot_listen('127.0.0.1', args.console_port, exc)}: "
               "--console-port N, or 0 for any free one")
         return None
     print(f"Web console: {console.url}")
@@ -327,7 +333,7 @@ def cmd_web(args: argparse.Namespace) -> int:
     try:
         web.start()
     except OSError as exc:
-        raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}: give another port, "
+        raise UsageError(f"{_cannot_listen(args.host, args.port, exc)}: give another port, "
                          "--port N, or --port 0 for any free one") from None
     print(f"Web console: {web.url} (SWF at {client.meta.endpoint_url}, domain {config.domain.name}"
           f"{'; it asks for its token' if token else ''}). Ctrl-C stops it.", flush=True)

@@ -19,6 +19,7 @@ from .history import (
     ExecutionState,
     Refusal,
     activity_id,
+    attempt_of_timer,
     parse_activity_id,
     wait_timer_id,
 )
@@ -36,6 +37,7 @@ MAX_WAITS = 10  # refusals in a row for passing causes before the step fails: ab
 WAIT_BASE, WAIT_CAP = 2, 60  # seconds: the first wait, doubled each time, capped
 DECIDER_ERRORS = 3  # the decider failed to decide this many times in a row: fail the execution
 DECISION_TIMEOUTS = 3  # decision tasks timed out this many times in a row: fail the execution
+MORE = "swfagent-more-"  # the id of the 0-second timer that brings the rest of an answer too big for one response
 
 
 @dataclass(frozen=True)
@@ -338,7 +340,7 @@ def fit(decisions: list[Decision], state: ExecutionState) -> list[Decision]:
     sizes = [len(json.dumps(d)) for d in decisions]
     if len(decisions) <= DECISIONS_PER_RESPONSE and sum(sizes) <= RESPONSE_BYTES:
         return decisions
-    more = start_timer(f"swfagent-more-{state.last_event_id}", 0)
+    more = start_timer(f"{MORE}{state.last_event_id}", 0)
     room, taken = RESPONSE_BYTES - len(json.dumps(more)), 0
     out: list[Decision] = []
     for d, size in zip(decisions, sizes, strict=True):
@@ -385,13 +387,13 @@ def describe(answer: Answer) -> str:
 
 
 def _timer_text(timer_id: str, delay: str) -> str:
-    if timer_id.startswith("swfagent-more-"):
+    if timer_id.startswith(MORE):
         return "The rest in the next decision task"
     if timer_id.startswith(DECIDER_ERROR):
         return f"Decide again in {delay} s"
-    attempt_id, _, waits = timer_id.partition(".wait")
+    attempt_id = attempt_of_timer(timer_id)
     step, attempt = parse_activity_id(attempt_id)
-    if waits:
+    if attempt_id != timer_id:  # a wait timer
         return f"Wait {delay} s for SWF's capacity, then {step} (attempt {attempt})"
     return f"Retry {step} in {delay} s (attempt {attempt})"
 

@@ -93,8 +93,7 @@ def offload(decisions: list[dict[str, Any]], store: S3Store | None, execution: d
         if store is None:  # decide fails such a step before this; a result from S3 is a reference already
             raise ValueError(f"{field} of {len(text)} characters and no results: s3 in config.yaml")
         owner = attrs.get("activityId", "execution")
-        attrs[field] = store.put_text(text, store.key(execution.get("workflowId", "-"), execution.get("runId", "-"),
-                                                      owner, field))
+        attrs[field] = store.put_text(text, store.key(execution, owner, field))
 
 
 def handle_decision_task(client: Any, config: Config, task: Task, store: S3Store | None = None) -> Answer:

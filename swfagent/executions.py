@@ -86,6 +86,13 @@ def _infos(pages: Any) -> list[dict[str, Any]]:
     return [e for page in pages for e in page.get("executionInfos", [])]
 
 
+def _narrowed(workflow_id: str | None, status: str | None) -> dict[str, Any]:
+    """The list call's filter: SWF takes a workflow id or a close status, not both (the caller checks the status)."""
+    if workflow_id:
+        return {"executionFilter": {"workflowId": workflow_id}}
+    return {"closeStatusFilter": {"status": status}} if status else {}
+
+
 def list_executions(
     client: Any, config: Config, which: str = "all", since: dt.datetime | None = None,
     status: str | None = None, workflow_id: str | None = None, closed_since: dt.datetime | None = None,
@@ -97,7 +104,7 @@ def list_executions(
     the status is checked here.
     """
     domain = config.domain.name
-    by_id: dict[str, Any] = {"executionFilter": {"workflowId": workflow_id}} if workflow_id else {}
+    by_id = _narrowed(workflow_id, None)
     found: dict[tuple[str, str], dict[str, Any]] = {}
     if which in ("all", "open") and status is None and closed_since is None:
         for e in _infos(client.get_paginator("list_open_workflow_executions").paginate(
@@ -106,9 +113,8 @@ def list_executions(
     if which in ("all", "closed"):
         window = ({"closeTimeFilter": {"oldestDate": closed_since}} if closed_since
                   else {"startTimeFilter": {"oldestDate": since or EPOCH}})
-        narrow = by_id or ({"closeStatusFilter": {"status": status}} if status else {})
         for e in _infos(client.get_paginator("list_closed_workflow_executions").paginate(
-                domain=domain, **window, **narrow)):
+                domain=domain, **window, **_narrowed(workflow_id, status))):
             if status is None or e.get("closeStatus") == status:
                 found[(e["execution"]["workflowId"], e["execution"]["runId"])] = e  # closed since listed open
     return sorted(found.values(), key=lambda e: e["startTimestamp"], reverse=True)
@@ -124,11 +130,8 @@ def executions_page(
     (so a page may hold fewer than `size`).
     """
     kwargs: dict[str, Any] = {"domain": config.domain.name, "maximumPageSize": size,
-                              "startTimeFilter": {"oldestDate": since or EPOCH}}
-    if workflow_id:
-        kwargs["executionFilter"] = {"workflowId": workflow_id}
-    elif status and which == "closed":
-        kwargs["closeStatusFilter"] = {"status": status}
+                              "startTimeFilter": {"oldestDate": since or EPOCH},
+                              **_narrowed(workflow_id, status if which == "closed" else None)}
     if token:
         kwargs["nextPageToken"] = token
     call = client.list_open_workflow_executions if which == "open" else client.list_closed_workflow_executions
@@ -140,20 +143,19 @@ def executions_page(
 def latest_activity(client: Any, config: Config, execution: dict[str, str], within: int = 100) -> str | None:
     """The activity id an execution scheduled last (its current or last step), from its newest `within` events.
 
-    Read newest first, in a short page and then a longer one: the last scheduling is most often a few events back.
+    Read newest first, a short page first: the last scheduling is most often a few events back. If it is not there,
+    all `within` events in one call (not the short page's token with another page size, which SWF's paging does
+    not promise to take).
     """
-    kwargs: dict[str, Any] = {"domain": config.domain.name, "execution": execution, "reverseOrder": True}
-    seen = 0
-    for size in (10, within - 10):
-        page = client.get_workflow_execution_history(**kwargs, maximumPageSize=size)
+    for size in (10, within):
+        page = client.get_workflow_execution_history(domain=config.domain.name, execution=execution,
+                                                     reverseOrder=True, maximumPageSize=size)
         for event in page.get("events", []):
             scheduled = event.get("activityTaskScheduledEventAttributes")
             if scheduled:
                 return str(scheduled.get("activityId"))
-        seen += len(page.get("events", []))
-        if not page.get("nextPageToken") or seen >= within:
+        if not page.get("nextPageToken"):
             return None
-        kwargs["nextPageToken"] = page["nextPageToken"]
     return None
 
 

@@ -240,7 +240,7 @@ def svg(workflow: Workflow, status: dict[str, Shown] | None = None) -> str:
         x, y, w, h = boxes[node]
         step = step_of.get(node)
         shown = status.get(step, Shown.PENDING) if status is not None and step is not None else None
-        fill, stroke = COLORS[shown] if shown is not None else ("#ffffff", "#616161")
+        fill, stroke = COLORS[shown if shown is not None else Shown.PENDING]
         attrs = f' data-step="{html.escape(step)}"' if step is not None else ""
         attrs += f' data-status="{shown}"' if shown is not None else ""
         tip = f"{step}: {shown}" if shown is not None else " ".join(label)

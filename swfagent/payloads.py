@@ -42,10 +42,11 @@ class S3Store:
             self._client = self._make_client()
         return self._client
 
-    def key(self, workflow_id: str, run_id: str, activity_id: str, kind: str) -> str:
-        """Where one value goes: deterministic, so a task run again writes over its own earlier value."""
+    def key(self, execution: dict[str, Any], owner: str, kind: str) -> str:
+        """Where one value of an execution goes (owner: an activity id, or "execution"): deterministic, so a task
+        run again writes over its own earlier value."""
         parts = [self.location.prefix] if self.location.prefix else []
-        return "/".join([*parts, workflow_id, run_id, activity_id, kind])
+        return "/".join([*parts, execution.get("workflowId", "-"), execution.get("runId", "-"), owner, kind])
 
     def put_file(self, path: Path, key: str) -> str:
         """Upload a file, read as it is sent (up to S3's 5 GB for one object); its reference."""

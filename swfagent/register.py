@@ -68,14 +68,14 @@ def _as_registered(label: str, info: dict[str, Any], wanted: dict[str, Any], ok:
     return True, f"{label}: {ok}"
 
 
-def _types(config: Config) -> list[tuple[str, str, str, dict[str, Any], str, dict[str, Any]]]:
-    """(kind, name, version, what to describe it by, its key, the defaults wanted) for the workflow and activity types."""
+def _types(config: Config) -> list[tuple[str, str, str, dict[str, Any], dict[str, Any]]]:
+    """(kind, name, version, what to describe it by, the defaults wanted) for the workflow and activity types."""
     d, w = config.domain, config.workflow
     out = [("Workflow", w.name, w.version, {"domain": d.name, "workflowType": {"name": w.name, "version": w.version}},
-            "workflowType", workflow_defaults(config))]
+            workflow_defaults(config))]
     for a in w.used_activities:
         out.append(("Activity", a.name, a.version, {"domain": d.name, "activityType": {"name": a.name, "version": a.version}},
-                    "activityType", activity_defaults(a)))
+                    activity_defaults(a)))
     return out
 
 
@@ -95,7 +95,7 @@ def register_all(client: Any, config: Config) -> list[Line]:
         if status == "DEPRECATED":
             raise SwfError(f"domain {d.name} is deprecated in SWF: choose another domain name") from None
         lines.append((True, f"Domain {d.name}: already registered"))
-    for kind, name, version, _, key, wanted in _types(config):
+    for kind, name, version, ask, wanted in _types(config):
         register = client.register_workflow_type if kind == "Workflow" else client.register_activity_type
         describe = client.describe_workflow_type if kind == "Workflow" else client.describe_activity_type
         label = f"{kind} type {name} {version}"
@@ -105,8 +105,7 @@ def register_all(client: Any, config: Config) -> list[Line]:
         except ClientError as exc:
             if error_code(exc) != "TypeAlreadyExistsFault":
                 raise
-            lines.append(_as_registered(label, describe(domain=d.name, **{key: {"name": name, "version": version}}),
-                                        wanted, "already registered"))
+            lines.append(_as_registered(label, describe(**ask), wanted, "already registered"))
     return lines
 
 
@@ -122,7 +121,7 @@ def compare_registered(client: Any, config: Config) -> list[Line]:
         if error_code(exc) != "UnknownResourceFault":
             raise
         return [(False, f"Domain {d.name}: not registered: run python register_swf.py")]
-    for kind, name, version, ask, _, wanted in _types(config):
+    for kind, name, version, ask, wanted in _types(config):
         describe: Callable[..., Any] = client.describe_workflow_type if kind == "Workflow" else client.describe_activity_type
         label = f"{kind} type {name} {version}"
         try:

@@ -78,7 +78,7 @@ def _row(e: dict[str, Any]) -> dict[str, Any]:
             "type": f"{e['workflowType']['name']} {e['workflowType']['version']}",
             "status": e.get("closeStatus") or e.get("executionStatus", "-"),
             "started": local_time(e.get("startTimestamp")), "closed": local_time(e.get("closeTimestamp")),
-            "took": duration(e.get("startTimestamp"), e.get("closeTimestamp")) if e.get("closeTimestamp") else "-",
+            "took": duration(e.get("startTimestamp"), e.get("closeTimestamp")),
             "execution": ex}
 
 
@@ -206,20 +206,21 @@ def create_app(client: Any, config: Config, *, token: str | None = None, hosts: 
             abort(400, f"Tabs: {', '.join(TABS)}.")
         data = executions.show_data(client, config, workflow_id, request.args.get("run_id") or None)
         summary = data["summary"]
+        # only the tab shown is formatted: an open execution's page reloads itself, most often on its Summary
         events = [{**e, "time": local_time(e["time"]),
                    "attributes": [(k, shorten(_value(v), EVENT_VALUE)) for k, v in e["attributes"].items()]}
-                  for e in data["events"]]
+                  for e in data["events"]] if tab == "events" else []
         activities = [{**a, "scheduled": local_time(a["scheduled"]), "started": local_time(a["started"]),
                        "closed": local_time(a["closed"]), "took": duration(a["started"], a["closed"]),
                        "tail": last_lines(a["details"])}
-                      for a in data["activities"]]
+                      for a in data["activities"]] if tab == "activities" else []
         return render_template(
             "execution.html", s=summary, tab=tab, events=events, activities=activities,
-            chart=Markup(graph.svg(config.workflow, data["steps"])), steps=data["steps"],
+            chart=Markup(graph.svg(config.workflow, data["steps"])),
             is_open=summary["status"] == "OPEN", note=NOTES.get(request.args.get("said", "")),
-            refresh=REFRESH if len(events) < LONG_HISTORY else REFRESH_LONG,
+            refresh=REFRESH if len(data["events"]) < LONG_HISTORY else REFRESH_LONG,
             started=local_time(summary["started"]), closed=local_time(summary["closed"]),
-            took=duration(summary["started"], summary["closed"]) if summary["closed"] else "-")
+            took=duration(summary["started"], summary["closed"]))
 
     @app.route("/start", methods=["GET", "POST"])
     def start() -> Any:
@@ -244,21 +245,23 @@ def create_app(client: Any, config: Config, *, token: str | None = None, hosts: 
         run_id = request.values.get("run_id") or None
         if do not in ACTIONS:
             abort(400, f"Actions: {', '.join(ACTIONS)}.")
+
+        def confirm(error: str | None = None) -> str:
+            return render_template("confirm.html", do=do, workflow_id=workflow_id, run_id=run_id or "", error=error)
+
         if request.method == "GET":
-            return render_template("confirm.html", do=do, workflow_id=workflow_id, run_id=run_id or "", error=None)
+            return confirm()
         if do == "terminate":
             reason = request.form.get("reason", "").strip()
             if not reason:
-                return render_template("confirm.html", do=do, workflow_id=workflow_id, run_id=run_id or "",
-                                       error="Give a reason: it goes into the history."), 400
+                return confirm("Give a reason: it goes into the history."), 400
             executions.terminate(client, config, workflow_id, reason, run_id)
         elif do == "cancel":
             executions.request_cancel(client, config, workflow_id, run_id)
         else:
             name = request.form.get("signal_name", "").strip()
             if not name:
-                return render_template("confirm.html", do=do, workflow_id=workflow_id, run_id=run_id or "",
-                                       error="Give the signal a name."), 400
+                return confirm("Give the signal a name."), 400
             executions.signal_execution(client, config, workflow_id, name,
                                         _input(request.form.get("input", ""), None), run_id)
         said = "signaled" if do == "signal" else do

@@ -7,7 +7,7 @@ import os
 from collections import Counter, defaultdict
 from typing import Any
 
-from throughput_runs import OURS  # noqa: E402
+from throughput_runs import OURS
 
 # ---- analysis ------------------------------------------------------------------------------------
 

@@ -19,7 +19,6 @@ PEER_DIR = BENCH / "peer_simpleflow"
 PEER_VENV = BENCH / ".peer-venv"
 PEER_REQUIREMENT = "simpleflow==0.36.0"
 HOST = "127.0.0.1"  # the only address this bench talks to
-CLOSING = ("CompleteWorkflowExecution", "FailWorkflowExecution", "CancelWorkflowExecution")
 OURS = "swfagent"
 PEER = "simpleflow"
 
@@ -195,7 +194,7 @@ class Setup:
         else:
             self.domain = "PEER_SWF"
 
-    def register(self, env: dict[str, str], client: Any, procs: Processes) -> None:
+    def register(self, env: dict[str, str], client: Any) -> None:
         if self.kind == OURS:
             done = subprocess.run([sys.executable, str(ROOT / "register_swf.py")], cwd=ROOT, env=env,
                                   capture_output=True, text=True, timeout=120)
@@ -270,7 +269,7 @@ def one_run(kind: str, executions: int, logdir: Path, timeout: float, profile: b
                              env)
         wait_port(port, server, 30)
         client = bench_client(port)
-        setup.register(env, client, procs)
+        setup.register(env, client)
         pollers = setup.pollers(env, logdir, profile)
         started = {name: procs.start(name, argv, penv) for name, argv, penv, _ in pollers}
         probes = {name: probe for name, _, _, probe in pollers}
@@ -321,7 +320,6 @@ def one_run(kind: str, executions: int, logdir: Path, timeout: float, profile: b
         result["histories"] = [history(client, setup.domain, wid, rid) for wid, rid in runs]
         if kind == OURS:
             result["beat_every"] = min((x.heartbeat_timeout or float("inf")) / 3 for x in setup.config.activities.values())
-        if kind == OURS:
             result["logs"] = {name: procs.text(name, "out") for name in started}
         result["profiles"] = {name: str(logdir / f"{name}.prof") for name in started
                               if (logdir / f"{name}.prof").exists()}

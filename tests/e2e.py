@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import signal
 import subprocess
+import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from swfagent.config import Config
@@ -16,7 +18,7 @@ from swfagent.executions import fetch_history as history
 from swfagent.executions import list_executions
 from swfagent.history import ExecutionState, fold
 from swfagent.register import register_all
-from tests.support import ROOT, Server, start_script
+from tests.support import HELPERS, ROOT, Server, start_script
 
 
 class Pollers:
@@ -26,8 +28,8 @@ class Pollers:
         self.procs: list[tuple[str, subprocess.Popen[str]]] = []
         self.output: dict[int, tuple[str, str]] = {}
 
-    def start(self, script: str, config: Config, *args: str, env: dict[str, str]) -> subprocess.Popen[str]:
-        proc = start_script(script, "--config", str(config.path), *args, env=env)
+    def start(self, script: str, config: Config, *args: str, env: dict[str, str], **kwargs: Any) -> subprocess.Popen[str]:
+        proc = start_script(script, "--config", str(config.path), *args, env=env, **kwargs)
         self.procs.append((script, proc))
         return proc
 
@@ -49,7 +51,36 @@ class Pollers:
             self.output[proc.pid] = (out, err)
 
     def all_output(self) -> str:
-        return "\n".join(out + err for out, err in self.output.values())
+        return "\n".join((out or "") + (err or "") for out, err in self.output.values())  # None: sent to a file
+
+
+class Local:
+    """`python -m swfagent local --port 0 ARGS` as a subprocess: its environment, and its console's address (none
+    with --no-console)."""
+
+    def __init__(self, *args: str):
+        self.proc = subprocess.Popen([sys.executable, "-m", "swfagent", "local", "--port", "0", *args], cwd=ROOT,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")} | {"PYTHONUNBUFFERED": "1"}
+        self.console = ""
+        self.err: str | None = None
+        with_console = "--no-console" not in args  # its line comes after the exports
+        while not (self.console if with_console else "AWS_ENDPOINT_URL_SWF" in self.env):
+            line = self.proc.stdout.readline()  # type: ignore[union-attr]
+            assert line, self.proc.stderr.read()  # type: ignore[union-attr]
+            if line.startswith("export "):
+                key, value = line[len("export "):].strip().split("=", 1)
+                self.env[key] = value
+            elif line.startswith("Web console: "):
+                self.console = line.split(": ", 1)[1].strip()
+
+    def stop(self) -> str:
+        """SIGTERM it; what it wrote on stderr (its terminal's log)."""
+        if self.err is None:
+            if self.proc.poll() is None:
+                self.proc.send_signal(signal.SIGTERM)
+            self.err = self.proc.communicate(timeout=15)[1]
+        return self.err
 
 
 @contextlib.contextmanager
@@ -69,6 +100,15 @@ def register_and_start(server: Server, config: Config, *workflow_ids: str, input
     register_all(client, config)
     for wid in workflow_ids:
         start_execution(client, config, wid, input)
+
+
+def wait_for(predicate: Callable[[], object], timeout: float = 30, why: Callable[[], str] = lambda: "timed out waiting",
+             every: float = 0.2) -> None:
+    """Until predicate() holds; past `timeout`, fail with why() (say, the pollers' output)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, why()
+        time.sleep(every)
 
 
 def wait_closed(server: Server, config: Config, count: int, timeout: float = 60) -> list[dict[str, Any]]:
@@ -94,7 +134,7 @@ def event_types(server: Server, config: Config, workflow_id: str) -> list[str]:
     return [e["eventType"] for e in history(client, config, workflow_id, run["execution"]["runId"])]
 
 
-HOOKS = str(ROOT / "tests" / "helpers" / "hooks")
+HOOKS = str(HELPERS / "hooks")
 
 
 def digest(text: str) -> str:
@@ -103,7 +143,6 @@ def digest(text: str) -> str:
     return f"{len(data)} {hashlib.sha256(data).hexdigest()[:16]}"
 
 
-HELPERS = ROOT / "tests" / "helpers"
 
 
 def e2e_config(tmp_path: Any, steps: list[dict[str, Any]], activities: dict[str, dict[str, Any]],

@@ -14,8 +14,10 @@ from typing import Any
 import yaml
 
 from swfagent.client import make_client
+from swfagent.config import S3Location
 from swfagent.local import EmbeddedSWF
 from swfagent.local.faults import parse_faults
+from swfagent.payloads import SCHEME, S3Store
 from tests.swf import FakeClock
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,6 +85,32 @@ def run_script(script: str, *args: str, env: dict[str, str] | None = None, timeo
 
 
 def start_script(script: str, *args: str, env: dict[str, str] | None = None, **kwargs: Any) -> subprocess.Popen[str]:
-    """Start a script in the background (a looping poller)."""
-    return subprocess.Popen([sys.executable, str(ROOT / script), *args], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+    """Start a script in the background (a looping poller); its output piped unless stdout/stderr say otherwise."""
+    kwargs.setdefault("stdout", subprocess.PIPE)
+    kwargs.setdefault("stderr", subprocess.PIPE)
+    return subprocess.Popen([sys.executable, str(ROOT / script), *args], cwd=ROOT, env=env, text=True, **kwargs)
+
+
+class FakeStore(S3Store):
+    """An S3Store whose bucket "b" is two dicts: what was put (a file's bytes, a text), and what it holds to get."""
+
+    def __init__(self, held: dict[str, str | bytes] | None = None):
+        super().__init__(S3Location("b", ""), lambda: None)
+        self.put: dict[str, str | bytes] = {}
+        self.held = held or {}
+
+    def put_file(self, path: Path, key: str) -> str:
+        self.put[key] = path.read_bytes()
+        return f"{SCHEME}b/{key}"
+
+    def put_text(self, text: str, key: str) -> str:
+        self.put[key] = text
+        return f"{SCHEME}b/{key}"
+
+    def get_text(self, reference: str) -> str:
+        value = self.held[reference]
+        return value.decode() if isinstance(value, bytes) else value
+
+    def get_file(self, reference: str, out: Any) -> None:
+        value = self.held[reference]
+        out.write(value if isinstance(value, bytes) else value.encode())

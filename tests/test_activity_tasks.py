@@ -14,6 +14,7 @@ from swfagent.activity_tasks import handle_activity_task
 from swfagent.config import Config
 from swfagent.errors import TaskError
 from tests.flows import config_from
+from tests.support import FakeStore
 
 TOKEN = "secret-task-token-" + "x" * 40
 
@@ -137,48 +138,27 @@ def test_a_result_over_swf_limit_fails_the_task_saying_what_to_do(offline_client
         stub.assert_no_pending_responses()
 
 
-class Store:
-    """An S3Store stand-in: keeps what is put, gives back what it holds."""
-
-    def __init__(self, held: dict[str, bytes] | None = None):
-        self.put: dict[str, bytes] = {}
-        self.held = held or {}
-
-    def key(self, *parts: str) -> str:
-        return "/".join(parts)
-
-    def put_file(self, path: Any, key: str) -> str:
-        self.put[key] = path.read_bytes()
-        return f"swfagent+s3://b/{key}"
-
-    def get_file(self, ref: str, out: Any) -> None:
-        out.write(self.held[ref])
-
-    def get_text(self, ref: str) -> str:
-        return self.held[ref].decode()
-
-
 def test_a_large_result_goes_to_s3_and_its_reference_through_swf(offline_client: Any) -> None:
-    store = Store()
+    store = FakeStore()
     with Stubber(offline_client) as stub:
         stub.add_response("respond_activity_task_completed", {}, {"taskToken": TOKEN,
                                                                   "result": "swfagent+s3://b/wf/run/A-1/result"})
-        handle_activity_task(offline_client, _config("print('r' * 40000)"), _task(), store)  # type: ignore[arg-type]
+        handle_activity_task(offline_client, _config("print('r' * 40000)"), _task(), store)
         stub.assert_no_pending_responses()
     assert store.put == {"wf/run/A-1/result": b"r" * 40000 + b"\n"}  # as printed, whole
 
 
 def test_an_input_in_s3_reaches_the_task_whole(offline_client: Any) -> None:
     ref = "swfagent+s3://b/wf/run/X-1/result"
-    store = Store({ref: b"big " * 20_000})
+    store = FakeStore({ref: b"big " * 20_000})
     code = "import sys; print(len(sys.stdin.read()))"
     with Stubber(offline_client) as stub:
         stub.add_response("respond_activity_task_completed", {}, {"taskToken": TOKEN, "result": "80000"})
-        handle_activity_task(offline_client, _config(code), _task(ref), store)  # type: ignore[arg-type]
+        handle_activity_task(offline_client, _config(code), _task(ref), store)
         fan_in = '{"X": "' + ref + '", "Y": "small"}'
         expanded = json.dumps({"X": "big " * 20_000, "Y": "small"})
         stub.add_response("respond_activity_task_completed", {}, {"taskToken": TOKEN, "result": str(len(expanded))})
-        handle_activity_task(offline_client, _config(code), _task(fan_in), store)  # type: ignore[arg-type]
+        handle_activity_task(offline_client, _config(code), _task(fan_in), store)
         stub.assert_no_pending_responses()
 
 

@@ -150,7 +150,7 @@ def test_a_fail_decision_that_swf_refused_once_is_not_alerted_twice(tmp_path: Pa
     assert handle_decision_task(FakeSWF(), config, task).decisions[0]["decisionType"] == "FailWorkflowExecution"
     # SWF refused that decision (a signal came first): the next decision task fails it again, silently
     h = History().decision().schedule("Test_Task_A").fail("Test_Task_A", "exit code 2").decision()
-    h.add("FailWorkflowExecutionFailed", {"cause": "UNHANDLED_DECISION", "decisionTaskCompletedEventId": len(h.events)})
+    h.close_refused("FailWorkflowExecution", "UNHANDLED_DECISION")
     h.signal("poke").decision()
     task["events"] = h.events
     assert handle_decision_task(FakeSWF(), config, task).decisions[0]["decisionType"] == "FailWorkflowExecution"

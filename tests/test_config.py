@@ -86,8 +86,6 @@ def test_register_check_validates_without_registering(tmp_path: Path) -> None:
 
 
 def test_results_in_s3(tmp_path: Path) -> None:
-    from tests.support import demo_config_data, write_config
-
     data = demo_config_data()
     data["results"] = {"s3": "s3://my-bucket/swf/values/"}
     config = load_config(write_config(tmp_path / "config.yaml", data))

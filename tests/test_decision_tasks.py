@@ -11,6 +11,7 @@ from swfagent.decide import fail, marker, schedule, start_timer
 from swfagent.decision_tasks import handle_decision_task
 from tests.flows import ARTICLE, DIAMOND, config_from
 from tests.histories import History
+from tests.support import FakeStore
 
 
 def _task(history: History, previous: int = 0) -> dict[str, Any]:
@@ -97,32 +98,15 @@ def test_a_decider_that_cannot_decide_records_why_and_asks_again(offline_client:
         stub.assert_no_pending_responses()
 
 
-class Store:
-    """An S3Store stand-in: what was put, and texts to get."""
-
-    def __init__(self, texts: dict[str, str] | None = None):
-        self.texts, self.put = texts or {}, {}
-
-    def key(self, *parts: str) -> str:
-        return "/".join(parts)
-
-    def put_text(self, text: str, key: str) -> str:
-        self.put[key] = text
-        return f"swfagent+s3://b/{key}"
-
-    def get_text(self, ref: str) -> str:
-        return self.texts[ref]
-
-
 def test_an_input_too_large_for_swf_goes_to_s3(offline_client: Any) -> None:
     flow = config_from([{"activity": "A"}, {"activity": "B", "after": ["A"]}], results={"s3": "s3://bkt/p"})
     big = "x" * 40_000
     task = _task(History(input=big).decision())
-    store = Store()
+    store = FakeStore()
     with Stubber(offline_client) as stub:
         stub.add_response("respond_decision_task_completed", {}, {"taskToken": "tok", "decisions": [
             schedule(flow.workflow.step("A"), flow.activities["A"], 1, "swfagent+s3://b/wf/run/A-1/input")]})
-        handle_decision_task(offline_client, flow, task, store)  # type: ignore[arg-type]
+        handle_decision_task(offline_client, flow, task, store)
         stub.assert_no_pending_responses()
     assert store.put == {"wf/run/A-1/input": big}
 
@@ -133,5 +117,5 @@ def test_a_when_on_a_result_in_s3_reads_its_text(offline_client: Any) -> None:
     with Stubber(offline_client) as stub:
         stub.add_response("respond_decision_task_completed", {}, {"taskToken": "tok", "decisions": [
             schedule(DIAMOND.workflow.step("C"), DIAMOND.activities["C"], 1, ref)]})
-        handle_decision_task(offline_client, DIAMOND, task, Store({ref: "x"}))  # type: ignore[arg-type]
+        handle_decision_task(offline_client, DIAMOND, task, FakeStore({ref: "x"}))
         stub.assert_no_pending_responses()

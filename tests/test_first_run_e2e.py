@@ -14,8 +14,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import boto3
 import pytest
@@ -23,7 +23,7 @@ import pytest
 from swfagent.config import Config
 from swfagent.executions import start_execution
 from swfagent.logs import TIME_FORMAT
-from tests.e2e import e2e_config, final_state, pollers, register_and_start, wait_closed
+from tests.e2e import Local, e2e_config, final_state, pollers, register_and_start, wait_closed
 from tests.support import ROOT, Server, run_script, start_script
 
 README = (ROOT / "README.md").read_text()
@@ -77,7 +77,6 @@ def test_a_missing_script_shows_the_end_of_its_stderr_in_the_worker_and_in_show(
     assert lines[3].strip() in [line.strip() for line in shown.splitlines()]
     whole = run_script("swfagent", "show", "missing", "--activity", "Test_Task_C-1", *cfg, env=server.env)
     assert whole.returncode == 0, whole.stderr
-    print(whole.stdout)
     assert re.search(r"^Reason +exit code 2$", whole.stdout, re.M)
     assert re.search(r"^Details:\n  \| .*No such file or directory$", whole.stdout, re.M)
     unknown = run_script("swfagent", "show", "missing", "--activity", "Test_Task_C-9", *cfg, env=server.env)
@@ -107,9 +106,7 @@ def test_looping_pollers_pick_up_an_edited_config_and_keep_theirs_through_a_bad_
     out, err = tmp_path / "worker.out", tmp_path / "worker.err"
     with pollers() as p, out.open("w") as o, err.open("w") as e:
         p.start("decider.py", config, "--loop", env=server.env)
-        worker = subprocess.Popen([sys.executable, str(ROOT / "worker.py"), "--loop", "--config", str(config.path)],
-                                  cwd=ROOT, env=server.env, stdout=o, stderr=e, text=True)
-        p.procs.append(("worker.py", worker))  # type: ignore[arg-type]
+        p.start("worker.py", config, "--loop", env=server.env, stdout=o, stderr=e)
         wait_closed(server, config, 1)
         assert final_state(server, config, "first").close_result == "one"
 
@@ -242,26 +239,15 @@ def test_an_unknown_region_is_one_line_at_once(server: Server, demo_config: Conf
 
 
 @pytest.fixture
-def local_server() -> Any:
+def local_server() -> Iterator[Local]:
     """`swfagent local` as a subprocess (its own terminal's log), on any free port."""
-    proc = subprocess.Popen([sys.executable, "-m", "swfagent", "local", "--port", "0", "--no-console"], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    env: dict[str, str] = {}
-    while "AWS_ENDPOINT_URL_SWF" not in env:
-        line = proc.stdout.readline()  # type: ignore[union-attr]
-        assert line, proc.stderr.read()  # type: ignore[union-attr]
-        if line.startswith("export "):
-            key, value = line[len("export "):].strip().split("=", 1)
-            env[key] = value
-    yield proc, env
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-    proc.wait(timeout=15)
+    local = Local("--no-console")
+    yield local
+    local.stop()
 
 
-def test_the_servers_terminal_has_one_line_per_refused_request(local_server: Any, tmp_path: Path) -> None:
-    proc, local = local_server
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("AWS_")}, **local}
+def test_the_servers_terminal_has_one_line_per_refused_request(local_server: Local, tmp_path: Path) -> None:
+    env = local_server.env
     config = _echo_config(tmp_path, "x")
     cfg = ("--config", str(config.path))
     assert run_script("register_swf.py", *cfg, env=env).returncode == 0
@@ -270,12 +256,11 @@ def test_the_servers_terminal_has_one_line_per_refused_request(local_server: Any
     assert cancel.returncode == 0, cancel.stderr
     again = run_script("swfagent", "start", "--workflow-id", "c", *cfg, env=env)  # refused: already open
     assert again.returncode == 0, again.stderr
-    bad = boto3.client("swf", endpoint_url=local["AWS_ENDPOINT_URL_SWF"], region_name="us-east-99",
+    bad = boto3.client("swf", endpoint_url=env["AWS_ENDPOINT_URL_SWF"], region_name="us-east-99",
                        aws_access_key_id="x", aws_secret_access_key="y")
     with pytest.raises(bad.exceptions.ClientError):
         bad.list_domains(registrationStatus="REGISTERED")
-    proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=15)
+    err = local_server.stop()
     assert "Traceback" not in err
     refused = [line for line in err.splitlines() if " refused " in line]
     assert len(refused) == 2, err

@@ -24,15 +24,9 @@ from tests.e2e import (
     register_and_start,
     run_to_close,
     wait_closed,
+    wait_for,
 )
 from tests.support import Server, run_script
-
-
-def _wait_for(predicate, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out waiting"
-        time.sleep(0.2)
 
 
 def _two_steps(tmp_path: Path, **a_spec: object) -> object:
@@ -67,7 +61,7 @@ def test_kill_9_of_a_worker_mid_task_is_retried_after_its_heartbeat_timeout(serv
     with pollers() as p:
         p.start("decider.py", config, "--loop", env=server.env)
         doomed = p.start("worker.py", config, env={**server.env, "SLOW_FIRST": "60"})
-        _wait_for(lambda: (tmp_path / "marker").exists())
+        wait_for(lambda: (tmp_path / "marker").exists())
         os.kill(doomed.pid, signal.SIGKILL)
         os.killpg(int((tmp_path / "marker").read_text()), signal.SIGKILL)  # the host is gone: its task (a group) too
         p.start("worker.py", config, "--loop", env=server.env)
@@ -85,7 +79,7 @@ def test_kill_9_of_a_decider_holding_a_decision_task(server: Server, tmp_path: P
     stall = {**server.env, "PYTHONPATH": HOOKS, "SWFAGENT_TEST_STALL": "RespondDecisionTaskCompleted:60"}
     with pollers() as p:
         doomed = p.start("decider.py", config, env=stall)
-        _wait_for(lambda: "DecisionTaskStarted" in event_types(server, config, "decider-crash"))
+        wait_for(lambda: "DecisionTaskStarted" in event_types(server, config, "decider-crash"))
         os.kill(doomed.pid, signal.SIGKILL)
         p.start("decider.py", config, "--loop", env=server.env)
         p.start("worker.py", config, "--loop", env=server.env)
@@ -100,7 +94,7 @@ def test_sigterm_to_a_worker_mid_task_finishes_and_reports(server: Server, tmp_p
     with pollers() as p:
         worker = p.start("worker.py", config, "--loop", env=server.env)
         decider = p.start("decider.py", config, "--loop", env=server.env)
-        _wait_for(lambda: "ActivityTaskStarted" in event_types(server, config, "sigterm"))
+        wait_for(lambda: "ActivityTaskStarted" in event_types(server, config, "sigterm"))
         worker.send_signal(signal.SIGTERM)
         out, err = worker.communicate(timeout=30)
         assert worker.returncode == 0, err

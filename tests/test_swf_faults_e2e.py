@@ -1,7 +1,7 @@
 """End to end on the embedded SWF with SWF's faults on demand (`--faults`): the agent survives each of them.
 
 Each behaviour here is also proven on histories built in the test (test_decide.py) or with botocore's
-Stubber (test_decider.py, test_worker.py); here the real decider.py and worker.py meet the real thing.
+Stubber (test_decision_tasks.py, test_activity_tasks.py); here the real decider.py and worker.py meet the real thing.
 """
 
 from __future__ import annotations
@@ -11,7 +11,17 @@ import json
 import time
 from pathlib import Path
 
-from tests.e2e import HOOKS, e2e_config, event_types, final_state, pollers, register_and_start, run_to_close, wait_closed
+from tests.e2e import (
+    HOOKS,
+    e2e_config,
+    event_types,
+    final_state,
+    pollers,
+    register_and_start,
+    run_to_close,
+    wait_closed,
+    wait_for,
+)
 from tests.support import HELPERS, Server, run_script
 
 
@@ -94,10 +104,7 @@ def test_a_close_refused_for_good_alerts_once_and_is_not_sent_again(server: Serv
     with pollers() as p:
         p.start("decider.py", config, "--loop", env=server.env)
         p.start("worker.py", config, "--loop", env=server.env)
-        deadline = time.monotonic() + 30
-        while "FailWorkflowExecutionFailed" not in event_types(server, config, "stuck"):
-            assert time.monotonic() < deadline, p.all_output()
-            time.sleep(0.2)
+        wait_for(lambda: "FailWorkflowExecutionFailed" in event_types(server, config, "stuck"), why=p.all_output)
         time.sleep(2)  # the decision task after the refusal, and time for any re-send
     types = event_types(server, config, "stuck")
     assert types.count("FailWorkflowExecutionFailed") == 1 and types[-1] == "DecisionTaskCompleted"
@@ -116,10 +123,7 @@ def test_cancel_stops_the_running_task_and_cancels_the_execution(server: Server,
     with pollers() as p:
         p.start("decider.py", config, "--loop", env=server.env)
         p.start("worker.py", config, "--loop", env=server.env)
-        deadline = time.monotonic() + 30
-        while not pids.exists():
-            assert time.monotonic() < deadline, p.all_output()
-            time.sleep(0.1)
+        wait_for(pids.exists, why=p.all_output, every=0.1)
         task, child = (int(x) for x in pids.read_text().split())
         asked = time.monotonic()
         done = run_script("swfagent", "cancel", "stop-me", "--config", str(config.path), env=server.env)
@@ -161,10 +165,8 @@ def test_three_decision_tasks_timed_out_in_a_row_fail_the_execution(server: Serv
     for n in range(1, 4):  # a decider that hangs on this execution, three times
         with pollers() as p:
             p.start("decider.py", config, env=stalled)
-            deadline = time.monotonic() + 30
-            while event_types(server, config, "hung").count("DecisionTaskTimedOut") < n:
-                assert time.monotonic() < deadline, p.all_output()
-                time.sleep(0.2)
+            wait_for(lambda n=n: event_types(server, config, "hung").count("DecisionTaskTimedOut") >= n,
+                     why=p.all_output)
     done = run_script("decider.py", "--config", str(config.path), env=server.env)
     assert done.stdout.splitlines()[-1] == (
         "Decision Made: Fail the workflow execution -- 3 decision tasks in a row timed out without an answer "

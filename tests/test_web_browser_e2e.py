@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.parse
@@ -23,7 +20,7 @@ from typing import Any
 import pytest
 
 from swfagent.config import Config, load_config
-from tests.e2e import e2e_config, pollers, register_and_start
+from tests.e2e import Local, e2e_config, pollers, register_and_start
 from tests.support import ROOT, Server, demo_config_data, run_script, write_config
 
 BROWSER = next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
@@ -33,30 +30,6 @@ needs_browser = pytest.mark.skipif(not (BROWSER and DRIVER),
 ARTIFACTS = Path(os.environ.get("SWFAGENT_TEST_ARTIFACTS", ROOT / "test-artifacts"))
 HOSTILE = "<script>alert(1)</script><img src=x onerror=alert(2)>"
 COMPLETED_FILL = "#c8e6c9"
-
-
-class Local:
-    """`swfagent local --port 0 --console-port 0` as a subprocess: its endpoint, its console, its environment."""
-
-    def __init__(self, config: Config):
-        self.proc = subprocess.Popen([sys.executable, "-m", "swfagent", "local", "--port", "0", "--console-port", "0",
-                                      "--config", str(config.path)], cwd=ROOT, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True)
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")} | {"PYTHONUNBUFFERED": "1"}
-        self.console = ""
-        while not self.console:
-            line = self.proc.stdout.readline()  # type: ignore[union-attr]
-            assert line, self.proc.stderr.read()  # type: ignore[union-attr]
-            if line.startswith("export "):
-                key, value = line[len("export "):].strip().split("=", 1)
-                self.env[key] = value
-            elif line.startswith("Web console: "):
-                self.console = line.split(": ", 1)[1].strip()
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        self.proc.communicate(timeout=15)
 
 
 @pytest.fixture
@@ -112,7 +85,7 @@ def test_start_watch_and_read_an_execution_in_the_browser(browser: Any, tmp_path
     data = demo_config_data()
     data["activities"]["Test_Task_A"]["command"] += ["--out", str(tmp_path / "a.out")]
     config = load_config(write_config(tmp_path / "config.yaml", data))
-    local = Local(config)
+    local = Local("--console-port", "0", "--config", str(config.path))
     try:
         assert run_script("register_swf.py", "--config", str(config.path), env=local.env).returncode == 0
         with pollers() as p:

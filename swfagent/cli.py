@@ -262,7 +262,7 @@ def cmd_local(args: argparse.Namespace) -> int:
 
     limits = parse_faults(args.faults)
     try:
-        swf = EmbeddedSWF(args.port, poll_seconds=args.poll_seconds, faults=limits).start()
+        swf = EmbeddedSWF(args.port, poll_seconds=args.poll_seconds, faults=limits, test_api=args.test_api).start()
     except OSError as exc:
         raise UsageError(f"{_cannot_listen('127.0.0.1', args.port, exc)}: give another port, "
                          "--port N, or --port 0 for any free one") from None
@@ -512,6 +512,8 @@ def _local_arguments(c: argparse.ArgumentParser) -> None:
     c.add_argument("--console-port", type=port_number, default=5056,
                    help="the web console's port (default 5056; 0: any free one)")
     c.add_argument("--no-console", action="store_true", help="serve the embedded SWF only, without the web console")
+    c.add_argument("--test-api", action="store_true",
+                   help="also serve /swfagent-api/settings and moto's /moto-api/ (reset, data): for tests only")
 
 
 def _web_arguments(c: argparse.ArgumentParser) -> None:

@@ -24,6 +24,7 @@ import botocore.session
 from botocore.model import ListShape, Shape, StructureShape
 from moto.core.request import Request
 from moto.core.utils import camelcase_to_underscores
+from moto.moto_server.werkzeug_app import MotoRequestHandler
 from moto.swf.exceptions import SWFClientError, SWFValidationException
 from moto.swf.models.decision_task import DecisionTask
 from moto.swf.responses import SWFResponse
@@ -267,7 +268,7 @@ def client_gone(environ: dict[str, Any]) -> Callable[[], bool]:
             elif not select.select([sock], [], [], 0)[0]:
                 return False
             # readable: either more bytes (a pipelined request: still there) or the end of the stream
-            return sock.recv(1, socket.MSG_PEEK) == b""
+            return bool(sock.recv(1, socket.MSG_PEEK) == b"")
         except (OSError, ValueError):  # reset, or closed under us
             return True
 
@@ -370,9 +371,9 @@ def _validate(shape: Shape, value: Any, where: str, id_rule: bool) -> None:
     elif kind == "boolean":
         if not isinstance(value, bool):
             raise _wrong_type(where, "true or false")
-    elif kind in ("timestamp", "double", "float"):
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or value != value or abs(value) > 1e12:
-            raise _wrong_type(where, "a number (seconds since 1970)" if kind == "timestamp" else "a number")
+    elif kind in ("timestamp", "double", "float") and (
+            not isinstance(value, (int, float)) or isinstance(value, bool) or value != value or abs(value) > 1e12):
+        raise _wrong_type(where, "a number (seconds since 1970)" if kind == "timestamp" else "a number")
     if id_rule and kind == "structure" and "name" in value:  # a task list: the rule is on its name
         _id_rule(f"{where}.name", value["name"])
 
@@ -442,6 +443,57 @@ def _read_upto(stream: Any, most: int) -> bytes:
     return b"".join(parts)
 
 
+class _Input:
+    """The connection's input, read a chunk at a time and not at all once the answer says the rest is unread.
+
+    werkzeug reads and drops whatever a client sends past what the app read, up to 10 GB, 10 MB at a time.
+    """
+
+    def __init__(self, raw: Any):
+        self.raw = raw
+        self.stopped = False
+
+    def read(self, size: int = -1) -> bytes:
+        if self.stopped:
+            return b""
+        return bytes(self.raw.read(size if 0 <= size <= READ_CHUNK else READ_CHUNK))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.raw, name)
+
+
+class Handler(MotoRequestHandler):
+    """moto's request handler: its own refusals (a request it cannot parse) are SWF's JSON, not an HTML page, and
+    what a refused request still sends is not read."""
+
+    def setup(self) -> None:
+        super().setup()
+        self.rfile = _Input(self.rfile)  # type: ignore[assignment]
+
+    def make_environ(self) -> dict[str, Any]:
+        environ = super().make_environ()
+        environ["swfagent.stop_reading"] = self._stop_reading
+        return environ
+
+    def _stop_reading(self) -> None:
+        self.rfile.stopped = True  # type: ignore[attr-defined]
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        body = json.dumps({"__type": SERIALIZATION if code < 500 else "com.amazon.coral.service#InternalFailure",
+                           "message": _printable(message or explain or "bad request")[:300]}).encode()
+        self.close_connection = True
+        try:
+            self.send_response(code)
+            self.send_header("Content-Type", JSON)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            if self.command != "HEAD" and code >= 200 and code not in (204, 304):
+                self.wfile.write(body)
+        except OSError:  # the client has gone
+            pass
+
+
 class Layer:
     """The WSGI app of the embedded SWF: SWF through the engine, /swfagent-api/ for settings, the rest to moto."""
 
@@ -485,8 +537,8 @@ class Layer:
     def _answer(environ: dict[str, Any], start_response: Any, answer: tuple[int, dict[str, str], Any],
                 close: bool = False) -> Any:
         status, headers, body = answer
-        if close:  # the rest of the request may be unread: this connection takes no further request
-            headers = {**headers, "Connection": "close"}
+        if close and "swfagent.stop_reading" in environ:
+            environ["swfagent.stop_reading"]()  # the rest of the request stays unread, however much comes
         return Response(body, status, headers)(environ, start_response)
 
     def screen(self, environ: dict[str, Any]) -> tuple[int, dict[str, str], Any] | None:

@@ -39,10 +39,9 @@ class EmbeddedSWF:
         """Start serving; the endpoint is known once this returns. OSError if the port cannot be had."""
         import logging
 
-        from moto.moto_server.werkzeug_app import MotoRequestHandler
         from werkzeug.serving import make_server
 
-        from .api import Layer
+        from .api import Handler, Layer
         from .engine import Engine
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -54,7 +53,7 @@ class EmbeddedSWF:
                 probe.bind((LOCAL_HOST, self._port))
         self.engine = Engine(poll_seconds=self._poll_seconds, limits=self._limits, clock=self._clock)
         app = Layer(self.engine, test_api=self._test_api)
-        self._server = make_server(LOCAL_HOST, self._port, app, threaded=True, request_handler=MotoRequestHandler)
+        self._server = make_server(LOCAL_HOST, self._port, app, threaded=True, request_handler=Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="embedded-swf", daemon=True)
         self._thread.start()
         host, port = self._server.server_address[:2]

@@ -29,7 +29,7 @@ from .limits import MAX_DATA, MAX_REASON
 from .logs import log, setup_logging
 from .payloads import S3Store
 from .poller import LOOP, ONCE, UNTIL_IDLE, LoopOptions, Poll, Stop, identity, run_threads
-from .runner import RunningTasks
+from .runner import RunningTasks, become_subreaper
 
 SCRIPTS = {"decider.py": "decider", "worker.py": "worker", "register_swf.py": "register"}
 
@@ -652,6 +652,8 @@ def run(argv: list[str] | None = None, prog: str | None = None, *, signals: bool
     args.prog, args.stop, args.running = name, Stop(), RunningTasks()
     if signals and args.command in ("decider", "worker"):
         install_signal_handlers(args.stop, args.running)
+        if args.command == "worker":
+            become_subreaper()  # a task's daemons come back to the worker, which stops them with the task
     try:
         return int(args.func(args))
     except SwfAgentError as exc:

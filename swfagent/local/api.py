@@ -413,6 +413,7 @@ TEST_API = ("/swfagent-api/", "/moto-api/")  # the operator endpoints: only with
 OTHER_MAX = 64 * MEBIBYTE  # a request body to moto's other services (S3 results, SNS alerts)
 READ_CHUNK = 64 * 1024
 DENIED = "com.amazon.coral.service#AccessDeniedException"
+SIGNATURE = re.compile(r"AWS4-HMAC-SHA256 Credential=[^/\s]+/\d{8}/[a-z0-9-]+/[a-z0-9-]+/aws4_request,")
 
 
 def _json_refusal(xml: str) -> tuple[int, str]:
@@ -515,23 +516,52 @@ class Layer:
             return self._answer(environ, start_response, refusal, close=True)
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         path = environ.get("PATH_INFO", "")
-        swf = target.startswith(TARGET_PREFIX)
+        # signed for SWF: this layer answers it, whatever its target (moto's own SWF would answer the rest)
+        swf = target.startswith(TARGET_PREFIX) or "/swf/aws4_request" in environ.get("HTTP_AUTHORIZATION", "")
+        operation = target.removeprefix(TARGET_PREFIX) if target.startswith(TARGET_PREFIX) else target
         refusal = self._take_body(environ, self.engine.faults.limits.max_request if swf else OTHER_MAX,
-                                  target[len(TARGET_PREFIX):] if swf else path)
+                                  operation if swf else path)
         if refusal is not None:
             return self._answer(environ, start_response, refusal, close=True)
         if swf:
-            return self._answer(environ, start_response, self.swf(environ, target[len(TARGET_PREFIX):]))
+            return self._answer(environ, start_response, self.swf(environ, operation))
         if path.startswith("/swfagent-api/"):
             return self.settings(environ, start_response)
         if path == "/moto-api/reset" and environ.get("REQUEST_METHOD") == "POST":
             self.engine.reset()
         try:
-            return self.moto_app(environ, start_response)
+            return self._moto(environ, start_response)
+        except (NotImplementedError, UnicodeError) as exc:  # an action moto does not know, a body not text: the
+            # request's fault, not the server's
+            code = "UnknownOperationException" if isinstance(exc, NotImplementedError) else "SerializationException"
+            return self._answer(environ, start_response, self._refused(_printable(path)[:100], _error(
+                400, f"com.amazon.coral.service#{code}", _printable(str(exc))[:300])))
         except Exception as exc:  # moto's Flask app in debug mode lets them through: one line, not a traceback page
             log.error("%s %s: internal error: %r", environ.get("REQUEST_METHOD"), _printable(path)[:200], exc)
             return self._answer(environ, start_response, _error(
                 500, "com.amazon.coral.service#InternalFailure", f"the embedded SWF failed: {exc!r}"[:500]))
+
+    def _moto(self, environ: dict[str, Any], start_response: Any) -> Any:
+        """moto's answer, unless it is an HTML page (Flask's 404 for a path no service has): then JSON."""
+        got: dict[str, Any] = {}
+
+        def keep(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            got["status"], got["headers"] = status, headers
+            return lambda data: None  # moto's Flask app never writes through it
+
+        body = self.moto_app(environ, keep)
+        kind = next((v for k, v in got["headers"] if k.lower() == "content-type"), "")
+        if "html" not in kind.lower():
+            start_response(got["status"], got["headers"])
+            return body
+        if hasattr(body, "close"):
+            body.close()
+        status = int(str(got["status"]).split()[0])
+        code = "UnknownOperationException" if status in (404, 405) else "InternalFailure" if status >= 500 else \
+            "SerializationException"
+        return self._answer(environ, start_response, self._refused(
+            _printable(environ.get("PATH_INFO", ""))[:100],
+            _error(status, f"com.amazon.coral.service#{code}", str(got["status"]))))
 
     @staticmethod
     def _answer(environ: dict[str, Any], start_response: Any, answer: tuple[int, dict[str, str], Any],
@@ -562,9 +592,13 @@ class Layer:
                 return _error(404, "com.amazon.coral.service#UnknownOperationException",
                               f"{_printable(path[:100])}: the test API is off (swfagent local --test-api)")
             return None
-        if not environ.get("HTTP_AUTHORIZATION"):
+        authorization = environ.get("HTTP_AUTHORIZATION")
+        if not authorization:
             return _error(400, "com.amazon.coral.service#MissingAuthenticationTokenException",
                           "Request is missing Authentication Token")
+        if not SIGNATURE.match(authorization):
+            return _error(400, "com.amazon.coral.service#IncompleteSignatureException",
+                          "the Authorization header is not an AWS signature (AWS4-HMAC-SHA256 Credential=...)")
         return None
 
     def _take_body(self, environ: dict[str, Any], most: int, what: str) -> tuple[int, dict[str, str], Any] | None:
@@ -572,7 +606,8 @@ class Layer:
         stream = environ.get("wsgi.input")
         chunked = bool(environ.get("wsgi.input_terminated")) or "chunked" in environ.get(
             "HTTP_TRANSFER_ENCODING", "").lower()
-        over = f"the request is over {most} bytes; SWF takes at most {most} in one request"
+        taker = "SWF takes" if what in operations() else "this server takes"
+        over = f"the request is over {most} bytes; {taker} at most {most} in one request"
         try:
             if chunked:
                 body = _read_upto(stream, most + 1) if stream is not None else b""
@@ -585,7 +620,7 @@ class Layer:
                 size = int(length)
                 if size > most:
                     return self._refused(what, _error(
-                        400, VALIDATION, f"the request is {size} bytes; SWF takes at most {most} in one request"))
+                        400, VALIDATION, f"the request is {size} bytes; {taker} at most {most} in one request"))
                 body = _read_upto(stream, size) if stream is not None and size else b""
         except (OSError, ValueError) as exc:  # a broken chunked encoding, a connection gone
             return _error(400, SERIALIZATION, f"the request body could not be read: {exc}"[:300])

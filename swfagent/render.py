@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from .limits import last_lines, one_line, shorten
+from .logs import printable
 from .status import ActivityStatus, Shown
 
 # An event's attributes worth a column, in this order.
@@ -34,7 +35,8 @@ def duration(start: Any, end: Any) -> str:
 
 
 def table(headers: list[str], rows: list[list[str]]) -> str:
-    """Aligned columns, the last one left ragged."""
+    """Aligned columns, the last one left ragged; no control characters reach the terminal."""
+    rows = [[printable(cell, lines=False) for cell in row] for row in rows]
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
     return "\n".join(
         "  ".join(cell.ljust(widths[i]) if i < len(headers) - 1 else cell for i, cell in enumerate(line)).rstrip()
@@ -56,7 +58,7 @@ def event_summary(attrs: dict[str, Any], width: int = 70) -> str:
 
 
 def _indent(text: str, by: str = "  ") -> str:
-    return "\n".join(by + line for line in text.splitlines())
+    return "\n".join(by + line for line in printable(text).splitlines())
 
 
 def format_show(data: dict[str, Any]) -> str:

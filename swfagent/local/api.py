@@ -513,7 +513,8 @@ class Layer:
         start_response = _no_cors(start_response)
         refusal = self.screen(environ)
         if refusal is not None:
-            return self._answer(environ, start_response, refusal, close=True)
+            what = f"{environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO', '')}"
+            return self._answer(environ, start_response, self._refused(_printable(what)[:120], refusal), close=True)
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         path = environ.get("PATH_INFO", "")
         # signed for SWF: this layer answers it, whatever its target (moto's own SWF would answer the rest)

@@ -48,6 +48,7 @@ class _Std(logging.StreamHandler):  # type: ignore[type-arg]
     def __init__(self, name: str):
         super().__init__()
         self.name_of_stream = name
+        self.gone = False  # what read the stream stopped reading (`| head`)
 
     @property
     def stream(self) -> object:
@@ -56,6 +57,17 @@ class _Std(logging.StreamHandler):  # type: ignore[type-arg]
     @stream.setter
     def stream(self, value: object) -> None:
         pass
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not self.gone:
+            super().emit(record)
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 (logging's name)
+        """A closed pipe (`| head`): write no more there, quietly, and go on: the task under way is still reported."""
+        if isinstance(sys.exc_info()[1], BrokenPipeError):
+            self.gone = True
+            return
+        super().handleError(record)
 
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"

@@ -27,7 +27,7 @@ from .decision_tasks import foreign, handle_decision_task, pending_decision_task
 from .errors import Exit, SwfAgentError, UsageError
 from .limits import MAX_DATA, MAX_REASON
 from .live import LiveConfig
-from .logs import log, setup_logging
+from .logs import NOTICE, log, setup_logging
 from .payloads import S3Store
 from .poller import LOOP, ONCE, UNTIL_IDLE, LoopOptions, Poll, Stop, identity, run_threads
 from .runner import RunningTasks
@@ -137,8 +137,8 @@ def cmd_poller(args: argparse.Namespace) -> int:
     """decider or worker: poll, handle, respond, in --concurrency poll threads."""
     setup_logging(args.log_format, args.verbose)
     live = LiveConfig(load_config(args.config))
-    _say_config(live.config, args.log_format)
     client = make_client()
+    _say_config(live.config)
     stats = CallStats()
     stats.attach(client)
     decider = args.command == "decider"
@@ -182,15 +182,11 @@ def cmd_poller(args: argparse.Namespace) -> int:
     return Exit.OK
 
 
-def _say_config(config: Config, log_format: str) -> None:
-    """A poller's first line: the config it runs. On stderr in text, so that stdout stays the article's lines."""
+def _say_config(config: Config) -> None:
+    """A poller's first line: the config it runs, on stderr, so that stdout stays the article's lines."""
     w = config.workflow
-    line = (f"Config: {config.path.resolve()} ({w.name} {w.version}: {len(w.steps)} steps, "
-            f"{len(config.activities)} activities)")
-    if log_format == "json":
-        log.info(line)
-    else:
-        print(line, file=sys.stderr, flush=True)
+    log.info(f"Config: {config.path.resolve()} ({w.name} {w.version}: {len(w.steps)} steps, "
+             f"{len(config.activities)} activities)", extra=NOTICE)
 
 
 def _poller_arguments(p: argparse.ArgumentParser) -> None:

@@ -28,7 +28,6 @@ from .errors import Exit, SwfAgentError, UsageError
 from .limits import MAX_DATA, MAX_REASON
 from .live import LiveConfig
 from .logs import NOTICE, log, setup_logging
-from .payloads import S3Store
 from .poller import LOOP, ONCE, UNTIL_IDLE, LoopOptions, Poll, Stop, identity, run_threads
 from .runner import RunningTasks
 

@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-
-from swfagent import cli, config as config_module
+from swfagent import cli
+from swfagent import config as config_module
 from swfagent.config import ARTICLE_CONFIG, load_config
 from swfagent.errors import Exit
 from tests.e2e import e2e_config, final_state, register_and_start

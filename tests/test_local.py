@@ -51,3 +51,12 @@ def test_the_demo_runs_the_walkthrough_to_completed() -> None:
         assert line in out
     assert out.count("$ python decider.py") == 3 and out.count("$ python worker.py") == 2
     assert "Execution Demo closed COMPLETED; Test_Task_B's result: " in out
+    # the line the README's walkthrough shows, word for word
+    line = "Execute Test_Task_A with command - python tasks/a.py"
+    assert f"\n{line}\n" in out and f"\n{line}\n" in (ROOT / "README.md").read_text()
+
+
+def test_the_cron_credentials_file_is_never_committed() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert "swf.env" in readme  # the cron section's file of credentials
+    assert "swf.env" in (ROOT / ".gitignore").read_text().split()

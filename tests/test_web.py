@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 import pytest
+import yaml
 from flask.testing import FlaskClient
 
 from swfagent.config import Config
@@ -247,3 +248,43 @@ def test_off_loopback_needs_a_token() -> None:
     with pytest.raises(UsageError, match="--host 0.0.0.0 lets other machines in: give a token too"):
         WebConsole(None, None, host="0.0.0.0")  # type: ignore[arg-type]
     WebConsole(None, None, host="0.0.0.0", token="t")  # type: ignore[arg-type]
+
+
+def test_the_console_reads_an_edited_config_and_names_it(server: Server, demo_config: Config) -> None:
+    client = server.client()
+    browser = create_app(client, demo_config, hosts=frozenset({HOST})).test_client()
+    d = Driver(client, demo_config)
+    d.start("edited")
+    page = _text(browser.get("/execution?workflow_id=edited"))
+    assert html.escape(str(demo_config.path)) in page and "Test_Task_Late" not in page  # the header names the file
+    data = yaml.safe_load(demo_config.path.read_text())
+    data["workflow"]["steps"].append({"id": "Test_Task_Late", "activity": "Test_Task_B", "after": ["Test_Task_B"]})
+    demo_config.path.write_text(yaml.safe_dump(data))
+    page = _text(browser.get("/execution?workflow_id=edited"))
+    assert "Test_Task_Late" in page  # the chart as the file is now, as a --loop poller runs it
+    demo_config.path.write_text("workflow: [")  # an edit that does not load: the config before it is served
+    assert "Test_Task_Late" in _text(browser.get("/execution?workflow_id=edited"))
+
+
+def test_a_page_s_words_are_the_page_s(web: tuple[FlaskClient, Driver]) -> None:
+    browser, d = web
+    missing = browser.get("/execution?workflow_id=nobody")
+    assert missing.status_code == 404 and "<h1>Not found</h1>" in _text(missing)
+    bad = html.unescape(_text(browser.get("/?since=2x")))
+    assert "Started in the last '2x': give a number and a unit" in bad and "--since" not in bad
+    since = re.search(r'<input name="since"[^>]*placeholder="([^"]+)" size="(\d+)"', _text(browser.get("/")))
+    assert since and int(since.group(2)) >= len(since.group(1))  # the placeholder is not clipped
+
+
+def test_the_last_step_of_an_execution_whose_step_could_not_be_scheduled_is_that_step(
+        web: tuple[FlaskClient, Driver], server: Server) -> None:
+    browser, d = web
+    client = server.client()
+    d.start("unscheduled")
+    d.decide()  # Test_Task_A scheduled
+    d.work()
+    client.deprecate_activity_type(domain="TEST_SWF", activityType={"name": "Test_Task_B", "version": "1.0"})
+    d.decide()  # Test_Task_B refused (ACTIVITY_TYPE_DEPRECATED)
+    d.decide()  # the execution fails on it
+    row = re.search(r'<tr class="execution">(.*?)</tr>', _text(browser.get("/?which=closed")), re.S)
+    assert row and "Test_Task_B-1" in row.group(1) and "Test_Task_A-1" not in row.group(1)

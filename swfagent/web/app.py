@@ -26,9 +26,9 @@ from werkzeug.wrappers import Response
 from .. import executions, graph
 from ..client import describe_error, error_code
 from ..config import Config
-from ..live import LiveConfig
 from ..errors import NotFound, SwfAgentError, UsageError
 from ..limits import MAX_DATA, last_lines, shorten
+from ..live import LiveConfig
 from ..register import compare_registered
 from ..render import duration, local_time
 from ..status import Shown

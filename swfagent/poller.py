@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import logging
 import os
 import random
 import socket
@@ -19,9 +20,13 @@ from .logs import log
 
 T = TypeVar("T")
 
-ONCE = "once"
-LOOP = "loop"
-UNTIL_IDLE = "until-idle"
+
+class Mode(enum.Enum):
+    """How long a poller runs."""
+
+    ONCE = "once"  # one task, as the article's scripts: polls until it has it
+    LOOP = "loop"  # until stopped (a service)
+    UNTIL_IDLE = "until-idle"  # until nothing is queued (cron)
 
 
 
@@ -101,7 +106,7 @@ def keep_trying(
 class LoopOptions:
     """How long a poller runs: mode, and the bounds on a run."""
 
-    mode: str = ONCE
+    mode: Mode = Mode.ONCE
     max_tasks: int | None = None
     max_seconds: float | None = None
 
@@ -118,7 +123,7 @@ class Budget:
     @classmethod
     def of(cls, options: LoopOptions) -> Budget:
         """One task for a single run, --max-tasks otherwise."""
-        return cls(1 if options.mode == ONCE else options.max_tasks)
+        return cls(1 if options.mode is Mode.ONCE else options.max_tasks)
 
     def take(self) -> bool:
         """Reserve a task before polling; False when the run has had all it may."""
@@ -163,11 +168,11 @@ def run_loop(
             # SWF stays out of reach; a service goes on, and so does a cron run past one task's trouble.
             errors += 1
             lasting = not is_transient(exc) and not isinstance(exc, TaskError)
-            if options.mode != LOOP and (lasting or errors >= GIVE_UP_AFTER or (
-                    options.mode == ONCE and isinstance(exc, TaskError))):
+            if options.mode is not Mode.LOOP and (lasting or errors >= GIVE_UP_AFTER or (
+                    options.mode is Mode.ONCE and isinstance(exc, TaskError))):
                 raise
             delay = jittered(errors, jitter=rand())
-            log.error(f"{describe_error(exc)}; going on in {delay:.1f} s", exc_info=log.isEnabledFor(10))
+            log.error(f"{describe_error(exc)}; going on in {delay:.1f} s", exc_info=log.isEnabledFor(logging.DEBUG))
             stop.wait(delay)
             continue
         errors = 0
@@ -178,7 +183,7 @@ def run_loop(
         budget.give_back()
         if got is Poll.DROPPED:
             continue
-        if options.mode == UNTIL_IDLE:
+        if options.mode is Mode.UNTIL_IDLE:
             budget.done.set()
             break
         if clock() - poll_started < FAST_EMPTY_POLL:

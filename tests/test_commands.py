@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from swfagent import cli
+from swfagent import cli, servers
 from swfagent import config as config_module
 from swfagent.config import ARTICLE_CONFIG, load_config
 from swfagent.errors import Exit
@@ -133,7 +133,7 @@ def test_every_command_run_from_a_folder_uses_that_folder_s_config(server: Serve
     assert set(ORDER) == set(cli.COMMANDS), "put the new command in ORDER (and FINISH if it needs it to end)"
     here = folder_config(tmp_path).resolve()
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(cli, "_wait_for_stop", lambda: None)  # local, web: serve, then stop at once
+    monkeypatch.setattr(servers, "wait_for_stop", lambda: None)  # local, web: serve, then stop at once
     for name in ORDER:
         capsys.readouterr()
         with loads_recorded() as loaded:
@@ -195,7 +195,7 @@ def test_a_closed_pipe_ends_every_command_quietly(name: str, server: Server, tmp
     monkeypatch.chdir(tmp_path)
     folder_config(tmp_path)
     register_and_start(server, load_config(tmp_path / "config.yaml"), WORKFLOW_ID)
-    monkeypatch.setattr(cli, "_wait_for_stop", lambda: None)
+    monkeypatch.setattr(servers, "wait_for_stop", lambda: None)
     monkeypatch.setattr(sys, "stdout", ClosedPipe())
     code = cli.run([name, *required(name), *FINISH.get(name, [])], signals=False)
     err = capsys.readouterr().err

@@ -6,7 +6,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from swfagent.backoff import jittered
-from swfagent.poller import LOOP, ONCE, UNTIL_IDLE, LoopOptions, Poll, Stop, keep_trying, run_loop
+from swfagent.poller import LoopOptions, Mode, Poll, Stop, keep_trying, run_loop
 
 H, E, D = Poll.HANDLED, Poll.EMPTY, Poll.DROPPED
 
@@ -57,16 +57,16 @@ class FakeStop(Stop):
 
 def test_once_waits_for_one_task() -> None:
     answers = iter([E, E, H, H])
-    assert run_loop(lambda: next(answers), LoopOptions(ONCE), FakeStop(), clock=iter(range(0, 100, 1)).__next__) == 1
+    assert run_loop(lambda: next(answers), LoopOptions(Mode.ONCE), FakeStop(), clock=iter(range(0, 100, 1)).__next__) == 1
 
 
 def test_until_idle_stops_at_the_first_empty_poll() -> None:
     answers = iter([H, H, E, H])
-    assert run_loop(lambda: next(answers), LoopOptions(UNTIL_IDLE), FakeStop()) == 2
+    assert run_loop(lambda: next(answers), LoopOptions(Mode.UNTIL_IDLE), FakeStop()) == 2
 
 
 def test_max_tasks_bounds_a_loop() -> None:
-    assert run_loop(lambda: H, LoopOptions(LOOP, max_tasks=3), FakeStop()) == 3
+    assert run_loop(lambda: H, LoopOptions(Mode.LOOP, max_tasks=3), FakeStop()) == 3
 
 
 def test_stop_request_ends_the_loop_after_the_task() -> None:
@@ -76,7 +76,7 @@ def test_stop_request_ends_the_loop_after_the_task() -> None:
         stop.request()
         return H
 
-    assert run_loop(handle, LoopOptions(LOOP), stop) == 1
+    assert run_loop(handle, LoopOptions(Mode.LOOP), stop) == 1
 
 
 def test_fast_empty_polls_back_off_instead_of_spinning() -> None:
@@ -90,7 +90,7 @@ def test_fast_empty_polls_back_off_instead_of_spinning() -> None:
             stop.request()
             return E
 
-    run_loop(poll, LoopOptions(LOOP), stop, clock=lambda: 0.0, rand=lambda: 0)
+    run_loop(poll, LoopOptions(Mode.LOOP), stop, clock=lambda: 0.0, rand=lambda: 0)
     assert stop.waits[:4] == [0.5, 1.0, 2.0, 4.0]
 
 
@@ -105,7 +105,7 @@ def test_the_loop_survives_an_error_and_backs_off() -> None:
         stop.request()
         return H
 
-    assert run_loop(poll, LoopOptions(LOOP), stop, rand=lambda: 0) == 1
+    assert run_loop(poll, LoopOptions(Mode.LOOP), stop, rand=lambda: 0) == 1
     assert stop.waits == [1.0]
 
 
@@ -113,7 +113,7 @@ def _denied() -> ClientError:
     return ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "PollForActivityTask")
 
 
-@pytest.mark.parametrize("mode", [ONCE, UNTIL_IDLE])
+@pytest.mark.parametrize("mode", [Mode.ONCE, Mode.UNTIL_IDLE])
 def test_a_lasting_error_ends_a_single_or_cron_run(mode: str) -> None:
     def poll() -> Poll:
         raise _denied()
@@ -125,7 +125,7 @@ def test_a_lasting_error_ends_a_single_or_cron_run(mode: str) -> None:
 def test_a_service_outlives_lasting_errors_and_a_cron_run_outlives_a_task_error() -> None:
     from swfagent.errors import TaskError
 
-    for mode, error in ((LOOP, _denied()), (UNTIL_IDLE, TaskError("workflow w: boom"))):
+    for mode, error in ((Mode.LOOP, _denied()), (Mode.UNTIL_IDLE, TaskError("workflow w: boom"))):
         stop = FakeStop()
         results: list[object] = [error, H]
 
@@ -152,7 +152,7 @@ def test_poll_threads_share_max_tasks() -> None:
             handled.append(threading.current_thread().name)
         return H
 
-    assert run_threads(poll, LoopOptions(LOOP, max_tasks=7), Stop(), threads=3) == 7
+    assert run_threads(poll, LoopOptions(Mode.LOOP, max_tasks=7), Stop(), threads=3) == 7
     assert len(handled) == 7
 
 
@@ -160,13 +160,13 @@ def test_one_empty_poll_ends_an_until_idle_run_for_every_thread() -> None:
     from swfagent.poller import run_threads
 
     answers = iter([H, H, H, E] + [H] * 100)
-    assert run_threads(lambda: next(answers), LoopOptions(UNTIL_IDLE), Stop(), threads=2) <= 4
+    assert run_threads(lambda: next(answers), LoopOptions(Mode.UNTIL_IDLE), Stop(), threads=2) <= 4
 
 
 def test_a_single_run_takes_one_task_whatever_the_threads() -> None:
     from swfagent.poller import run_threads
 
-    assert run_threads(lambda: H, LoopOptions(ONCE), Stop(), threads=4) == 1
+    assert run_threads(lambda: H, LoopOptions(Mode.ONCE), Stop(), threads=4) == 1
 
 
 def test_a_lasting_error_in_a_thread_ends_the_run() -> None:
@@ -176,7 +176,7 @@ def test_a_lasting_error_in_a_thread_ends_the_run() -> None:
         raise _denied()
 
     with pytest.raises(ClientError):
-        run_threads(poll, LoopOptions(UNTIL_IDLE), Stop(), threads=3)
+        run_threads(poll, LoopOptions(Mode.UNTIL_IDLE), Stop(), threads=3)
 
 
 def test_keep_trying_goes_on_until_the_deadline_and_no_further() -> None:
@@ -195,7 +195,7 @@ def test_keep_trying_goes_on_until_the_deadline_and_no_further() -> None:
     assert len(calls) > 6 and calls[-1] <= 100.0  # as many attempts as fit, none past the deadline
 
 
-@pytest.mark.parametrize("mode", [ONCE, UNTIL_IDLE])
+@pytest.mark.parametrize("mode", [Mode.ONCE, Mode.UNTIL_IDLE])
 def test_a_single_or_cron_run_gives_up_when_swf_stays_out_of_reach(mode: str) -> None:
     from swfagent.poller import GIVE_UP_AFTER
 
@@ -210,7 +210,7 @@ def test_a_single_or_cron_run_gives_up_when_swf_stays_out_of_reach(mode: str) ->
     assert len(calls) == GIVE_UP_AFTER
 
 
-@pytest.mark.parametrize("mode", [ONCE, UNTIL_IDLE, LOOP])
+@pytest.mark.parametrize("mode", [Mode.ONCE, Mode.UNTIL_IDLE, Mode.LOOP])
 def test_a_dropped_task_goes_on_in_every_mode(mode: str) -> None:
     answers = iter([D, D, H])
     assert run_loop(lambda: next(answers), LoopOptions(mode, max_tasks=1), FakeStop()) == 1

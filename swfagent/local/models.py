@@ -127,7 +127,7 @@ class Execution(WorkflowExecution):
                                execution_context: str | None = None) -> None:
         task = self._find_decision_task(task_token)
         super().complete_decision_task(task_token, decisions, execution_context)
-        self.answered_started_event_id = task.started_event_id
+        self.answered_started_event_id = task.started_event_id or 0
         self.decision_task_ended(task)
 
     def handle_decisions(self, event_id: int, decisions: list[dict[str, Any]]) -> None:

@@ -362,13 +362,22 @@ def after_error(state: ExecutionState, error: str) -> Answer:
     through a timer; the third time in a row, fail the execution naming the error.
 
     The same history gives the same error, but a decider can be fixed and deployed while it waits; an
-    event it cannot read (state.problems) fails at once, for no deployment makes it readable.
+    event it cannot read (state.problems) fails at once, for no deployment makes it readable. The errors are
+    counted per decision task whether SWF took their marker or not; a timer SWF refuses for good fails it at once.
     """
     errors = len(state.decider_errors) + 1
     if errors >= DECIDER_ERRORS:
         return _failing(f"the decider failed {errors} times in a row: {error}", "\n".join([*state.decider_errors, error]))
-    return Answer([marker(DECIDER_ERROR, error), start_timer(f"{DECIDER_ERROR}-{state.last_event_id}",
-                                                                    WAIT_CAP // 2 * errors)])
+    timer_refused = next((r for key, refusals in state.refused.items() if key.startswith(f"{DECIDER_ERROR}-")
+                          for r in refusals if lasts(r.cause) is Lasts.LASTING), None)
+    if timer_refused is not None:  # it cannot wait through SWF: no more tries
+        hint = ": see python -m swfagent policies" if timer_refused.cause == "OPERATION_NOT_PERMITTED" else ""
+        return _failing(f"the decider failed ({error}), and SWF refused the timer to decide again "
+                        f"({timer_refused.cause}){hint}", "\n".join([*state.decider_errors, error]))
+    # a marker refused for good is not asked again: the errors are counted from their timers then
+    refused = any(r.target == DECIDER_ERROR and lasts(r.cause) is Lasts.LASTING for r in state.markers_refused)
+    record = [] if refused else [marker(DECIDER_ERROR, error)]
+    return Answer([*record, start_timer(f"{DECIDER_ERROR}-{state.last_event_id}", WAIT_CAP // 2 * errors)])
 
 
 def fit(decisions: list[Decision], state: ExecutionState) -> list[Decision]:

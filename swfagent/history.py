@@ -102,6 +102,7 @@ class ExecutionState:
     close_refusals: list[Refusal] = field(default_factory=list)
     activity_cancels_refused: dict[str, Refusal] = field(default_factory=dict)  # activity id -> RequestCancel's refusal
     timer_cancels_refused: dict[str, Refusal] = field(default_factory=dict)  # timer id -> CancelTimer's refusal
+    markers_refused: list[Refusal] = field(default_factory=list)  # RecordMarkerFailed, the marker's name as target
     decision_timeouts_in_a_row: int = 0  # START_TO_CLOSE DecisionTaskTimedOut since the last DecisionTaskCompleted
     unpolled_decisions: list[int] = field(default_factory=list)  # SCHEDULE_TO_START DecisionTaskTimedOut: event ids
     decider_errors: list[str] = field(default_factory=list)  # decision tasks that recorded a decider error, since progress
@@ -259,6 +260,8 @@ class _Folder:
 
     def marker_failed(self, e: Event) -> None:
         a = e["recordMarkerFailedEventAttributes"]
+        self.state.markers_refused.append(Refusal(e["eventId"], "RecordMarker", str(a.get("cause", "?")),
+                                                  str(a.get("markerName", ""))))
         if a.get("markerName") == DECIDER_ERROR:
             self._decider_error(a, f"its marker was refused ({a.get('cause', '?')})")
 

@@ -9,6 +9,18 @@ from swfagent.history import ExecutionState, activity_id, fold
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
 
+# The decisions the decider sends
+SENT = ("ScheduleActivityTask", "StartTimer", "CancelTimer", "RequestCancelActivityTask", "RecordMarker",
+        "CompleteWorkflowExecution", "FailWorkflowExecution", "CancelWorkflowExecution")
+
+
+def model_causes() -> dict[str, list[str]]:
+    """Each decision the decider sends -> the causes of its *Failed event, read from botocore's SWF model."""
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("swf")
+    return {d: list(model.shape_for(f"{d}FailedCause").enum) for d in SENT}
+
 
 def _attr_key(event_type: str) -> str:
     return event_type[0].lower() + event_type[1:] + "EventAttributes"

@@ -32,6 +32,7 @@ class History:
     def __init__(self, input: str | None = None, workflow: tuple[str, str] = ("TestWorkflow", "1.0")):
         self.events: list[dict[str, Any]] = []
         self._scheduled: dict[tuple[str, int], int] = {}
+        self._last_completed = 0  # the last DecisionTaskCompleted event's id
         attrs: dict[str, Any] = {"workflowType": {"name": workflow[0], "version": workflow[1]},
                                  "taskList": {"name": "TestTasks"}, "childPolicy": "TERMINATE"}
         if input is not None:
@@ -48,12 +49,13 @@ class History:
         if attrs is not None:
             event[_attr_key(event_type)] = attrs
         self.events.append(event)
+        if event_type == "DecisionTaskCompleted":
+            self._last_completed = event_id
         return event_id
 
     def _completed(self) -> int:
         """The DecisionTaskCompleted event a decision's event points at: the last one (the last event if none)."""
-        return next((e["eventId"] for e in reversed(self.events) if e["eventType"] == "DecisionTaskCompleted"),
-                    len(self.events))
+        return self._last_completed or len(self.events)
 
     def decision(self) -> History:
         """A decision task scheduled, started and completed."""

@@ -20,13 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from . import alerts, executions, graph, policies, render
-from .activity_tasks import handle_activity_task, pending_activity_tasks, poll_activity_task, store_for
+from .activity_tasks import handle_activity_task, pending_activity_tasks, poll_activity_task
 from .client import CallStats, boundary, make_client
 from .config import ARTICLE_CONFIG, PROJECT_DIR, Config, load_config
 from .decision_tasks import foreign, handle_decision_task, pending_decision_tasks, poll_decision_task
 from .errors import Exit, SwfAgentError, UsageError
 from .limits import MAX_DATA, MAX_REASON
-from .logs import log, setup_logging
+from .live import LiveConfig
+from .logs import NOTICE, log, setup_logging
 from .payloads import S3Store
 from .poller import LOOP, ONCE, UNTIL_IDLE, LoopOptions, Poll, Stop, identity, run_threads
 from .runner import RunningTasks
@@ -90,67 +91,39 @@ def install_signal_handlers(stop: Stop, running: RunningTasks) -> None:
     signal.signal(signal.SIGINT, handler)
 
 
-class BeforePoll:
-    """What a run does before each long poll: a cron run asks what is queued and ends when nothing is; a single
-    run says once that it waits (a poll is held up to 60 s on SWF, and a single run polls until it has a task)."""
+# A single run says it waits when its poll has not answered within this long (a poll is held up to 60 s).
+WAIT_NOTICE = 1.0
 
-    def __init__(self, mode: str, what: str):
-        self.mode, self.what = mode, what
+
+class BeforePoll:
+    """What a run does around each long poll: a cron run asks what is queued first and ends when nothing is; a
+    single run polls at once (no extra call) and says it waits when the poll has not answered within WAIT_NOTICE."""
+
+    def __init__(self, mode: str, what: str, notice: float = WAIT_NOTICE):
+        self.mode, self.what, self.notice = mode, what, notice
         self.said = False
 
-    def go(self, count: Callable[[], int], task_list: str) -> bool:
+    def go(self, count: Callable[[], int]) -> bool:
         """False when the poll is not worth making: a cron run with nothing queued."""
-        if self.mode == UNTIL_IDLE:
-            return count() > 0
-        if self.mode == ONCE and not self.said:
-            self.said = True
-            if count() == 0:
-                log.info(f"Waiting for {self.what} on task list {task_list} (Ctrl-C stops)")
-        return True
+        return self.mode != UNTIL_IDLE or count() > 0
 
-
-class LiveConfig:
-    """config.yaml as a long-running poller sees it: read again between tasks when the file changed; an edit that
-    does not load keeps the config in use, and says why."""
-
-    def __init__(self, config: Config):
-        self.config = config
-        self._stamp = self._stat()
-        self._lock = threading.Lock()
-        self._store: tuple[Config, S3Store | None] = (config, store_for(config))
-
-    def _stat(self) -> tuple[int, int] | None:
+    @contextlib.contextmanager
+    def polling(self, task_list: str) -> Iterator[None]:
+        """Around one poll: in a single run, the waiting line once, if the poll is still held after `notice`."""
+        if self.mode != ONCE or self.said:
+            yield
+            return
+        timer = threading.Timer(self.notice, self._say, (task_list,))
+        timer.daemon = True
+        timer.start()
         try:
-            st = self.config.path.stat()
-        except OSError:
-            return None
-        return st.st_mtime_ns, st.st_size
+            yield
+        finally:
+            timer.cancel()
 
-    def current(self) -> Config:
-        """The config to handle the next task with."""
-        stamp = self._stat()
-        if stamp == self._stamp or stamp is None:
-            return self.config
-        with self._lock:
-            if stamp != self._stamp:
-                self._stamp = stamp
-                try:
-                    config = load_config(self.config.path)
-                except SwfAgentError as exc:
-                    log.error(f"{exc}: going on with the config loaded before")
-                    return self.config
-                w = config.workflow
-                log.warning(f"{config.path.name} changed: reloaded ({w.name} {w.version}, {len(w.steps)} steps, "
-                            f"{len(config.activities)} activities)")
-                self.config = config
-        return self.config
-
-    def store(self, config: Config) -> S3Store | None:
-        """Where a config's large values go: made once per config loaded, not once per task."""
-        made = self._store
-        if made[0] is not config:
-            made = self._store = (config, store_for(config))
-        return made[1]
+    def _say(self, task_list: str) -> None:
+        self.said = True
+        log.info(f"Waiting for {self.what} on task list {task_list} (Ctrl-C stops)")
 
 
 def _options(args: argparse.Namespace) -> LoopOptions:
@@ -165,6 +138,7 @@ def cmd_poller(args: argparse.Namespace) -> int:
     setup_logging(args.log_format, args.verbose)
     live = LiveConfig(load_config(args.config))
     client = make_client()
+    _say_config(live.config)
     stats = CallStats()
     stats.attach(client)
     decider = args.command == "decider"
@@ -176,9 +150,10 @@ def cmd_poller(args: argparse.Namespace) -> int:
     def once() -> Poll:
         config = live.current()
         task_list = args.task_list or config.workflow.task_list
-        if not before.go(lambda: pending(client, config, task_list), task_list):
+        if not before.go(lambda: pending(client, config, task_list)):
             return Poll.EMPTY
-        task = (poll_decision_task if decider else poll_activity_task)(client, config, task_list, me)
+        with before.polling(task_list):
+            task = (poll_decision_task if decider else poll_activity_task)(client, config, task_list, me)
         if task is None:
             return Poll.EMPTY
         if isinstance(task, Poll):
@@ -205,6 +180,13 @@ def cmd_poller(args: argparse.Namespace) -> int:
         if args.stats:
             print(stats.summary(), file=sys.stderr)
     return Exit.OK
+
+
+def _say_config(config: Config) -> None:
+    """A poller's first line: the config it runs, on stderr, so that stdout stays the article's lines."""
+    w = config.workflow
+    log.info(f"Config: {config.path.resolve()} ({w.name} {w.version}: {len(w.steps)} steps, "
+             f"{len(config.activities)} activities)", extra=NOTICE)
 
 
 def _poller_arguments(p: argparse.ArgumentParser) -> None:
@@ -241,7 +223,7 @@ def cmd_register(args: argparse.Namespace) -> int:
         if problems:
             return Exit.USAGE
         w = config.workflow
-        print(f"{config.path}: OK ({w.name} {w.version}: {len(w.steps)} steps, {len(config.activities)} activities, "
+        print(f"{config.path.resolve()}: OK ({w.name} {w.version}: {len(w.steps)} steps, {len(config.activities)} activities, "
               "every command found)")
         if not args.remote:
             return Exit.OK
@@ -255,10 +237,22 @@ def cmd_register(args: argparse.Namespace) -> int:
 # ---- the embedded SWF and the demo ---------------------------------------------------------------
 
 
+def need_local() -> None:
+    """UsageError, in one line, when the embedded SWF's extra (moto and what its server imports) is not installed."""
+    try:
+        import flask_cors  # noqa: F401
+        import moto  # noqa: F401
+    except ImportError as exc:
+        raise UsageError(f"the embedded SWF needs {exc.name or 'moto'}, which this install lacks: "
+                         "pip install 'swfagent[local]' (a host that talks to real SWF does not need it)") from None
+
+
 def cmd_local(args: argparse.Namespace) -> int:
     """Run the embedded SWF in the foreground until Ctrl-C."""
     from .local import EmbeddedSWF, exports
     from .local.faults import describe_limits, parse_faults
+
+    need_local()
 
     limits = parse_faults(args.faults)
     try:
@@ -271,17 +265,21 @@ def cmd_local(args: argparse.Namespace) -> int:
     server_log = logging.getLogger("swfagent.local")
     server_log.addHandler(handler)
     server_log.setLevel(logging.INFO)
-    print(f"Embedded SWF (moto) listening on {swf.endpoint}: for development only, no credentials checked.")
-    if args.faults:
-        print(f"Faults in force: {describe_limits(limits) or 'none'}")
-    print("Point the scripts at it, in each terminal:")
-    print(exports(swf.env()))
-    console = _local_console(args, swf)
-    print("Stop it with Ctrl-C; everything it holds is gone then.", flush=True)
-    _wait_for_stop()
-    if console is not None:
-        console.stop()
-    swf.stop()
+    console = None
+    try:
+        print(f"Embedded SWF (moto) listening on {swf.endpoint}: for development only, no credentials checked.")
+        if args.faults:
+            print(f"Faults in force: {describe_limits(limits) or 'none'}")
+        print("Point the scripts at it, in each terminal:")
+        print(exports(swf.env()))
+        console = _local_console(args, swf)
+        print("Stop it with Ctrl-C; everything it holds is gone then.", flush=True)
+        _wait_for_stop()
+    finally:
+        if console is not None:
+            console.stop()
+        swf.stop()
+        server_log.removeHandler(handler)
     return Exit.OK
 
 
@@ -304,19 +302,22 @@ def _local_console(args: argparse.Namespace, swf: Any) -> Any:
 
     if args.no_console:
         return None
+    from .web import DEFAULT_PORT
+
+    port = args.console_port if args.console_port is not None else 0 if args.port == 0 else DEFAULT_PORT
     try:
         config = load_config(args.config)
         with environment(swf.env()):
             client = make_client()
-        console = WebConsole(client, config, port=args.console_port).start()
+        console = WebConsole(client, config, port=port).start()
     except SwfAgentError as exc:
         print(f"Web console not started: {exc}")
         return None
     except OSError as exc:
-        print(f"Web console not started: {_cannot_listen('127.0.0.1', args.console_port, exc)}: "
+        print(f"Web console not started: {_cannot_listen('127.0.0.1', port, exc)}: "
               "--console-port N, or 0 for any free one")
         return None
-    print(f"Web console: {console.url}")
+    print(f"Web console: {console.url} (serving {config.path.resolve()})")
     return console
 
 
@@ -335,10 +336,12 @@ def cmd_web(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise UsageError(f"{_cannot_listen(args.host, args.port, exc)}: give another port, "
                          "--port N, or --port 0 for any free one") from None
-    print(f"Web console: {web.url} (SWF at {client.meta.endpoint_url}, domain {config.domain.name}"
-          f"{'; it asks for its token' if token else ''}). Ctrl-C stops it.", flush=True)
-    _wait_for_stop()
-    web.stop()
+    try:
+        print(f"Web console: {web.url} (serving {config.path.resolve()}; SWF at {client.meta.endpoint_url}, domain "
+              f"{config.domain.name}{'; it asks for its token' if token else ''}). Ctrl-C stops it.", flush=True)
+        _wait_for_stop()
+    finally:
+        web.stop()
     return Exit.OK
 
 
@@ -362,6 +365,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
     from .local import EmbeddedSWF
 
+    need_local()
     with EmbeddedSWF() as swf, environment(swf.env()):
         return run_demo(args.config, swf.endpoint, lambda argv, prog: run(argv, prog, signals=False))
 
@@ -509,8 +513,8 @@ def _local_arguments(c: argparse.ArgumentParser) -> None:
     c.add_argument("--poll-seconds", type=positive_float, default=POLL_SECONDS,
                    help=f"how long an empty poll is held (default {POLL_SECONDS:g}, as SWF)")
     c.add_argument("--faults", help=f"SWF's faults on demand, {FAULTS_HELP}")
-    c.add_argument("--console-port", type=port_number, default=5056,
-                   help="the web console's port (default 5056; 0: any free one)")
+    c.add_argument("--console-port", type=port_number,
+                   help="the web console's port (default 5056, or any free one with --port 0; 0: any free one)")
     c.add_argument("--no-console", action="store_true", help="serve the embedded SWF only, without the web console")
 
 
@@ -621,9 +625,10 @@ def parser() -> argparse.ArgumentParser:
         "Run existing batch scripts as AWS Simple Workflow (SWF) workflows: the article's decider and worker, the "
         "embedded SWF, and the AWS console's pages from a terminal."))
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    common = _common()
     for name, (func, help, arguments) in COMMANDS.items():
-        c = sub.add_parser(name, help=help, description=help, parents=[common])
+        # a parent's actions are shared by reference: one per command, so that one command's set_defaults (the
+        # demo's config) cannot become every command's default
+        c = sub.add_parser(name, help=help, description=help, parents=[_common()])
         arguments(c)
         c.set_defaults(func=func)
     return p
@@ -645,18 +650,34 @@ def print_error(prog: str, exc: SwfAgentError) -> None:
 
 def run(argv: list[str] | None = None, prog: str | None = None, *, signals: bool = True) -> int:
     """Parse and run one command; `signals` installs the pollers' SIGTERM/SIGINT handlers (the entry point's)."""
-    args = (script_parser(SCRIPTS[prog], prog) if prog in SCRIPTS else parser()).parse_args(argv)
+    try:
+        args = (script_parser(SCRIPTS[prog], prog) if prog in SCRIPTS else parser()).parse_args(argv)
+    except BrokenPipeError:  # --help into `| head`
+        return _pipe_closed()
     name = prog or f"swfagent {args.command}"
     args.prog, args.stop, args.running = name, Stop(), RunningTasks()
     if signals and args.command in ("decider", "worker"):
         install_signal_handlers(args.stop, args.running)
     try:
-        return int(args.func(args))
+        code = int(args.func(args))
+        sys.stdout.flush()  # here, where a closed pipe can be told apart, not at the interpreter's exit
+        return code
+    except BrokenPipeError:
+        return _pipe_closed()
     except SwfAgentError as exc:
         print_error(name, exc)
         return int(exc.exit_code)
     except KeyboardInterrupt:
         return Exit.INTERRUPTED
+
+
+def _pipe_closed() -> int:
+    """What reads our output has stopped (`| head`): end quietly, as other commands do, with nothing more written."""
+    with contextlib.suppress(AttributeError, OSError, ValueError):  # a stdout with no file behind it (a test's)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # the interpreter's last flush at exit finds nowhere to fail
+        os.close(devnull)
+    return Exit.PIPE_CLOSED
 
 
 def main(argv: list[str] | None = None, prog: str | None = None) -> int:

@@ -42,6 +42,10 @@ _CONNECTION_ERRORS = (
 )
 
 
+# No region set: exit 2, as for an unknown one (the region is the user's setting, as config.yaml is)
+_SETTINGS_ERRORS = (botocore.exceptions.NoRegionError,)
+
+
 @functools.cache
 def _data_loader() -> botocore.loaders.Loader:
     """botocore's data files (service models, endpoints), read once per process however many clients it makes."""
@@ -143,6 +147,8 @@ def boundary(not_found: str | None = None) -> Iterator[None]:
         if error_code(exc) == "UnknownResourceFault":
             raise NotFound(not_found or describe_error(exc)) from None
         raise SwfError(describe_error(exc)) from None
+    except _SETTINGS_ERRORS as exc:  # the user's settings, as an unknown region is: exit 2, not 1
+        raise UsageError(describe_error(exc)) from None
     except botocore.exceptions.BotoCoreError as exc:
         raise SwfError(describe_error(exc)) from None
 

@@ -70,16 +70,16 @@ def start_execution(client: Any, config: Config, workflow_id: str, input: str | 
 # ---- list --------------------------------------------------------------------------------------
 
 
-def parse_since(text: str, now: dt.datetime) -> dt.datetime:
-    """'24h', '30m', '7d', '90s' before now."""
+def parse_since(text: str, now: dt.datetime, what: str = "--since") -> dt.datetime:
+    """'24h', '30m', '7d', '90s' before now; errors name the value as `what` (the option, or the form's field)."""
     m = re.fullmatch(r"\s*(\d+)\s*([smhd])\s*", text or "")
     if not m:
-        raise UsageError(f"--since {text!r}: give a number and a unit, e.g. 30m, 24h, 7d")
+        raise UsageError(f"{what} {text!r}: give a number and a unit, e.g. 30m, 24h, 7d")
     seconds = int(m.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
     try:
         return now - dt.timedelta(seconds=seconds)
     except OverflowError:
-        raise UsageError(f"--since {text!r}: too far back") from None
+        raise UsageError(f"{what} {text!r}: too far back") from None
 
 
 def _infos(pages: Any) -> list[dict[str, Any]]:
@@ -141,7 +141,8 @@ def executions_page(
 
 
 def latest_activity(client: Any, config: Config, execution: dict[str, str], within: int = 100) -> str | None:
-    """The activity id an execution scheduled last (its current or last step), from its newest `within` events.
+    """The activity id an execution scheduled last, or could not schedule (its current or last step), from its
+    newest `within` events.
 
     Read newest first, a short page first: the last scheduling is most often a few events back. If it is not there,
     all `within` events in one call (not the short page's token with another page size, which SWF's paging does
@@ -151,7 +152,8 @@ def latest_activity(client: Any, config: Config, execution: dict[str, str], with
         page = client.get_workflow_execution_history(domain=config.domain.name, execution=execution,
                                                      reverseOrder=True, maximumPageSize=size)
         for event in page.get("events", []):
-            scheduled = event.get("activityTaskScheduledEventAttributes")
+            scheduled = (event.get("activityTaskScheduledEventAttributes")
+                         or event.get("scheduleActivityTaskFailedEventAttributes"))
             if scheduled:
                 return str(scheduled.get("activityId"))
         if not page.get("nextPageToken"):

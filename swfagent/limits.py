@@ -30,6 +30,14 @@ def shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def cut_middle(text: str, limit: int) -> str:
+    """Text of at most `limit` characters, cut in the middle: a reason's start (what) and end (what to do) kept."""
+    if len(text) <= limit:
+        return text
+    head = (limit - 1) // 2
+    return text[:head] + "…" + text[len(text) - (limit - 1 - head):]
+
+
 def one_line(value: object, width: int = 60) -> str:
     """A value on one line (its whitespace collapsed) of at most `width` characters, or '-'."""
     if value is None or value == "":

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import textwrap
 from typing import Any
 
-from .limits import last_lines, one_line, shorten
+from .limits import MAX_REASON, cut_middle, last_lines, one_line, shorten
 from .status import ActivityStatus, Shown
 
 # An event's attributes worth a column, in this order.
@@ -34,12 +35,21 @@ def duration(start: Any, end: Any) -> str:
 
 
 def table(headers: list[str], rows: list[list[str]]) -> str:
-    """Aligned columns, the last one left ragged."""
+    """Aligned columns, the last one left ragged; its further lines (a wrapped reason) start under its first."""
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
+    under = " " * sum(w + 2 for w in widths[:-1])
     return "\n".join(
-        "  ".join(cell.ljust(widths[i]) if i < len(headers) - 1 else cell for i, cell in enumerate(line)).rstrip()
+        "  ".join(cell.ljust(widths[i]) if i < len(headers) - 1 else cell.replace("\n", "\n" + under)
+                  for i, cell in enumerate(line)).rstrip()
         for line in [headers, *rows]
     )
+
+
+def wrapped(value: object, width: int = 72) -> str:
+    """A reason whole, on lines of about `width`: cut only past SWF's own limit, and then in the middle."""
+    if value is None or value == "":
+        return "-"
+    return "\n".join(textwrap.wrap(cut_middle(" ".join(str(value).split()), MAX_REASON), width, break_on_hyphens=False))
 
 
 def event_summary(attrs: dict[str, Any], width: int = 70) -> str:
@@ -71,7 +81,7 @@ def format_show(data: dict[str, Any]) -> str:
         ["Input", one_line(s["input"])], ["Result", one_line(s["result"])],
     ]
     if s.get("reason"):
-        summary.append(["Reason", one_line(s["reason"], 120)])
+        summary.append(["Reason", wrapped(s["reason"], 100)])
     summary.append(["Progress", ", ".join(f"{p[str(k)]} {k}" for k in Shown)])
     events = [[str(e["id"]), e["type"], local_time(e["time"]), event_summary(e["attributes"])] for e in data["events"]]
     acts = [[a["activity_id"], f"{a['type']} {a['version']}", a["status"],
@@ -118,7 +128,7 @@ def format_failures(rows: list[dict[str, Any]]) -> str:
     """One line per failed execution: ids, status, closed, step, reason."""
     body = [[
         e["execution"]["workflowId"], e["execution"]["runId"], str(e.get("closeStatus")),
-        local_time(e.get("closeTimestamp")), e["alert"]["step"] or "-", one_line(e["alert"]["reason"], 80),
+        local_time(e.get("closeTimestamp")), e["alert"]["step"] or "-", wrapped(e["alert"]["reason"]),
     ] for e in rows]
     return table(["Workflow id", "Run id", "Status", "Closed", "Step", "Reason"], body)
 

@@ -72,7 +72,7 @@ class Local:
                 key, value = line[len("export "):].strip().split("=", 1)
                 self.env[key] = value
             elif line.startswith("Web console: "):
-                self.console = line.split(": ", 1)[1].strip()
+                self.console = line.split(": ", 1)[1].split()[0]
 
     def stop(self) -> str:
         """SIGTERM it; what it wrote on stderr (its terminal's log)."""

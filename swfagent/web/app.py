@@ -26,6 +26,7 @@ from werkzeug.wrappers import Response
 from .. import executions, graph
 from ..client import describe_error, error_code
 from ..config import Config
+from ..live import LiveConfig
 from ..errors import NotFound, SwfAgentError, UsageError
 from ..limits import MAX_DATA, last_lines, shorten
 from ..register import compare_registered
@@ -82,9 +83,21 @@ def _row(e: dict[str, Any]) -> dict[str, Any]:
             "execution": ex}
 
 
-def create_app(client: Any, config: Config, *, token: str | None = None, hosts: frozenset[str] | None = None) -> Flask:
-    """The console's Flask app; `hosts`: the Host headers it answers to (None: any, when a token guards it)."""
+def create_app(client: Any, config: Config | LiveConfig, *, token: str | None = None,
+               hosts: frozenset[str] | None = None) -> Flask:
+    """The console's Flask app; `hosts`: the Host headers it answers to (None: any, when a token guards it).
+
+    Each request sees config.yaml as it is then: an edit is shown at the next page, as the looping pollers run it.
+    """
     app = Flask(__name__)
+    live = config if isinstance(config, LiveConfig) else LiveConfig(config)
+
+    def cfg() -> Config:
+        """The config this request is served with (read once per request)."""
+        if "config" not in g:
+            g.config = live.current()
+        return g.config  # type: ignore[no-any-return]
+
     app.jinja_env.trim_blocks = app.jinja_env.lstrip_blocks = True
     key = secrets.token_bytes(32)
 
@@ -98,15 +111,15 @@ def create_app(client: Any, config: Config, *, token: str | None = None, hosts: 
     lookups = ThreadPoolExecutor(max_workers=8, thread_name_prefix="console-lookup")
 
     @functools.lru_cache(maxsize=20_000)
-    def closed_step(workflow_id: str, run_id: str) -> str | None:
-        """A closed execution's last step: its history no longer changes, so it is read once."""
+    def closed_step(config: Config, workflow_id: str, run_id: str) -> str | None:
+        """A closed execution's last step: its history no longer changes, so it is read once (per config loaded)."""
         return executions.latest_activity(client, config, {"workflowId": workflow_id, "runId": run_id})
 
-    def current_step(row: dict[str, Any]) -> str | None:
+    def current_step(config: Config, row: dict[str, Any]) -> str | None:
         try:
             if row["status"] == "OPEN":
                 return executions.latest_activity(client, config, row["execution"])
-            return closed_step(row["workflow_id"], row["run_id"])
+            return closed_step(config, row["workflow_id"], row["run_id"])
         except (ClientError, BotoCoreError):  # one row's history out of reach (throttled): the list is still shown
             return "?"
 
@@ -114,7 +127,7 @@ def create_app(client: Any, config: Config, *, token: str | None = None, hosts: 
     def common() -> dict[str, Any]:
         if not g.get("allowed"):  # the login page, a refused request: nothing about the SWF behind it
             return {"csrf": login_csrf, "config": None, "endpoint": None, "Shown": Shown}
-        return {"csrf": csrf, "config": config, "endpoint": client.meta.endpoint_url, "Shown": Shown}
+        return {"csrf": csrf, "config": cfg(), "endpoint": client.meta.endpoint_url, "Shown": Shown}
 
     @app.before_request
     def guard() -> Response | None:
@@ -147,8 +160,9 @@ def create_app(client: Any, config: Config, *, token: str | None = None, hosts: 
 
     @app.errorhandler(SwfAgentError)
     def our_error(exc: SwfAgentError) -> tuple[str, int]:
-        code = 404 if isinstance(exc, NotFound) else 400 if isinstance(exc, UsageError) else 502
-        return render_template("error.html", message=str(exc), title="Not done"), code
+        code, title = ((404, "Not found") if isinstance(exc, NotFound) else (400, "Cannot do that")
+                       if isinstance(exc, UsageError) else (502, "SWF refused"))
+        return render_template("error.html", message=str(exc), title=title), code
 
     @app.errorhandler(ClientError)
     @app.errorhandler(BotoCoreError)
@@ -168,11 +182,13 @@ def create_app(client: Any, config: Config, *, token: str | None = None, hosts: 
 
     @app.get("/")
     def executions_list() -> str:
+        config = cfg()
         which = request.args.get("which", "all")
         if which not in WHICH:
             abort(400, f"Show one of: {', '.join(WHICH)}.")
         since_text = request.args.get("since", "").strip()
-        since = executions.parse_since(since_text, dt.datetime.now(dt.timezone.utc)) if since_text else None
+        since = (executions.parse_since(since_text, dt.datetime.now(dt.timezone.utc), "Started in the last")
+                 if since_text else None)
         if request.args.get("oldest"):  # a further page: SWF wants the first page's arguments again, to the second
             since = _timestamp(request.args["oldest"])
         workflow_id = request.args.get("workflow_id", "").strip() or None
@@ -191,7 +207,7 @@ def create_app(client: Any, config: Config, *, token: str | None = None, hosts: 
             sections.append({"kind": kind, "rows": [_row(e) for e in infos], "next": next_token,
                              "which": kind if which == "all" else which})
         rows = [r for s in sections for r in s["rows"]]
-        steps = lookups.map(current_step, rows)
+        steps = lookups.map(functools.partial(current_step, config), rows)
         for row, step in zip(rows, steps, strict=True):
             row["step"] = step or "-"
         more = {"since": since_text, "workflow_id": workflow_id or "", "oldest": since.isoformat() if since else ""}
@@ -201,6 +217,7 @@ def create_app(client: Any, config: Config, *, token: str | None = None, hosts: 
     @app.get("/execution")
     def execution() -> str:
         workflow_id = request.args.get("workflow_id") or abort(400, "Which execution? Give its workflow id.")
+        config = cfg()
         tab = request.args.get("tab", "summary")
         if tab not in TABS:
             abort(400, f"Tabs: {', '.join(TABS)}.")
@@ -224,6 +241,7 @@ def create_app(client: Any, config: Config, *, token: str | None = None, hosts: 
 
     @app.route("/start", methods=["GET", "POST"])
     def start() -> Any:
+        config = cfg()
         form = {"workflow_id": "", "id_template": "", "input": ""}
         if request.method == "GET":
             return render_template("start.html", form=form, error=None)
@@ -240,6 +258,7 @@ def create_app(client: Any, config: Config, *, token: str | None = None, hosts: 
 
     @app.route("/action", methods=["GET", "POST"])
     def action() -> Any:
+        config = cfg()
         do = request.values.get("do", "")
         workflow_id = request.values.get("workflow_id") or abort(400, "Which execution? Give its workflow id.")
         run_id = request.values.get("run_id") or None
@@ -269,7 +288,7 @@ def create_app(client: Any, config: Config, *, token: str | None = None, hosts: 
 
     @app.get("/types")
     def types() -> str:
-        lines = [(ok, *line.partition(": ")[::2]) for ok, line in compare_registered(client, config)]
+        lines = [(ok, *line.partition(": ")[::2]) for ok, line in compare_registered(client, cfg())]
         return render_template("types.html", lines=lines)
 
     return app

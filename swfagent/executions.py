@@ -22,7 +22,7 @@ from .limits import MAX_PAGE
 from .status import Closed, Shown
 
 EPOCH = dt.datetime(1970, 1, 2, tzinfo=dt.timezone.utc)
-CLOSE_STATUSES = tuple(str(c) for c in Closed if c is not Closed.CLOSE_REFUSED)
+CLOSE_STATUSES = tuple(str(c) for c in Closed if c not in (Closed.CLOSE_REFUSED, Closed.CANCEL_REFUSED))
 Event = dict[str, Any]
 
 

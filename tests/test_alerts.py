@@ -157,6 +157,27 @@ def test_a_fail_decision_that_swf_refused_once_is_not_alerted_twice(tmp_path: Pa
     assert len(recorded(tmp_path)) == 1
 
 
+def test_an_activity_cancel_refused_for_good_alerts_once_and_the_cancel_alerts_when_it_happens(tmp_path: Path) -> None:
+    config = make_config(tmp_path, command=record(tmp_path))
+    h = History().decision().schedule("Test_Task_A").start("Test_Task_A").cancel_request().decision()
+    h.add("RequestCancelActivityTaskFailed", {"activityId": "Test_Task_A-1", "cause": "OPERATION_NOT_PERMITTED",
+                                              "decisionTaskCompletedEventId": len(h.events)})
+    first = h.started_decision()
+    task = {**failed_task(), "events": list(h.events), "previousStartedEventId": first - 5}
+    assert handle_decision_task(FakeSWF(), config, task).decisions == []
+    h.add("DecisionTaskCompleted", {"scheduledEventId": first - 1, "startedEventId": first})
+    h.signal("poke")
+    h.started_decision()
+    task = {**task, "events": list(h.events), "previousStartedEventId": first}
+    assert handle_decision_task(FakeSWF(), config, task).decisions == []  # no second alert
+    [alert] = recorded(tmp_path)
+    assert alert["status"] == "CANCEL_REFUSED" and "Test_Task_A-1 (OPERATION_NOT_PERMITTED)" in alert["reason"]
+    h.complete("Test_Task_A", "a")  # it ended by itself: the execution is canceled, and that is alerted
+    task = {**task, "events": list(h.events)}
+    assert handle_decision_task(FakeSWF(), config, task).decisions[0]["decisionType"] == "CancelWorkflowExecution"
+    assert [a["status"] for a in recorded(tmp_path)] == ["CANCEL_REFUSED", "CANCELED"]
+
+
 @mock_aws
 @pytest.mark.parametrize("broken", ["topic", "command", "both", "command fails"])
 def test_a_broken_alert_does_not_stop_the_decision(aws_env: None, tmp_path: Path, broken: str) -> None:

@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-from swfagent.decide import MAX_WAITS, Answer, Closing, after_error, decide, describe, retry_delay, wait_delay
+from swfagent.decide import CAUSES, MAX_WAITS, Answer, Closing, after_error, decide, describe, lasts, retry_delay, wait_delay
+from swfagent.status import Lasts
 from tests.flows import ARTICLE, DIAMOND, FAN, config_from, retrying
-from tests.histories import History
+from tests.histories import History, model_causes
 
 
 def kinds(answer: Answer | list[dict[str, Any]]) -> list[str]:
@@ -395,3 +396,98 @@ def test_the_answer_says_what_an_alert_says() -> None:
     assert failed.steps["Test_Task_A"].status == "failed"
     canceled = decide(ARTICLE.workflow, History().decision().cancel_request().state())
     assert canceled.closing is not None and canceled.closing.status == "CANCELED"
+
+
+# ---- liveness: whatever SWF refuses, the decider never sends the same refused decision on every decision task ----
+
+def test_every_cause_in_botocores_model_is_classified_once() -> None:
+    causes = {c for cs in model_causes().values() for c in cs}
+    assert sorted(causes - set(CAUSES)) == [], "a cause botocore knows and decide.CAUSES does not: classify it"
+    assert sorted(set(CAUSES) - causes) == [], "decide.CAUSES has a cause botocore's model does not"
+    assert {c for c, k in CAUSES.items() if k is Lasts.PASSING} == {
+        "ACTIVITY_CREATION_RATE_EXCEEDED", "OPEN_ACTIVITIES_LIMIT_EXCEEDED", "TIMER_CREATION_RATE_EXCEEDED",
+        "OPEN_TIMERS_LIMIT_EXCEEDED"}
+    assert lasts("A_CAUSE_FROM_THE_FUTURE") is Lasts.LASTING  # unknown: the decider stops asking
+
+
+def running_a_then_cancel() -> History:
+    return History().decision().schedule("Test_Task_A").start("Test_Task_A").cancel_request().decision()
+
+
+def test_an_activity_cancel_refused_for_good_is_not_asked_again_and_the_cancel_waits_for_it() -> None:
+    h = running_a_then_cancel()
+    [ask] = decide(ARTICLE.workflow, h.state()).decisions
+    h.refuse(ask, "OPERATION_NOT_PERMITTED").decision()
+    answer = decide(ARTICLE.workflow, h.state())
+    assert answer.decisions == [] and answer.refused is not None
+    assert (answer.refused.decision, answer.refused.target) == ("RequestCancelActivityTask", "Test_Task_A-1")
+    assert describe(answer) == "Wait -- Test_Task_A-1 to end by itself: SWF refused to cancel it (OPERATION_NOT_PERMITTED)"
+    h.signal("poke").decision()
+    assert decide(ARTICLE.workflow, h.state()).decisions == []
+    h.complete("Test_Task_A", "a")  # it ended by itself: now the execution is canceled, B never scheduled
+    answer = decide(ARTICLE.workflow, h.state())
+    assert kinds(answer) == ["cancel"] and answer.refused is None and answer.closing is not None
+
+
+def test_an_activity_cancel_refused_as_unknown_is_not_asked_again_nor_reported() -> None:
+    h = running_a_then_cancel()
+    [ask] = decide(ARTICLE.workflow, h.state()).decisions
+    h.refuse(ask, "ACTIVITY_ID_UNKNOWN").decision()  # it closed meanwhile; its close comes in the history
+    answer = decide(ARTICLE.workflow, h.state())
+    assert answer.decisions == [] and answer.refused is None
+
+
+def test_a_refused_cancel_timer_is_not_sent_again() -> None:
+    flow = config_from([{"activity": "A"}, {"activity": "B"}], {"A": {"retries": 1, "retry_delay": 60}})
+    h = History().decision().schedule("A").schedule("B").start("B").fail("A").decision().timer("A-2", 60)
+    h.cancel_request().decision()
+    answer = decide(flow.workflow, h.state())
+    assert kinds(answer) == ["cancel activity B-1", "cancel timer A-2"]
+    h.apply(answer.decisions[0]).refuse(answer.decisions[1], "OPERATION_NOT_PERMITTED").decision()
+    assert kinds(decide(flow.workflow, h.state())) == []
+    h.canceled("B")
+    assert kinds(decide(flow.workflow, h.state())) == ["cancel"]  # the timer goes with the execution
+
+
+def test_a_refused_error_marker_still_counts_toward_the_three_decider_errors_and_is_not_sent_again() -> None:
+    h = History().decision()
+    first = after_error(h.state(), "cannot decide: KeyError('x')")
+    assert kinds(first) == ["marker swfagent-error", "timer swfagent-error-4 30"]
+    h.refuse(first.decisions[0], "OPERATION_NOT_PERMITTED").apply(first.decisions[1])
+    assert h.state().decider_errors == ["its marker was refused (OPERATION_NOT_PERMITTED)"]  # marker and timer: one
+    h.fire("swfagent-error-4").decision()
+    second = after_error(h.state(), "cannot decide: KeyError('x')")
+    assert kinds(second) == ["timer swfagent-error-10 60"]  # no marker: SWF will not take one
+    h.apply(second.decisions[0]).fire("swfagent-error-10").decision()
+    assert len(h.state().decider_errors) == 2
+    third = after_error(h.state(), "cannot decide: KeyError('x')")
+    assert kinds(third) == ["fail the decider failed 3 times in a row: cannot decide: KeyError('x')"]
+
+
+def test_a_decider_error_whose_timer_is_refused_for_good_fails_at_once_saying_what_to_do() -> None:
+    h = History().decision()
+    for d in after_error(h.state(), "boom").decisions:
+        h.refuse(d, "OPERATION_NOT_PERMITTED")
+    h.decision()  # SWF's next decision task, at once: there is no timer to wait on
+    assert kinds(after_error(h.state(), "boom")) == [
+        "fail the decider failed (boom), and SWF refused the timer to decide again (OPERATION_NOT_PERMITTED): see "
+        "python -m swfagent policies"]
+
+
+def test_decision_tasks_no_decider_took_are_not_a_slow_decider() -> None:
+    h = History()
+    for _ in range(5):
+        h.decision_timed_out("SCHEDULE_TO_START")
+    state = h.state()
+    assert state.decision_timeouts_in_a_row == 0 and len(state.unpolled_decisions) == 5
+    assert kinds(decide(ARTICLE.workflow, state)) == ["schedule Test_Task_A-1"]
+
+
+@pytest.mark.parametrize(("history", "expected"), [
+    (History().schedule("A").complete("A", "x"), {"B": "A's result 'x' does not match [a-m]"}),
+    (History().schedule("A").complete("A", " 7\n"),
+     {"B": "A's result '7' does not match [a-m]", "C": "A's result '7' does not match [n-z]", "D": "B and C skipped"}),
+])
+def test_a_skipped_step_says_why(history: History, expected: dict[str, str]) -> None:
+    steps = decide(DIAMOND.workflow, history.state()).steps
+    assert {s: st.reason for s, st in steps.items() if st.status == "skipped"} == expected

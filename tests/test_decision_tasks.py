@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
-from swfagent.decide import fail, marker, schedule, start_timer
+from swfagent.decide import fail, marker, request_cancel, schedule, start_timer
 from swfagent.decision_tasks import handle_decision_task
 from tests.flows import ARTICLE, DIAMOND, config_from
 from tests.histories import History
@@ -119,3 +119,87 @@ def test_a_when_on_a_result_in_s3_reads_its_text(offline_client: Any) -> None:
             schedule(DIAMOND.workflow.step("C"), DIAMOND.activities["C"], 1, ref)]})
         handle_decision_task(offline_client, DIAMOND, task, FakeStore({ref: "x"}))
         stub.assert_no_pending_responses()
+
+
+def _lines(capsys: pytest.CaptureFixture[str]) -> list[str]:
+    captured = capsys.readouterr()
+    return (captured.out + captured.err).splitlines()
+
+
+def test_news_is_told_once_though_a_decision_task_timed_out(offline_client: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    from swfagent.logs import setup_logging
+
+    setup_logging()
+    h = History().decision().schedule("Test_Task_A").complete("Test_Task_A", "b")  # the decision answered: started 3
+    lost = h.started_decision()
+    with Stubber(offline_client) as stub:  # a decider took it and was too late: SWF no longer takes its answer
+        stub.add_client_error("respond_decision_task_completed", "UnknownResourceFault", "Unknown decision task", 400)
+        assert handle_decision_task(offline_client, ARTICLE, {**_task(h, previous=3), "startedEventId": lost}).decisions == []
+    assert "Test_Task_A succeeded" not in _lines(capsys)  # not answered: not told yet
+    h.add("DecisionTaskTimedOut", {"scheduledEventId": lost - 1, "startedEventId": lost, "timeoutType": "START_TO_CLOSE"})
+    h.started_decision()
+    with Stubber(offline_client) as stub:  # SWF: previousStartedEventId is still the last one answered
+        stub.add_response("respond_decision_task_completed", {})
+        handle_decision_task(offline_client, ARTICLE, _task(h, previous=3))
+    assert _lines(capsys).count("Test_Task_A succeeded") == 1
+    h.add("DecisionTaskCompleted", {"scheduledEventId": len(h.events) - 1, "startedEventId": len(h.events)})
+    answered = len(h.events) - 1
+    h.signal("poke")
+    h.started_decision()
+    with Stubber(offline_client) as stub:
+        stub.add_response("respond_decision_task_completed", {})
+        handle_decision_task(offline_client, ARTICLE, _task(h, previous=answered))
+    assert "Test_Task_A succeeded" not in _lines(capsys)  # told already
+
+
+def test_a_step_a_diamond_skips_is_told_once(offline_client: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    from swfagent.logs import setup_logging
+
+    setup_logging()
+    h = History().decision().schedule("A").complete("A", "x")
+    h.started_decision()
+    with Stubber(offline_client) as stub:
+        stub.add_response("respond_decision_task_completed", {})
+        handle_decision_task(offline_client, DIAMOND, _task(h, previous=3))
+    lines = _lines(capsys)
+    assert [line for line in lines if line.startswith("Skipped")] == ["Skipped B: A's result 'x' does not match [a-m]"]
+    assert lines.index("A succeeded") < lines.index("Skipped B: A's result 'x' does not match [a-m]") < lines.index(
+        "Decision Made: Schedule activity -- C")
+    answered = len(h.events)
+    h.add("DecisionTaskCompleted", {"scheduledEventId": answered - 1, "startedEventId": answered})
+    h.schedule("C").complete("C", "xigua")
+    h.started_decision()
+    with Stubber(offline_client) as stub:
+        stub.add_response("respond_decision_task_completed", {})
+        handle_decision_task(offline_client, DIAMOND, _task(h, previous=answered))
+    assert [line for line in _lines(capsys) if line.startswith("Skipped")] == []
+
+
+def test_a_decision_task_no_decider_took_says_so(offline_client: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    from swfagent.logs import setup_logging
+
+    setup_logging()
+    h = History().decision_timed_out("SCHEDULE_TO_START")
+    h.started_decision()
+    with Stubber(offline_client) as stub:
+        stub.add_response("respond_decision_task_completed", {})
+        handle_decision_task(offline_client, ARTICLE, _task(h))
+    assert ("WARNING: 1 decision task(s) timed out before any decider took them (SCHEDULE_TO_START): no decider was polling "
+            "task list TestTasks; keep decider.py --loop running") in _lines(capsys)
+
+
+def test_an_activity_cancel_refused_for_good_is_told_once(offline_client: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    from swfagent.logs import setup_logging
+
+    setup_logging()
+    h = History().decision().schedule("Test_Task_A").start("Test_Task_A").cancel_request().decision()
+    h.refuse(request_cancel("Test_Task_A-1"), "OPERATION_NOT_PERMITTED")
+    started = h.started_decision()
+    told = ("SWF refused to cancel activity Test_Task_A-1 (OPERATION_NOT_PERMITTED): see python -m swfagent policies; "
+            "the decider will not ask again: the execution is canceled once the activity ends by itself")
+    for previous in (started - 5, started):  # the decision task after the refusal, then a later one
+        with Stubber(offline_client) as stub:
+            stub.add_response("respond_decision_task_completed", {}, {"taskToken": "tok", "decisions": []})
+            assert handle_decision_task(offline_client, ARTICLE, _task(h, previous=previous)).refused is not None
+        lines = _lines(capsys)
+        assert lines.count(f"ERROR: {told}") == (1 if previous < started else 0), lines

@@ -133,7 +133,7 @@ def _demo_arguments(c: argparse.ArgumentParser) -> None:
 
 
 def _policies_arguments(c: argparse.ArgumentParser) -> None:
-    c.add_argument("--role", choices=(*policies.ROLES, "all"), default="all",
+    c.add_argument("--role", choices=(*policies.ROLES, policies.EVERY_ROLE), default=policies.EVERY_ROLE,
                    help="one role, or all (default) as one object")
     c.add_argument("--account", default=policies.PLACEHOLDER_ACCOUNT,
                    help=f"the AWS account id in the ARNs (default: the placeholder {policies.PLACEHOLDER_ACCOUNT})")

@@ -14,9 +14,10 @@ from .client import boundary
 from .config import Config, load_config
 from .errors import Exit, SwfAgentError, UsageError
 from .limits import MAX_DATA, MAX_REASON
-from .policies import ROLES, check_account, check_region, policy
+from .policies import EVERY_ROLE, ROLES, check_account, check_region, policy
 from .policies import render as render_policy
 from .runtime import Runtime
+from .status import Which
 
 
 def print_error(prog: str, exc: SwfAgentError) -> None:
@@ -83,7 +84,7 @@ def cmd_start(args: argparse.Namespace, rt: Runtime) -> int:
 def cmd_executions(args: argparse.Namespace, rt: Runtime) -> int:
     """List executions, newest first, as the console's My Workflow Executions."""
     config = load_config(args.config)
-    which = "open" if args.open else "closed" if args.closed or args.status else "all"
+    which = Which.OPEN if args.open else Which.CLOSED if args.closed or args.status else Which.ALL
     since = executions.parse_since(args.since, dt.datetime.now(dt.timezone.utc)) if args.since else None
     with boundary():
         rows = executions.list_executions(rt.client(), config, which, since, args.status)
@@ -183,7 +184,7 @@ def cmd_policies(args: argparse.Namespace, rt: Runtime) -> int:
     """Print the IAM policy of a role (or of all, as one JSON object); --out-dir writes ROLE.json files."""
     config = load_config(args.config)
     account, region = check_account(args.account), check_region(args.region)
-    roles = ROLES if args.role == "all" else (args.role,)
+    roles = ROLES if args.role == EVERY_ROLE else (args.role,)
     docs = {r: policy(config, r, account, region, args.wildcard_resources) for r in roles}
     if args.out_dir:
         out = Path(args.out_dir)

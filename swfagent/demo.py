@@ -13,6 +13,7 @@ from typing import Any
 
 from .config import ARTICLE_CONFIG, PROJECT_DIR, load_config
 from .executions import show_data
+from .status import Closed
 
 WORKFLOW_ID = "Demo"
 
@@ -50,4 +51,4 @@ def run_demo(config_path: str | Path, endpoint: str, run: Callable[[list[str], s
     summary = data.summary
     last = data.activities[-1] if data.activities else None
     print(f"Execution {WORKFLOW_ID} closed {summary.close_status}; {last.type if last else '-'}'s result: {summary.result}")
-    return 0 if summary.close_status == "COMPLETED" else 1
+    return 0 if summary.close_status == Closed.COMPLETED else 1

@@ -19,7 +19,7 @@ from .decide import plan
 from .errors import NotFound, UsageError
 from .history import ExecutionState, fold
 from .limits import MAX_PAGE
-from .status import Closed, Shown
+from .status import Closed, Shown, Which
 from .views import ActivityRow, EventRow, ExecutionView, Failure, Summary
 
 EPOCH = dt.datetime(1970, 1, 2, tzinfo=dt.timezone.utc)
@@ -64,7 +64,7 @@ def start_execution(client: Any, config: Config, workflow_id: str, input: str | 
     except ClientError as exc:
         if error_code(exc) != "WorkflowExecutionAlreadyStartedFault":
             raise
-    open_runs = list_executions(client, config, "open", workflow_id=workflow_id)
+    open_runs = list_executions(client, config, Which.OPEN, workflow_id=workflow_id)
     return (open_runs[0]["execution"]["runId"] if open_runs else "?"), False
 
 
@@ -95,7 +95,7 @@ def _narrowed(workflow_id: str | None, status: str | None) -> dict[str, Any]:
 
 
 def list_executions(
-    client: Any, config: Config, which: str = "all", since: dt.datetime | None = None,
+    client: Any, config: Config, which: Which = Which.ALL, since: dt.datetime | None = None,
     status: str | None = None, workflow_id: str | None = None, closed_since: dt.datetime | None = None,
 ) -> list[dict[str, Any]]:
     """Executions of the domain, newest first, all pages, filtered by SWF.
@@ -104,14 +104,14 @@ def list_executions(
     with this close status. SWF takes a workflow id or a close status in one call, not both: with both,
     the status is checked here.
     """
-    domain = config.domain.name
+    which, domain = Which(which), config.domain.name
     by_id = _narrowed(workflow_id, None)
     found: dict[tuple[str, str], dict[str, Any]] = {}
-    if which in ("all", "open") and status is None and closed_since is None:
+    if Which.OPEN in which.kinds and status is None and closed_since is None:
         for e in _infos(client.get_paginator("list_open_workflow_executions").paginate(
                 domain=domain, startTimeFilter={"oldestDate": since or EPOCH}, **by_id)):
             found[(e["execution"]["workflowId"], e["execution"]["runId"])] = e
-    if which in ("all", "closed"):
+    if Which.CLOSED in which.kinds:
         window = ({"closeTimeFilter": {"oldestDate": closed_since}} if closed_since
                   else {"startTimeFilter": {"oldestDate": since or EPOCH}})
         for e in _infos(client.get_paginator("list_closed_workflow_executions").paginate(
@@ -122,7 +122,7 @@ def list_executions(
 
 
 def executions_page(
-    client: Any, config: Config, which: str, *, since: dt.datetime | None = None, workflow_id: str | None = None,
+    client: Any, config: Config, which: Which, *, since: dt.datetime | None = None, workflow_id: str | None = None,
     status: str | None = None, token: str | None = None, size: int = 50,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page of open or closed executions, newest first, as SWF pages them; and the next page's token.
@@ -130,12 +130,13 @@ def executions_page(
     SWF takes a workflow id or a close status in one call, not both: with both, the status is checked here
     (so a page may hold fewer than `size`).
     """
+    which = Which(which)
     kwargs: dict[str, Any] = {"domain": config.domain.name, "maximumPageSize": size,
                               "startTimeFilter": {"oldestDate": since or EPOCH},
-                              **_narrowed(workflow_id, status if which == "closed" else None)}
+                              **_narrowed(workflow_id, status if which is Which.CLOSED else None)}
     if token:
         kwargs["nextPageToken"] = token
-    call = client.list_open_workflow_executions if which == "open" else client.list_closed_workflow_executions
+    call = client.list_open_workflow_executions if which is Which.OPEN else client.list_closed_workflow_executions
     page = call(**kwargs)
     rows = [e for e in page.get("executionInfos", []) if not status or e.get("closeStatus") == status]
     return rows, page.get("nextPageToken")
@@ -167,7 +168,7 @@ def latest_activity(client: Any, config: Config, execution: dict[str, str], with
 
 def latest_run(client: Any, config: Config, workflow_id: str) -> str:
     """The run id of the newest execution with this workflow id."""
-    runs = list_executions(client, config, "all", workflow_id=workflow_id)
+    runs = list_executions(client, config, Which.ALL, workflow_id=workflow_id)
     if not runs:
         raise NotFound(f"no execution with workflow id {workflow_id!r} in domain {config.domain.name}")
     return str(runs[0]["execution"]["runId"])
@@ -267,7 +268,7 @@ def request_cancel(client: Any, config: Config, workflow_id: str, run_id: str | 
 def failures(client: Any, config: Config, since: dt.datetime) -> list[Failure]:
     """Executions that closed since then other than COMPLETED (or continued as new), each with its alert."""
     out = []
-    for e in list_executions(client, config, "closed", closed_since=since):
+    for e in list_executions(client, config, Which.CLOSED, closed_since=since):
         if e.get("closeStatus") in (Closed.COMPLETED, Closed.CONTINUED_AS_NEW):
             continue
         ex = e["execution"]

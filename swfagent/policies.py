@@ -189,5 +189,7 @@ def render(document: dict[str, Any]) -> str:
     return json.dumps(document, indent=2) + "\n"
 
 
+EVERY_ROLE = "all"  # --role all: every role's policy, as one JSON object
+
 HELP = ("print the IAM policy of each role (worker, decider, operator, admin), scoped to the config's domain. "
         "Roles: " + "; ".join(f"{r}: {p}" for r, p in PURPOSE.items()))

@@ -106,3 +106,30 @@ class Closed(Word):
     TIMED_OUT = "TIMED_OUT"
     CLOSE_REFUSED = "CLOSE_REFUSED"  # not SWF's: an alert that SWF refused to close it
     CANCEL_REFUSED = "CANCEL_REFUSED"  # not SWF's: an alert that SWF refused to cancel an activity of a canceling one
+
+
+class ExecutionStatus(Word):
+    """An execution's status in SWF: open, or closed (its close status says how)."""
+
+    OPEN = "OPEN"
+    CLOSED = "CLOSED"
+
+
+class Registration(Word):
+    """A domain's or type's registration status in SWF."""
+
+    REGISTERED = "REGISTERED"
+    DEPRECATED = "DEPRECATED"
+
+
+class Which(Word):
+    """Which executions a list shows: all, the open ones, the closed ones."""
+
+    ALL = "all"
+    OPEN = "open"
+    CLOSED = "closed"
+
+    @property
+    def kinds(self) -> tuple[Which, ...]:
+        """The lists SWF keeps that it reads: open, closed, or both."""
+        return (Which.OPEN, Which.CLOSED) if self is Which.ALL else (self,)

@@ -24,11 +24,12 @@ from ..limits import MAX_DATA, last_lines, shorten
 from ..live import LiveConfig
 from ..register import compare_registered
 from ..render import duration, local_time
+from ..status import ExecutionStatus, Which
 
 PAGE_SIZE = 25
 TABS = ("summary", "events", "activities")
-WHICH = ("all", "open", "closed", *executions.CLOSE_STATUSES)
-ACTIONS = ("signal", "cancel", "terminate")
+WHICH = (*Which, *executions.CLOSE_STATUSES)  # the Status filter: which executions, or closed with this status
+SIGNAL, CANCEL, TERMINATE = ACTIONS = ("signal", "cancel", "terminate")  # what the action form may ask
 NOTES = {  # what a redirect after a POST tells the page to say; never text from the request
     "started": "Started.",
     "already-open": "That workflow id is already open: this is its open run; nothing was started.",
@@ -60,7 +61,7 @@ class ConsoleState:
     def current_step(self, config: Config, row: dict[str, Any]) -> str | None:
         """An execution's current or last step, for the list; '?' when its history is out of reach (throttled)."""
         try:
-            if row["status"] == "OPEN":
+            if row["status"] == ExecutionStatus.OPEN:
                 return executions.latest_activity(self.client, config, row["execution"])
             return self.closed_step(config, row["workflow_id"], row["run_id"])
         except (ClientError, BotoCoreError):
@@ -110,7 +111,7 @@ def _row(e: dict[str, Any]) -> dict[str, Any]:
 @bp.get("/")
 def executions_list() -> str:
     state, config = console(), current_config()
-    which = request.args.get("which", "all")
+    which = request.args.get("which", Which.ALL)
     if which not in WHICH:
         abort(400, f"Show one of: {', '.join(WHICH)}.")
     since_text = request.args.get("since", "").strip()
@@ -120,25 +121,25 @@ def executions_list() -> str:
         since = _timestamp(request.args["oldest"])
     workflow_id = request.args.get("workflow_id", "").strip() or None
     status = which if which in executions.CLOSE_STATUSES else None
-    kinds = ("open", "closed") if which == "all" else ("open",) if which == "open" else ("closed",)
+    kinds = Which.CLOSED.kinds if status else Which(which).kinds
     sections: list[dict[str, Any]] = []
     for kind in kinds:
         try:
             infos, next_token = executions.executions_page(
                 state.client, config, kind, since=since, workflow_id=workflow_id, status=status,
-                token=request.args.get("page") if which != "all" else None, size=PAGE_SIZE)
+                token=request.args.get("page") if which != Which.ALL else None, size=PAGE_SIZE)
         except ClientError as exc:
             if error_code(exc) != "ValidationException" or not request.args.get("page"):
                 raise
             abort(400, "That page cannot be had again: start from the first page.")
         sections.append({"kind": kind, "rows": [_row(e) for e in infos], "next": next_token,
-                         "which": kind if which == "all" else which})
+                         "which": kind if which == Which.ALL else which})
     rows = [r for s in sections for r in s["rows"]]
     steps = state.lookups.map(functools.partial(state.current_step, config), rows)
     for row, step in zip(rows, steps, strict=True):
         row["step"] = step or "-"
     more = {"since": since_text, "workflow_id": workflow_id or "", "oldest": since.isoformat() if since else ""}
-    return render_template("executions.html", sections=sections, which=which, since=since_text,
+    return render_template("executions.html", sections=sections, which=which, choices=WHICH, since=since_text,
                            workflow_id=workflow_id or "", filters={k: v for k, v in more.items() if v})
 
 @bp.get("/execution")
@@ -160,7 +161,7 @@ def execution() -> str:
     return render_template(
         "execution.html", s=summary, tab=tab, events=events, activities=activities,
         chart=Markup(graph.svg(config.workflow, data.steps)),
-        is_open=summary.status == "OPEN", note=NOTES.get(request.args.get("said", "")),
+        is_open=summary.status == ExecutionStatus.OPEN, note=NOTES.get(request.args.get("said", "")),
         refresh=REFRESH if len(data.events) < LONG_HISTORY else REFRESH_LONG,
         started=local_time(summary.started), closed=local_time(summary.closed),
         took=duration(summary.started, summary.closed))
@@ -196,12 +197,12 @@ def action() -> Any:
 
     if request.method == "GET":
         return confirm()
-    if do == "terminate":
+    if do == TERMINATE:
         reason = request.form.get("reason", "").strip()
         if not reason:
             return confirm("Give a reason: it goes into the history."), 400
         executions.terminate(state.client, config, workflow_id, reason, run_id)
-    elif do == "cancel":
+    elif do == CANCEL:
         executions.request_cancel(state.client, config, workflow_id, run_id)
     else:
         name = request.form.get("signal_name", "").strip()
@@ -209,7 +210,7 @@ def action() -> Any:
             return confirm("Give the signal a name."), 400
         executions.signal_execution(state.client, config, workflow_id, name,
                                     _input(request.form.get("input", ""), None), run_id)
-    said = "signaled" if do == "signal" else do
+    said = "signaled" if do == SIGNAL else do
     return redirect(url_for(".execution", workflow_id=workflow_id, run_id=run_id, said=said), 303)
 
 @bp.get("/types")

@@ -11,7 +11,6 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from .backoff import doubling
 from .config import Activity, Step, Workflow
 from .history import (
     DECIDER_ERROR,
@@ -24,6 +23,7 @@ from .history import (
     wait_timer_id,
 )
 from .limits import DECISIONS_PER_RESPONSE, MAX_DATA, MAX_REASON, RESPONSE_BYTES, cut, duration_text, shorten
+from .retrying import doubling
 from .status import ActivityStatus, Closed, Lasts, StepStatus
 
 Decision = dict[str, Any]

@@ -38,7 +38,8 @@ def _retry(call: Callable[[], T], timing: Timing) -> T:
 
 
 def test_retry_retries_then_succeeds() -> None:
-    calls, sleeps = [], []
+    calls: list[int] = []
+    sleeps: list[float] = []
 
     def call() -> str:
         calls.append(1)

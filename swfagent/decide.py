@@ -22,7 +22,7 @@ from .history import (
     parse_activity_id,
     wait_timer_id,
 )
-from .limits import DECISIONS_PER_RESPONSE, MAX_DATA, MAX_REASON, RESPONSE_BYTES, cut, duration_text, shorten
+from .limits import DECISIONS_PER_RESPONSE, MAX_DATA, MAX_HISTORY_EVENTS, MAX_REASON, RESPONSE_BYTES, cut, duration_text, shorten
 from .retrying import doubling
 from .status import ActivityStatus, Closed, Lasts, StepStatus
 
@@ -303,7 +303,7 @@ def decide(workflow: Workflow, state: ExecutionState) -> Answer:
         return _failing(state.problems[0], "\n".join(state.problems))
     if state.event_count > workflow.max_history_events:
         return _failing(f"history has {state.event_count} events, past max_history_events "
-                        f"({workflow.max_history_events}); SWF's own limit is 25,000")
+                        f"({workflow.max_history_events}); SWF's own limit is {MAX_HISTORY_EVENTS:,}")
     if len(state.decider_errors) >= DECIDER_ERRORS:
         return _failing(f"the decider failed {len(state.decider_errors)} times in a row: {state.decider_errors[-1]}",
                         "\n".join(state.decider_errors))

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from .client import describe_error, is_transient
 from .errors import TaskError
+from .limits import MAX_NAME
 from .logs import log
 from .retrying import AFTER_ERROR, REAL, Backoff, Timing
 
@@ -43,7 +44,7 @@ AFTER_FAST_EMPTY = Backoff(base=0.5, cap=10.0)
 
 def identity() -> str:
     """host:pid, as SWF records who took a task (at most 256 characters)."""
-    return f"{socket.gethostname()}:{os.getpid()}"[-256:]
+    return f"{socket.gethostname()}:{os.getpid()}"[-MAX_NAME:]
 
 
 class Stop:

@@ -16,7 +16,9 @@ from swfagent.errors import UsageError
 from swfagent.executions import fetch_history, list_executions
 from swfagent.history import fold
 from swfagent.web import WebConsole, is_loopback
-from swfagent.web.app import HEADERS, PAGE_SIZE, create_app
+from swfagent.web.app import create_app
+from swfagent.web.security import HEADERS
+from swfagent.web.views import PAGE_SIZE
 from tests.e2e import Driver
 from tests.support import Server
 

@@ -68,10 +68,13 @@ class WebConsole:
         return self
 
     def stop(self) -> None:
-        """Stop serving."""
+        """Stop serving, and the pages' shared state with it."""
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+            from .views import EXTENSION
+
+            self._server.app.extensions[EXTENSION].close()
         if self._thread is not None:
             self._thread.join(timeout=10)
 

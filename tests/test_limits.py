@@ -43,7 +43,7 @@ SWF_LIMITS = {32_768, 256, 1_024, 25_000, 1_048_576, 1_000, 31_536_000, 90}
 # (module, the name it is assigned to) -> why the number there is not SWF's limit
 ALLOWED = {
     ("payloads.py", "CHUNK"): "1 MiB read from S3 at a time: a buffer's size, chosen, not SWF's request limit",
-    ("web/app.py", "LONG_HISTORY"): "the web console refreshes a history this long less often: a page's choice",
+    ("web/views.py", "LONG_HISTORY"): "the web console refreshes a history this long less often: a page's choice",
 }
 
 # A limit's number inside a string, with or without separators ("25,000", "25_000", "25000"), not part of a longer one

@@ -31,7 +31,7 @@ from swfagent.local import EmbeddedSWF  # noqa: E402
 from swfagent.servers import target_of  # noqa: E402
 from swfagent.web import WebConsole  # noqa: E402
 from swfagent.web.app import create_app  # noqa: E402
-from swfagent.web.views import PAGE_SIZE  # noqa: E402
+from swfagent.web.pages import PAGE_SIZE  # noqa: E402
 from tests.e2e import Driver  # noqa: E402
 from tests.support import demo_config_data, write_config  # noqa: E402
 

@@ -97,11 +97,11 @@ def cmd_show(args: argparse.Namespace, rt: Runtime) -> int:
     with boundary():
         data = executions.show_data(rt.client(), config, args.workflow_id, args.run_id)
     if args.activity:
-        found = [a for a in data["activities"] if a["activity_id"] == args.activity]
-        if not found:
-            known = ", ".join(a["activity_id"] for a in data["activities"]) or "none yet"
+        found = data.activity(args.activity)
+        if found is None:
+            known = ", ".join(a.activity_id for a in data.activities) or "none yet"
             raise UsageError(f"no activity {args.activity!r} in {args.workflow_id} (its activities: {known})")
-        print(render.to_json(found[0]) if args.json else render.format_activity(found[0]))
+        print(render.to_json(found) if args.json else render.format_activity(found))
         return Exit.OK
     print(render.to_json(data) if args.json else render.format_show(data))
     return Exit.OK
@@ -171,7 +171,7 @@ def cmd_check(args: argparse.Namespace, rt: Runtime) -> int:
     else:
         print(render.format_failures(rows))
     if rows and not args.no_alert:
-        problems = sum(bool(alerts.send(config, row["alert"])) for row in rows)
+        problems = sum(bool(alerts.send(config, row.alert)) for row in rows)
         if config.alerts is None:
             print("No alert sent: config.yaml has no alerts: section.", file=sys.stderr)
         elif problems:

@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from .errors import ConfigError
+from .ids import step_id_problem
 from .limits import MAX_DESCRIPTION, MAX_HISTORY_EVENTS, MAX_NAME, MAX_RETENTION_DAYS, MAX_TIMEOUT
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent  # a clone's top folder (site-packages when installed)
@@ -248,6 +249,9 @@ def _steps(top: _Section, data: Any, activities: dict[str, Activity]) -> tuple[S
         if activity not in activities:
             raise s.error(f"unknown activity '{_key(activity)}' (not under activities:)", "activity")
         step_id = s.text("id", default=activity, name=True)
+        problem = step_id_problem(step_id)
+        if problem is not None:
+            raise s.error(f"step id {step_id!r} {problem}: give it another id:", "id")
         if any(p.id == step_id for p in steps):
             raise s.error(f"step id {step_id!r} is used twice: give one an id:", "id")
         after = s.data.get("after") or []

@@ -12,21 +12,42 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .config import Activity, Step, Workflow
-from .history import (
+from .decisions import (
+    Decision,
+    DecisionType,
+    cancel,
+    cancel_timer,
+    complete,
+    fail,
+    marker,
+    request_cancel,
+    schedule_activity,
+    start_timer,
+    to_swf,
+)
+from .history import ActivityState, ExecutionState, Refusal
+from .ids import (
     DECIDER_ERROR,
-    ActivityState,
-    ExecutionState,
-    Refusal,
+    TimerKind,
     activity_id,
-    attempt_of_timer,
+    error_timer_id,
+    more_timer_id,
     parse_activity_id,
+    parse_timer,
     wait_timer_id,
 )
-from .limits import DECISIONS_PER_RESPONSE, MAX_DATA, MAX_HISTORY_EVENTS, MAX_REASON, RESPONSE_BYTES, cut, duration_text, shorten
+from .limits import (
+    DECISIONS_PER_RESPONSE,
+    MAX_DATA,
+    MAX_HISTORY_EVENTS,
+    MAX_REASON,
+    RESPONSE_BYTES,
+    cut_middle,
+    duration_text,
+    shorten,
+)
 from .retrying import doubling
 from .status import ActivityStatus, Closed, Lasts, StepStatus
-
-Decision = dict[str, Any]
 
 # Every cause of every *Failed event of a decision the decider sends (botocore's SWF model; a test keeps this table
 # complete), and how long it lasts. A refusal never makes the decider send the same decision on every decision task.
@@ -60,7 +81,6 @@ MAX_WAITS = 10  # refusals in a row for passing causes before the step fails: ab
 WAIT_BASE, WAIT_CAP = 2, 60  # seconds: the first wait, doubled each time, capped
 DECIDER_ERRORS = 3  # the decider failed to decide this many times in a row: fail the execution
 DECISION_TIMEOUTS = 3  # decision tasks timed out this many times in a row: fail the execution
-MORE = "swfagent-more-"  # the id of the 0-second timer that brings the rest of an answer too big for one response
 
 
 @dataclass(frozen=True)
@@ -96,6 +116,11 @@ class Answer:
     # more tries; the execution waits for a person (or for the activity to end by itself)
     refused: Refusal | None = None
 
+    @property
+    def swf(self) -> list[dict[str, Any]]:
+        """The decisions as RespondDecisionTaskCompleted takes them."""
+        return to_swf(self.decisions)
+
 
 def retry_delay(activity: Activity, retry: int) -> int:
     """Seconds before retry number `retry` (1 for the first): retry_delay doubled each time, capped."""
@@ -122,7 +147,7 @@ def refusal_reason(step_id: str, refusal: Refusal) -> str:
     }
     hint = hints.get(cause) or ("SWF has no default for it: run python register_swf.py" if cause.startswith("DEFAULT_")
                                 else f"{refusal.decision} refused")
-    return shorten(f"{step_id} could not be scheduled ({cause}): {hint}", MAX_REASON)
+    return cut_middle(f"{step_id} could not be scheduled ({cause}): {hint}", MAX_REASON)
 
 
 def _unmet(step: Step, latest: dict[str, ActivityState], texts: dict[str, str]) -> str | None:
@@ -189,7 +214,7 @@ def _refused(step: Step, st: StepPlan, state: ExecutionState) -> StepPlan:
     waits = len(refusals)
     if waits >= MAX_WAITS:
         waited = sum(wait_delay(k) for k in range(1, waits))
-        return StepPlan(StepStatus.FAILED, st.attempt, latest=st.latest, reason=shorten(
+        return StepPlan(StepStatus.FAILED, st.attempt, latest=st.latest, reason=cut_middle(
             f"{step.id} could not be scheduled: SWF refused it {waits} times in a row over {waited} s "
             f"({refusals[-1].cause}, which passes by itself): run fewer at once, or ask AWS for a higher quota",
             MAX_REASON))
@@ -205,51 +230,6 @@ def _refused(step: Step, st: StepPlan, state: ExecutionState) -> StepPlan:
 # ---- decisions ---------------------------------------------------------------------------------------
 
 
-def fail(reason: str, details: str | None = None) -> Decision:
-    """A FailWorkflowExecution decision, reason and details cut to SWF's limits."""
-    attrs = {"reason": shorten(reason, MAX_REASON)}
-    if details:
-        attrs["details"] = cut(details, MAX_DATA)
-    return {"decisionType": "FailWorkflowExecution", "failWorkflowExecutionDecisionAttributes": attrs}
-
-
-def complete(result: str | None) -> Decision:
-    """A CompleteWorkflowExecution decision."""
-    attrs = {} if result is None else {"result": result}
-    return {"decisionType": "CompleteWorkflowExecution", "completeWorkflowExecutionDecisionAttributes": attrs}
-
-
-def cancel(details: str | None = None) -> Decision:
-    """A CancelWorkflowExecution decision."""
-    attrs = {} if details is None else {"details": cut(details, MAX_DATA)}
-    return {"decisionType": "CancelWorkflowExecution", "cancelWorkflowExecutionDecisionAttributes": attrs}
-
-
-def start_timer(timer_id: str, delay: int) -> Decision:
-    """A StartTimer decision: the decider waits through SWF, never by sleeping."""
-    return {
-        "decisionType": "StartTimer",
-        "startTimerDecisionAttributes": {"timerId": timer_id, "startToFireTimeout": str(delay)},
-    }
-
-
-def cancel_timer(timer_id: str) -> Decision:
-    """A CancelTimer decision."""
-    return {"decisionType": "CancelTimer", "cancelTimerDecisionAttributes": {"timerId": timer_id}}
-
-
-def request_cancel(activity: str) -> Decision:
-    """A RequestCancelActivityTask decision: its worker hears of it on its next heartbeat."""
-    return {"decisionType": "RequestCancelActivityTask",
-            "requestCancelActivityTaskDecisionAttributes": {"activityId": activity}}
-
-
-def marker(name: str, details: str) -> Decision:
-    """A RecordMarker decision."""
-    return {"decisionType": "RecordMarker",
-            "recordMarkerDecisionAttributes": {"markerName": name, "details": cut(details, MAX_DATA)}}
-
-
 def schedule(step: Step, activity: Activity, attempt: int, input: str | None) -> Decision:
     """A ScheduleActivityTask decision carrying every timeout, so config.yaml is the truth."""
     attrs: dict[str, Any] = {
@@ -263,7 +243,7 @@ def schedule(step: Step, activity: Activity, attempt: int, input: str | None) ->
     }
     if input is not None:
         attrs["input"] = input
-    return {"decisionType": "ScheduleActivityTask", "scheduleActivityTaskDecisionAttributes": attrs}
+    return schedule_activity(attrs)
 
 
 def step_input(step: Step, state: ExecutionState) -> str | None:
@@ -289,7 +269,7 @@ def failure_reason(step_id: str, act: ActivityState) -> str:
 
 def _failing(reason: str, details: str | None = None, step: str | None = None,
              steps: dict[str, StepPlan] | None = None) -> Answer:
-    return Answer([fail(reason, details)], steps or {}, Closing(Closed.FAILED, shorten(reason, MAX_REASON), step, details))
+    return Answer([fail(reason, details)], steps or {}, Closing(Closed.FAILED, cut_middle(reason, MAX_REASON), step, details))
 
 
 def decide(workflow: Workflow, state: ExecutionState) -> Answer:
@@ -368,7 +348,7 @@ def after_error(state: ExecutionState, error: str) -> Answer:
     errors = len(state.decider_errors) + 1
     if errors >= DECIDER_ERRORS:
         return _failing(f"the decider failed {errors} times in a row: {error}", "\n".join([*state.decider_errors, error]))
-    timer_refused = next((r for key, refusals in state.refused.items() if key.startswith(f"{DECIDER_ERROR}-")
+    timer_refused = next((r for key, refusals in state.refused.items() if parse_timer(key).kind is TimerKind.ERROR
                           for r in refusals if lasts(r.cause) is Lasts.LASTING), None)
     if timer_refused is not None:  # it cannot wait through SWF: no more tries
         hint = ": see python -m swfagent policies" if timer_refused.cause == "OPERATION_NOT_PERMITTED" else ""
@@ -377,17 +357,17 @@ def after_error(state: ExecutionState, error: str) -> Answer:
     # a marker refused for good is not asked again: the errors are counted from their timers then
     refused = any(r.target == DECIDER_ERROR and lasts(r.cause) is Lasts.LASTING for r in state.markers_refused)
     record = [] if refused else [marker(DECIDER_ERROR, error)]
-    return Answer([*record, start_timer(f"{DECIDER_ERROR}-{state.last_event_id}", WAIT_CAP // 2 * errors)])
+    return Answer([*record, start_timer(error_timer_id(state.last_event_id), WAIT_CAP // 2 * errors)])
 
 
 def fit(decisions: list[Decision], state: ExecutionState) -> list[Decision]:
     """What fits in one answer (SWF takes 1 MB; the agent sends at most 100 decisions); the rest follows in the
     next decision task, which a 0-second timer brings at once."""
-    sizes = [len(json.dumps(d)) for d in decisions]
+    sizes = [d.size() for d in decisions]
     if len(decisions) <= DECISIONS_PER_RESPONSE and sum(sizes) <= RESPONSE_BYTES:
         return decisions
-    more = start_timer(f"{MORE}{state.last_event_id}", 0)
-    room, taken = RESPONSE_BYTES - len(json.dumps(more)), 0
+    more = start_timer(more_timer_id(state.last_event_id), 0)
+    room, taken = RESPONSE_BYTES - more.size(), 0
     out: list[Decision] = []
     for d, size in zip(decisions, sizes, strict=True):
         if len(out) == DECISIONS_PER_RESPONSE - 1 or taken + size > room:
@@ -408,40 +388,38 @@ def describe(answer: Answer) -> str:
         waiting = [s for s, st in answer.steps.items() if st.status in (StepStatus.RUNNING, StepStatus.WAITING)]
         return "Wait -- " + ", ".join(waiting) + " under way" if waiting else "Wait"
     last = decisions[-1]
-    kind = last["decisionType"]
-    if kind == "CompleteWorkflowExecution":
+    if last.type is DecisionType.COMPLETE_WORKFLOW_EXECUTION:
         return "Complete the workflow execution"
-    if kind == "FailWorkflowExecution":
-        return "Fail the workflow execution -- " + str(last["failWorkflowExecutionDecisionAttributes"]["reason"])
-    if kind == "CancelWorkflowExecution":
+    if last.type is DecisionType.FAIL_WORKFLOW_EXECUTION:
+        return "Fail the workflow execution -- " + str(last.get("reason"))
+    if last.type is DecisionType.CANCEL_WORKFLOW_EXECUTION:
         return "Cancel the workflow execution"
     parts: list[str] = []
     scheduled = []
     for d in decisions:
-        kind = d["decisionType"]
-        if kind == "ScheduleActivityTask":
-            step, attempt = parse_activity_id(d["scheduleActivityTaskDecisionAttributes"]["activityId"])
+        if d.type is DecisionType.SCHEDULE_ACTIVITY_TASK:
+            step, attempt = parse_activity_id(d.get("activityId"))
             scheduled.append(f"{step} (attempt {attempt})" if attempt > 1 else str(step))
-        elif kind == "StartTimer":
-            a = d["startTimerDecisionAttributes"]
-            parts.append(_timer_text(a["timerId"], a["startToFireTimeout"]))
-        elif kind == "RequestCancelActivityTask":
-            parts.append("Cancel activity -- " + d["requestCancelActivityTaskDecisionAttributes"]["activityId"])
-        elif kind == "RecordMarker":
-            parts.append("Record -- " + shorten(d["recordMarkerDecisionAttributes"].get("details", ""), 200))
+        elif d.type is DecisionType.START_TIMER:
+            parts.append(_timer_text(d.get("timerId"), d.get("startToFireTimeout")))
+        elif d.type is DecisionType.REQUEST_CANCEL_ACTIVITY_TASK:
+            parts.append("Cancel activity -- " + d.get("activityId"))
+        elif d.type is DecisionType.RECORD_MARKER:
+            parts.append("Record -- " + shorten(d.get("details", ""), 200))
     if scheduled:
         parts.insert(0, "Schedule activity -- " + ", ".join(scheduled))
     return "; ".join(dict.fromkeys(p for p in parts if p))
 
 
 def _timer_text(timer_id: str, delay: str) -> str:
-    if timer_id.startswith(MORE):
+    timer = parse_timer(timer_id)
+    if timer.kind is TimerKind.MORE:
         return "The rest in the next decision task"
-    if timer_id.startswith(DECIDER_ERROR):
+    if timer.kind is TimerKind.ERROR:
         return f"Decide again in {delay} s"
-    attempt_id = attempt_of_timer(timer_id)
-    step, attempt = parse_activity_id(attempt_id)
-    if attempt_id != timer_id:  # a wait timer
-        return f"Wait {delay} s for SWF's capacity, then {step} (attempt {attempt})"
-    return f"Retry {step} in {delay} s (attempt {attempt})"
+    if timer.kind is TimerKind.WAIT:
+        return f"Wait {delay} s for SWF's capacity, then {timer.step} (attempt {timer.attempt})"
+    if timer.kind is TimerKind.RETRY:
+        return f"Retry {timer.step} in {delay} s (attempt {timer.attempt})"
+    return f"Timer {timer_id} ({delay} s)"
 

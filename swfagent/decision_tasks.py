@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any
 
@@ -10,7 +11,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from . import alerts
 from .client import describe_error, error_code, is_transient, redact
 from .config import Config
-from .decide import Answer, Closing, StepPlan, after_error, decide, describe, fail, plan
+from .decide import Answer, Closing, StepPlan, after_error, decide, describe, plan
+from .decisions import DecisionType, fail, to_swf
 from .errors import TaskError
 from .history import ExecutionState, Refusal, fold
 from .limits import MAX_DATA, MAX_PAGE, MAX_REASON, shorten
@@ -69,32 +71,37 @@ def foreign(config: Config, task: Task) -> str | None:
             f"has {w.name} {w.version}: its decision tasks are left to a decider that has it")
 
 
-def fetch_conditions(config: Config, state: ExecutionState, store: S3Store | None) -> None:
-    """The results in S3 that a `when` condition reads, fetched into state.texts (decide itself does no I/O)."""
+def condition_texts(config: Config, state: ExecutionState, store: S3Store | None) -> dict[str, str]:
+    """The results kept in S3 that a `when` condition reads, fetched by activity id (decide itself does no I/O)."""
+    texts: dict[str, str] = {}
     if store is None:
-        return
+        return texts
     for step in config.workflow.steps:
         for dep, _ in step.when:
             act = state.by_step.get(dep)
             if act is not None and act.status == ActivityStatus.COMPLETED and is_reference(act.result):
-                state.texts[act.activity_id] = store.get_text(str(act.result))
+                texts[act.activity_id] = store.get_text(str(act.result))
+    return texts
 
 
-def offload(decisions: list[dict[str, Any]], store: S3Store | None, execution: dict[str, Any]) -> None:
-    """Inputs and results over SWF's limit, put in S3: the decisions carry their references instead."""
-    for d in decisions:
-        kind = d["decisionType"]
-        if kind not in ("ScheduleActivityTask", "CompleteWorkflowExecution"):
-            continue
-        attrs = d[kind[0].lower() + kind[1:] + "DecisionAttributes"]
-        field = "input" if kind == "ScheduleActivityTask" else "result"
-        text = attrs.get(field)
-        if text is None or len(text) <= MAX_DATA:
-            continue
-        if store is None:  # decide fails such a step before this; a result from S3 is a reference already
-            raise ValueError(f"{field} of {len(text)} characters and no results: s3 in config.yaml")
-        owner = attrs.get("activityId", "execution")
-        attrs[field] = store.put_text(text, store.key(execution, owner, field))
+# the decisions that may carry a value over SWF's limit, and its attribute
+LARGE = {DecisionType.SCHEDULE_ACTIVITY_TASK: "input", DecisionType.COMPLETE_WORKFLOW_EXECUTION: "result"}
+
+
+def offload(answer: Answer, store: S3Store | None, execution: dict[str, Any]) -> Answer:
+    """The answer with each input or result over SWF's limit put in S3 and replaced by its reference: the one place
+    values are written to S3, after decide; new decisions, none changed in place."""
+    decisions = []
+    for d in answer.decisions:
+        field = LARGE.get(d.type)
+        text = d.get(field) if field else None
+        if field is not None and text is not None and len(text) > MAX_DATA:
+            if store is None:  # decide fails such a step before this; a result from S3 is a reference already
+                raise ValueError(f"{field} of {len(text)} characters and no results: s3 in config.yaml")
+            key = store.key(execution, d.get("activityId", "execution"), field)
+            d = d.with_attributes(**{field: store.put_text(text, key)})
+        decisions.append(d)
+    return dataclasses.replace(answer, decisions=decisions)
 
 
 def handle_decision_task(client: Any, config: Config, task: Task, store: S3Store | None = None) -> Answer:
@@ -110,9 +117,9 @@ def handle_decision_task(client: Any, config: Config, task: Task, store: S3Store
     for name in state.unknown_events:
         log.warning(f"ignored an event type this decider does not know: {name}", extra=ctx)
     try:
-        fetch_conditions(config, state, store)
-        answer = decide(config.workflow, state)
-        offload(answer.decisions, store, execution)
+        texts = condition_texts(config, state, store)
+        answer = offload(decide(config.workflow, dataclasses.replace(state, texts=texts) if texts else state), store,
+                         execution)
     except Exception as exc:  # our bug, or S3 out of reach: recorded in the history, tried again, then failed
         error = describe_error(exc) if isinstance(exc, (ClientError, BotoCoreError)) else repr(exc)
         log.error(f"cannot decide: {error}", extra=ctx)
@@ -174,7 +181,7 @@ def _respond(client: Any, config: Config, token: str, answer: Answer, received: 
     until = received + max(config.workflow.decision_timeout, 30)  # SWF takes an answer until the task times out
     what = f"workflow {ctx['workflow_id']}: reporting the decision"
     try:
-        retry(lambda: client.respond_decision_task_completed(taskToken=token, decisions=answer.decisions),
+        retry(lambda: client.respond_decision_task_completed(taskToken=token, decisions=to_swf(answer.decisions)),
               what, until=until, on=is_transient, code=error_code)
         return answer
     except Exception as exc:
@@ -189,7 +196,7 @@ def _respond(client: Any, config: Config, token: str, answer: Answer, received: 
         refused = Answer([fail(reason)], closing=Closing(Closed.FAILED, shorten(reason, MAX_REASON)))
     log.error(f"SWF refused the decisions ({text}): failing the execution instead", extra=ctx)
     try:
-        retry(lambda: client.respond_decision_task_completed(taskToken=token, decisions=refused.decisions),
+        retry(lambda: client.respond_decision_task_completed(taskToken=token, decisions=to_swf(refused.decisions)),
               what, until=until, on=is_transient, code=error_code)
     except Exception as exc:
         raise TaskError(f"{what}: {redact(describe_error(exc), token)}") from None

@@ -47,8 +47,7 @@ def run_demo(config_path: str | Path, endpoint: str, run: Callable[[list[str], s
             print(f"demo: `{shown}` failed", file=sys.stderr)
             return 1
     data = show_data(client, config, WORKFLOW_ID, None)
-    summary = data["summary"]
-    last = data["activities"][-1] if data["activities"] else None
-    print(f"Execution {WORKFLOW_ID} closed {summary['close_status']}; "
-          f"{last['type'] if last else '-'}'s result: {summary['result']}")
-    return 0 if summary["close_status"] == "COMPLETED" else 1
+    summary = data.summary
+    last = data.activities[-1] if data.activities else None
+    print(f"Execution {WORKFLOW_ID} closed {summary.close_status}; {last.type if last else '-'}'s result: {summary.result}")
+    return 0 if summary.close_status == "COMPLETED" else 1

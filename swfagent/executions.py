@@ -20,6 +20,7 @@ from .errors import NotFound, UsageError
 from .history import ExecutionState, fold
 from .limits import MAX_PAGE
 from .status import Closed, Shown
+from .views import ActivityRow, EventRow, ExecutionView, Failure, Summary
 
 EPOCH = dt.datetime(1970, 1, 2, tzinfo=dt.timezone.utc)
 CLOSE_STATUSES = tuple(str(c) for c in Closed if c not in (Closed.CLOSE_REFUSED, Closed.CANCEL_REFUSED))
@@ -194,8 +195,8 @@ def shown_steps(config: Config, state: ExecutionState) -> dict[str, Shown]:
     return {step: st.status.shown for step, st in plan(config.workflow, state).items()}
 
 
-def show_data(client: Any, config: Config, workflow_id: str, run_id: str | None) -> dict[str, Any]:
-    """Summary, events, activities and steps of one execution, as plain data."""
+def show_data(client: Any, config: Config, workflow_id: str, run_id: str | None) -> ExecutionView:
+    """Summary, events, activities and steps of one execution."""
     run_id = run_id or latest_run(client, config, workflow_id)
     try:
         info = client.describe_workflow_execution(
@@ -208,28 +209,24 @@ def show_data(client: Any, config: Config, workflow_id: str, run_id: str | None)
     state = fold(events)
     steps = shown_steps(config, state)
     ei = info["executionInfo"]
-    return {
-        "summary": {
-            "workflow_id": workflow_id, "run_id": run_id,
-            "workflow_type": f"{ei['workflowType']['name']} {ei['workflowType']['version']}",
-            "status": ei.get("executionStatus"), "close_status": ei.get("closeStatus"),
-            "started": ei.get("startTimestamp"), "closed": ei.get("closeTimestamp"),
-            "input": state.input, "result": state.close_result,
-            "reason": state.close_reason if state.close_status != Closed.COMPLETED else None,
-            "progress": {str(s): sum(v is s for v in steps.values()) for s in Shown},
-        },
-        "events": [
-            {"id": e.get("eventId"), "type": e.get("eventType"), "time": e.get("eventTimestamp"),
-             "attributes": attributes(e)} for e in events
-        ],
-        "activities": [
-            {"activity_id": a.activity_id, "type": a.activity_type, "version": a.version, "status": a.status,
-             "scheduled": a.scheduled_at, "started": a.started_at, "closed": a.closed_at,
-             "input": a.input, "result": a.result, "reason": a.reason, "details": a.details}
-            for a in state.activities.values()
-        ],
-        "steps": steps,
-    }
+    return ExecutionView(
+        summary=Summary(
+            workflow_id=workflow_id, run_id=run_id,
+            workflow_type=f"{ei['workflowType']['name']} {ei['workflowType']['version']}",
+            status=ei.get("executionStatus"), close_status=ei.get("closeStatus"),
+            started=ei.get("startTimestamp"), closed=ei.get("closeTimestamp"),
+            input=state.input, result=state.close_result,
+            reason=state.close_reason if state.close_status != Closed.COMPLETED else None,
+            progress={str(s): sum(v is s for v in steps.values()) for s in Shown},
+        ),
+        events=tuple(EventRow(e.get("eventId", 0), e.get("eventType", "?"), e.get("eventTimestamp"), attributes(e))
+                     for e in events),
+        activities=tuple(
+            ActivityRow(a.activity_id, a.activity_type, a.version, a.status, a.scheduled_at, a.started_at, a.closed_at,
+                        a.input, a.result, a.reason, a.details)
+            for a in state.activities.values()),
+        steps=steps,
+    )
 
 
 def execution_steps(client: Any, config: Config, workflow_id: str, run_id: str | None = None) -> dict[str, Shown]:
@@ -267,7 +264,7 @@ def request_cancel(client: Any, config: Config, workflow_id: str, run_id: str | 
 # ---- check ---------------------------------------------------------------------------------------
 
 
-def failures(client: Any, config: Config, since: dt.datetime) -> list[dict[str, Any]]:
+def failures(client: Any, config: Config, since: dt.datetime) -> list[Failure]:
     """Executions that closed since then other than COMPLETED (or continued as new), each with its alert."""
     out = []
     for e in list_executions(client, config, "closed", closed_since=since):
@@ -286,7 +283,6 @@ def failures(client: Any, config: Config, since: dt.datetime) -> list[dict[str, 
             reason = f"the execution timed out ({state.close_reason or 'START_TO_CLOSE'})"
         else:
             reason = state.close_reason or details or str(e.get("closeStatus"))
-        out.append({**e, "alert": alerts.message(
-            config, ex["workflowId"], ex["runId"], str(e.get("closeStatus")), reason,
-            ", ".join(failed) or None, details)})
+        out.append(Failure(e, alerts.message(config, ex["workflowId"], ex["runId"], str(e.get("closeStatus")), reason,
+                                             ", ".join(failed) or None, details)))
     return out

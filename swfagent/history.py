@@ -11,34 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .decisions import attributes_key
+from .ids import DECIDER_ERROR, attempt_of_timer, is_error_timer, parse_activity_id
 from .status import ActivityStatus, Closed
 
-DECIDER_ERROR = "swfagent-error"  # the marker a decider records when it cannot decide
-
 Event = dict[str, Any]
-
-
-def activity_id(step_id: str, attempt: int) -> str:
-    """The deterministic activity id of a step's attempt (also the id of the retry timer before it)."""
-    return f"{step_id}-{attempt}"
-
-
-def wait_timer_id(attempt_id: str, waits: int) -> str:
-    """The id of the timer a step's attempt waits on after SWF refused it `waits` times for a passing cause."""
-    return f"{attempt_id}.wait{waits}"
-
-
-def attempt_of_timer(timer_id: str) -> str:
-    """The attempt a retry or wait timer is for (its activity id); a foreign timer's own id."""
-    return timer_id.partition(".wait")[0]
-
-
-def parse_activity_id(value: str) -> tuple[str | None, int]:
-    """The step id and attempt of an activity id made by activity_id; (None, 0) for a foreign one."""
-    step, _, attempt = value.rpartition("-")
-    if step and attempt.isdigit() and attempt[0] != "0":
-        return step, int(attempt)
-    return None, 0
 
 
 @dataclass(slots=True)
@@ -208,7 +185,7 @@ class _Folder:
     def timer_started(self, e: Event) -> None:
         a = e["timerStartedEventAttributes"]
         self.state.timers[a["timerId"]] = TimerState(a["timerId"])
-        if a["timerId"].startswith(f"{DECIDER_ERROR}-"):
+        if is_error_timer(a["timerId"]):
             self._decider_error(a, None)
 
     def timer_fired(self, e: Event) -> None:
@@ -227,7 +204,7 @@ class _Folder:
         timer_id = str(a.get("timerId", "?"))
         refusal = Refusal(e["eventId"], "StartTimer", str(a.get("cause", "?")), timer_id)
         self.state.refused.setdefault(attempt_of_timer(timer_id), []).append(refusal)
-        if timer_id.startswith(f"{DECIDER_ERROR}-"):
+        if is_error_timer(timer_id):
             self._decider_error(a, None)
 
     def timer_cancel_failed(self, e: Event) -> None:
@@ -287,7 +264,7 @@ class _Folder:
             self.state.decision_timeouts_in_a_row += 1
 
     def close_refused(self, e: Event, *, decision: str) -> None:
-        a = e.get(f"{decision[0].lower()}{decision[1:]}FailedEventAttributes") or {}
+        a = e.get(attributes_key(f"{decision}Failed", "Event")) or {}
         self.state.close_refusals.append(Refusal(e["eventId"], decision, str(a.get("cause", "?"))))
 
     def _closed(self, e: Event, *, status: Closed, key: str) -> None:
@@ -328,7 +305,7 @@ class _Folder:
         for decision in ("CompleteWorkflowExecution", "FailWorkflowExecution", "CancelWorkflowExecution"):
             table[f"{decision}Failed"] = functools.partial(self.close_refused, decision=decision)
         for event_type, status in closed.items():
-            key = event_type[0].lower() + event_type[1:] + "EventAttributes"
+            key = attributes_key(event_type, "Event")
             table[event_type] = functools.partial(self._closed, status=status, key=key)
         return table
 

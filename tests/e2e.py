@@ -198,7 +198,7 @@ class Driver:
         """Take the waiting decision task and answer it as decider.py would."""
         task = poll_decision_task(self.client, self.config, self.config.workflow.task_list, "test")
         assert task is not None, "no decision task was waiting"
-        return handle_decision_task(self.client, self.config, task).decisions
+        return handle_decision_task(self.client, self.config, task).swf
 
     def work(self, result: str | None = None, fail: str | None = None, task_list: str | None = None) -> str:
         """Take the waiting activity task and complete it (or fail it); returns its activity id."""

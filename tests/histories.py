@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from swfagent.history import ExecutionState, activity_id, fold
+from swfagent.decisions import Decision
+from swfagent.history import ExecutionState, fold
+from swfagent.ids import activity_id
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
 
@@ -161,18 +163,19 @@ class History:
         s = self.add("DecisionTaskScheduled", {"taskList": {"name": "TestTasks"}})
         return self.add("DecisionTaskStarted", {"scheduledEventId": s})
 
-    def refuse(self, decision: dict[str, Any], cause: str) -> History:
-        """SWF refused this decision (a dict as decide makes it): its *Failed event, with the attributes SWF gives."""
-        kind = decision["decisionType"]
-        attrs = decision.get(kind[0].lower() + kind[1:] + "DecisionAttributes") or {}
+    def refuse(self, decision: Decision | dict[str, Any], cause: str) -> History:
+        """SWF refused this decision (as decide makes it, or as SWF takes it): its *Failed event, with the attributes
+        SWF gives."""
+        d = decision if isinstance(decision, Decision) else Decision.from_swf(decision)
+        kind, attrs = d.type.value, d.attributes
         kept = {k: attrs[k] for k in ("activityType", "activityId", "timerId", "markerName") if k in attrs}
         self.add(f"{kind}Failed", {**kept, "cause": cause, "decisionTaskCompletedEventId": self._completed()})
         return self
 
-    def apply(self, decision: dict[str, Any]) -> History:
-        """SWF carried out this decision (a dict as decide makes it): the events it records."""
-        kind = decision["decisionType"]
-        a = decision.get(kind[0].lower() + kind[1:] + "DecisionAttributes") or {}
+    def apply(self, decision: Decision | dict[str, Any]) -> History:
+        """SWF carried out this decision (as decide makes it, or as SWF takes it): the events it records."""
+        d = decision if isinstance(decision, Decision) else Decision.from_swf(decision)
+        kind, a = d.type.value, d.attributes
         done = self._completed()
         if kind == "ScheduleActivityTask":
             step, _, attempt = a["activityId"].rpartition("-")

@@ -15,7 +15,7 @@ from tests.histories import History, model_causes
 
 def kinds(answer: Answer | list[dict[str, Any]]) -> list[str]:
     out = []
-    for d in answer.decisions if isinstance(answer, Answer) else answer:
+    for d in answer.swf if isinstance(answer, Answer) else answer:
         t = d["decisionType"]
         if t == "ScheduleActivityTask":
             out.append("schedule " + d["scheduleActivityTaskDecisionAttributes"]["activityId"])
@@ -178,18 +178,18 @@ def test_signals_and_markers_are_recorded() -> None:
     (History(), None),  # no input at all: none sent
 ])
 def test_first_step_gets_the_execution_input(history: History, expected_input: str | None) -> None:
-    [d] = decide(ARTICLE.workflow, history.state()).decisions
+    [d] = decide(ARTICLE.workflow, history.state()).swf
     assert d["scheduleActivityTaskDecisionAttributes"].get("input") == expected_input
 
 
 def test_one_after_gets_its_result() -> None:
-    [d] = decide(ARTICLE.workflow, History().schedule("Test_Task_A").complete("Test_Task_A", "b").state()).decisions
+    [d] = decide(ARTICLE.workflow, History().schedule("Test_Task_A").complete("Test_Task_A", "b").state()).swf
     assert d["scheduleActivityTaskDecisionAttributes"]["input"] == "b"
 
 
 def test_several_after_get_a_json_object_of_results() -> None:
     h = History().schedule("A").complete("A", "a").schedule("B").schedule("C").complete("B", "bb").complete("C", "cc")
-    [d] = decide(FAN.workflow, h.state()).decisions
+    [d] = decide(FAN.workflow, h.state()).swf
     assert json.loads(d["scheduleActivityTaskDecisionAttributes"]["input"]) == {"B": "bb", "C": "cc"}
 
 
@@ -201,13 +201,13 @@ def test_skipped_steps_are_left_out_of_the_json_input() -> None:
         {"activity": "D", "after": ["B", "C"]},
     ])
     h = History().schedule("A").complete("A", "z").schedule("C").complete("C", "cc")
-    [d] = decide(flow.workflow, h.state()).decisions
+    [d] = decide(flow.workflow, h.state()).swf
     assert json.loads(d["scheduleActivityTaskDecisionAttributes"]["input"]) == {"C": "cc"}
 
 
 def test_schedule_carries_every_timeout_and_the_task_list() -> None:
     flow = config_from([{"activity": "A"}], {"A": {"timeout": 42, "heartbeat_timeout": 9, "task_list": "big-hosts"}})
-    [d] = decide(flow.workflow, History().state()).decisions
+    [d] = decide(flow.workflow, History().state()).swf
     a = d["scheduleActivityTaskDecisionAttributes"]
     assert a["activityType"] == {"name": "A", "version": "1.0"}
     assert a["taskList"] == {"name": "big-hosts"}
@@ -217,18 +217,18 @@ def test_schedule_carries_every_timeout_and_the_task_list() -> None:
 
 def test_one_activity_type_in_several_steps() -> None:
     flow = config_from([{"id": "first", "activity": "A"}, {"id": "second", "activity": "A", "after": ["first"]}])
-    decisions = decide(flow.workflow, History().schedule("first", activity="A").complete("first", "1").state()).decisions
+    decisions = decide(flow.workflow, History().schedule("first", activity="A").complete("first", "1").state()).swf
     assert kinds(decisions) == ["schedule second-1"]
     assert decisions[0]["scheduleActivityTaskDecisionAttributes"]["activityType"]["name"] == "A"
 
 
 def test_failure_carries_the_activity_details() -> None:
-    [d] = decide(ARTICLE.workflow, History().schedule("Test_Task_A").fail("Test_Task_A", "exit code 1", "stderr tail").state()).decisions
+    [d] = decide(ARTICLE.workflow, History().schedule("Test_Task_A").fail("Test_Task_A", "exit code 1", "stderr tail").state()).swf
     assert d["failWorkflowExecutionDecisionAttributes"]["details"] == "stderr tail"
 
 
 def test_reason_is_cut_to_256() -> None:
-    [d] = decide(ARTICLE.workflow, History().schedule("Test_Task_A").fail("Test_Task_A", "x" * 1000).state()).decisions
+    [d] = decide(ARTICLE.workflow, History().schedule("Test_Task_A").fail("Test_Task_A", "x" * 1000).state()).swf
     assert len(d["failWorkflowExecutionDecisionAttributes"]["reason"]) == 256
 
 
@@ -242,9 +242,9 @@ def test_history_over_the_threshold_fails_clearly() -> None:
     h = History().schedule("A")
     while len(h.events) < 20:
         h.signal("noise")
-    assert decide(flow.workflow, h.state()).decisions == []  # at the threshold: A is still running, nothing to do
+    assert decide(flow.workflow, h.state()).swf == []  # at the threshold: A is still running, nothing to do
     h.signal("one more")
-    [d] = decide(flow.workflow, h.state()).decisions
+    [d] = decide(flow.workflow, h.state()).swf
     assert "history has 21 events, past max_history_events (20)" in d["failWorkflowExecutionDecisionAttributes"]["reason"]
 
 
@@ -262,7 +262,7 @@ def test_describe_matches_the_article() -> None:
 def test_a_retry_gets_the_input_its_first_attempt_got() -> None:
     # the flow chart changed while the execution was open: B's retry still has its input
     flow = config_from([{"activity": "A"}, {"activity": "B", "after": ["A"]}], {"B": {"retries": 1}})
-    decisions = decide(flow.workflow, History().schedule("B", input="first").fail("B").state()).decisions
+    decisions = decide(flow.workflow, History().schedule("B", input="first").fail("B").state()).swf
     [b] = [d["scheduleActivityTaskDecisionAttributes"] for d in decisions
            if d["scheduleActivityTaskDecisionAttributes"]["activityId"] == "B-2"]
     assert b["input"] == "first"
@@ -271,7 +271,7 @@ def test_a_retry_gets_the_input_its_first_attempt_got() -> None:
 def test_a_result_that_is_not_text_fails_the_execution_clearly() -> None:
     h = History().schedule("Test_Task_A").complete("Test_Task_A", "b")
     h.events[-1]["activityTaskCompletedEventAttributes"]["result"] = 7
-    [d] = decide(ARTICLE.workflow, h.state()).decisions
+    [d] = decide(ARTICLE.workflow, h.state()).swf
     assert "result is int, not text" in d["failWorkflowExecutionDecisionAttributes"]["reason"]
 
 
@@ -313,7 +313,7 @@ def test_a_large_fan_out_is_answered_in_parts_of_at_most_100_decisions() -> None
         names = kinds(answer)
         parts.append(len(names))
         if names[-1].startswith("timer swfagent-more-"):
-            for d in answer.decisions[:-1]:
+            for d in answer.swf[:-1]:
                 h.schedule(d["scheduleActivityTaskDecisionAttributes"]["activityId"].rsplit("-", 1)[0])
             more = names[-1].split()[1]
             h.timer(more, 0).fire(more).decision()
@@ -328,8 +328,8 @@ def test_an_answer_over_one_megabyte_is_split_too() -> None:
     big = "x" * 30_000  # every step gets A's 30,000 characters: 1.2 MB in all
     h = History().decision().schedule("A").complete("A", big)
     answer = decide(flow.workflow, h.state())
-    assert len(answer.decisions) < 40 and kinds(answer)[-1].startswith("timer swfagent-more-")
-    assert sum(len(json.dumps(d)) for d in answer.decisions) <= 1_000_000
+    assert len(answer.swf) < 40 and kinds(answer)[-1].startswith("timer swfagent-more-")
+    assert sum(len(json.dumps(d)) for d in answer.swf) <= 1_000_000
 
 
 def test_an_input_over_32768_characters_fails_the_step_unless_values_go_to_s3() -> None:
@@ -377,11 +377,11 @@ def test_a_close_refused_for_good_is_not_sent_again() -> None:
     h = History().schedule("Test_Task_A").fail("Test_Task_A").decision().close_refused(
         "FailWorkflowExecution", "OPERATION_NOT_PERMITTED")
     answer = decide(ARTICLE.workflow, h.state())
-    assert answer.decisions == [] and answer.refused is not None
+    assert answer.swf == [] and answer.refused is not None
     assert (answer.refused.decision, answer.refused.cause) == ("FailWorkflowExecution", "OPERATION_NOT_PERMITTED")
     assert describe(answer).startswith("Wait -- SWF refused to close the execution (OPERATION_NOT_PERMITTED)")
     h.signal("anything").decision()
-    assert decide(ARTICLE.workflow, h.state()).decisions == []  # still nothing: it waits for a person
+    assert decide(ARTICLE.workflow, h.state()).swf == []  # still nothing: it waits for a person
 
 
 def test_unhandled_decision_decides_again() -> None:
@@ -416,14 +416,14 @@ def running_a_then_cancel() -> History:
 
 def test_an_activity_cancel_refused_for_good_is_not_asked_again_and_the_cancel_waits_for_it() -> None:
     h = running_a_then_cancel()
-    [ask] = decide(ARTICLE.workflow, h.state()).decisions
+    [ask] = decide(ARTICLE.workflow, h.state()).swf
     h.refuse(ask, "OPERATION_NOT_PERMITTED").decision()
     answer = decide(ARTICLE.workflow, h.state())
-    assert answer.decisions == [] and answer.refused is not None
+    assert answer.swf == [] and answer.refused is not None
     assert (answer.refused.decision, answer.refused.target) == ("RequestCancelActivityTask", "Test_Task_A-1")
     assert describe(answer) == "Wait -- Test_Task_A-1 to end by itself: SWF refused to cancel it (OPERATION_NOT_PERMITTED)"
     h.signal("poke").decision()
-    assert decide(ARTICLE.workflow, h.state()).decisions == []
+    assert decide(ARTICLE.workflow, h.state()).swf == []
     h.complete("Test_Task_A", "a")  # it ended by itself: now the execution is canceled, B never scheduled
     answer = decide(ARTICLE.workflow, h.state())
     assert kinds(answer) == ["cancel"] and answer.refused is None and answer.closing is not None
@@ -431,10 +431,10 @@ def test_an_activity_cancel_refused_for_good_is_not_asked_again_and_the_cancel_w
 
 def test_an_activity_cancel_refused_as_unknown_is_not_asked_again_nor_reported() -> None:
     h = running_a_then_cancel()
-    [ask] = decide(ARTICLE.workflow, h.state()).decisions
+    [ask] = decide(ARTICLE.workflow, h.state()).swf
     h.refuse(ask, "ACTIVITY_ID_UNKNOWN").decision()  # it closed meanwhile; its close comes in the history
     answer = decide(ARTICLE.workflow, h.state())
-    assert answer.decisions == [] and answer.refused is None
+    assert answer.swf == [] and answer.refused is None
 
 
 def test_a_refused_cancel_timer_is_not_sent_again() -> None:
@@ -443,7 +443,7 @@ def test_a_refused_cancel_timer_is_not_sent_again() -> None:
     h.cancel_request().decision()
     answer = decide(flow.workflow, h.state())
     assert kinds(answer) == ["cancel activity B-1", "cancel timer A-2"]
-    h.apply(answer.decisions[0]).refuse(answer.decisions[1], "OPERATION_NOT_PERMITTED").decision()
+    h.apply(answer.swf[0]).refuse(answer.swf[1], "OPERATION_NOT_PERMITTED").decision()
     assert kinds(decide(flow.workflow, h.state())) == []
     h.canceled("B")
     assert kinds(decide(flow.workflow, h.state())) == ["cancel"]  # the timer goes with the execution
@@ -453,12 +453,12 @@ def test_a_refused_error_marker_still_counts_toward_the_three_decider_errors_and
     h = History().decision()
     first = after_error(h.state(), "cannot decide: KeyError('x')")
     assert kinds(first) == ["marker swfagent-error", "timer swfagent-error-4 30"]
-    h.refuse(first.decisions[0], "OPERATION_NOT_PERMITTED").apply(first.decisions[1])
+    h.refuse(first.swf[0], "OPERATION_NOT_PERMITTED").apply(first.swf[1])
     assert h.state().decider_errors == ["its marker was refused (OPERATION_NOT_PERMITTED)"]  # marker and timer: one
     h.fire("swfagent-error-4").decision()
     second = after_error(h.state(), "cannot decide: KeyError('x')")
     assert kinds(second) == ["timer swfagent-error-10 60"]  # no marker: SWF will not take one
-    h.apply(second.decisions[0]).fire("swfagent-error-10").decision()
+    h.apply(second.swf[0]).fire("swfagent-error-10").decision()
     assert len(h.state().decider_errors) == 2
     third = after_error(h.state(), "cannot decide: KeyError('x')")
     assert kinds(third) == ["fail the decider failed 3 times in a row: cannot decide: KeyError('x')"]
@@ -466,7 +466,7 @@ def test_a_refused_error_marker_still_counts_toward_the_three_decider_errors_and
 
 def test_a_decider_error_whose_timer_is_refused_for_good_fails_at_once_saying_what_to_do() -> None:
     h = History().decision()
-    for d in after_error(h.state(), "boom").decisions:
+    for d in after_error(h.state(), "boom").swf:
         h.refuse(d, "OPERATION_NOT_PERMITTED")
     h.decision()  # SWF's next decision task, at once: there is no timer to wait on
     assert kinds(after_error(h.state(), "boom")) == [

@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 from swfagent.config import Config
 from swfagent.decide import MAX_WAITS, after_error, decide, lasts
-from swfagent.history import ExecutionState, parse_activity_id
+from swfagent.history import ExecutionState
+from swfagent.ids import parse_activity_id
 from swfagent.status import ActivityStatus, Lasts
 from tests.flows import ARTICLE, config_from, retrying
 from tests.histories import SENT, History, model_causes
@@ -71,7 +72,7 @@ def test_random_histories_keep_the_rules(config: Config, data: Any) -> None:
     h = History(input=data.draw(st.sampled_from([None, "", "go"])))
     for _ in range(60):
         state = h.state()
-        decisions = decide(config.workflow, state).decisions  # never raises
+        decisions = decide(config.workflow, state).swf  # never raises
         _check(config, state, decisions)
         if decisions and decisions[0]["decisionType"] in ("CompleteWorkflowExecution", "FailWorkflowExecution",
                                                           "CancelWorkflowExecution"):
@@ -102,7 +103,7 @@ def test_random_histories_keep_the_rules(config: Config, data: Any) -> None:
 def test_when_everything_succeeds_it_completes(config: Config, data: Any) -> None:
     h = History()
     for _ in range(50):
-        decisions = decide(config.workflow, h.state()).decisions
+        decisions = decide(config.workflow, h.state()).swf
         _check(config, h.state(), decisions)
         if decisions and decisions[0]["decisionType"] == "CompleteWorkflowExecution":
             return
@@ -149,21 +150,21 @@ def test_a_refused_decision_is_never_sent_on_every_decision_task(scenario: int, 
     decision, config, h, broken = _scenarios()[scenario]
     cause = data.draw(st.sampled_from(CAUSES_IN_MODEL[decision]), label="cause")
     times = data.draw(st.integers(1, 12), label="refused this many times in a row, then taken")
-    [step_one] = [d for d in (after_error(h.state(), "x") if broken else decide(config.workflow, h.state())).decisions
+    [step_one] = [d for d in (after_error(h.state(), "x") if broken else decide(config.workflow, h.state())).swf
                   if d["decisionType"] == decision] or [None]
     assert step_one is not None, f"the scenario does not make the decider send {decision}"
     sent, refusals, just_refused = 0, 0, []
     for _ in range(60):
         state = h.state()
         answer = after_error(state, "cannot decide: boom") if broken else decide(config.workflow, state)
-        mine = [d for d in answer.decisions if d["decisionType"] == decision]
+        mine = [d for d in answer.swf if d["decisionType"] == decision]
         sent += len(mine)
         if lasts(cause) is not Lasts.RACE:  # a refused decision again at once: only once a wait timer fired
             again = [d for d in mine if d in just_refused]
             assert not again, f"{decision} refused ({cause}) and sent again at once"
         h.decision()
         just_refused = []
-        for d in answer.decisions:
+        for d in answer.swf:
             if d["decisionType"] == decision and refusals < times:
                 h.refuse(d, cause)
                 refusals += 1
@@ -175,7 +176,7 @@ def test_a_refused_decision_is_never_sent_on_every_decision_task(scenario: int, 
         state = h.state()
         if state.close_status is not None:
             break
-        if not answer.decisions:  # nothing to do: time passes
+        if not answer.swf:  # nothing to do: time passes
             timers = [t for t in state.timers.values() if not t.fired]
             running = [a for a in state.activities.values() if a.status.open]
             if timers:

@@ -50,7 +50,7 @@ class Run:
         while self._pending("decision"):
             task = poll_decision_task(self.client, self.config, self.config.workflow.task_list, "test")
             assert isinstance(task, dict)
-            self.sent += handle_decision_task(self.client, self.config, task).decisions
+            self.sent += handle_decision_task(self.client, self.config, task).swf
             n += 1
             assert n < 20, f"decision tasks without end: {self.types()}"
         return n

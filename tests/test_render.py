@@ -7,6 +7,7 @@ import datetime as dt
 from swfagent.limits import MAX_REASON, cut_middle
 from swfagent.render import format_failures, format_show, table, wrapped
 from swfagent.status import Shown
+from swfagent.views import Alert, ExecutionView, Failure, Summary
 
 # the reason a step that was never registered fails with: its end says what to do
 REASON = ("Test_Task_Early could not be scheduled (ACTIVITY_TYPE_DOES_NOT_EXIST): activity type Test_Task_Early 1.0 "
@@ -32,18 +33,16 @@ def test_a_wrapped_last_column_stays_under_its_heading() -> None:
     assert lines == ["Id   Reason", "a    one", "     two", "bbb  three"]
 
 
-def _failure(reason: str) -> dict[str, object]:
+def _failure(reason: str) -> Failure:
     now = dt.datetime.now(dt.timezone.utc)
-    return {"execution": {"workflowId": "wf", "runId": "r1"}, "closeStatus": "FAILED", "closeTimestamp": now,
-            "alert": {"step": "Test_Task_Early", "reason": reason}}
+    return Failure({"execution": {"workflowId": "wf", "runId": "r1"}, "closeStatus": "FAILED", "closeTimestamp": now},
+                   Alert("D", "W 1", "wf", "r1", "FAILED", "Test_Task_Early", reason, None, "show"))
 
 
 def test_check_and_show_print_the_whole_reason() -> None:
     printed = format_failures([_failure(REASON)])
     assert " ".join(printed.split("Test_Task_Early", 1)[1].split()) == REASON  # after the Step column
-    data = {"summary": {"workflow_id": "wf", "run_id": "r1", "workflow_type": "TestWorkflow 1.0", "status": "CLOSED",
-                        "close_status": "FAILED", "started": None, "closed": None, "input": None, "result": None,
-                        "reason": REASON, "progress": {str(s): 0 for s in Shown}},
-            "events": [], "activities": []}
+    data = ExecutionView(Summary("wf", "r1", "TestWorkflow 1.0", "CLOSED", "FAILED", None, None, None, None, REASON,
+                                 {str(s): 0 for s in Shown}), (), (), {})
     shown = format_show(data)
     assert " ".join(shown.split("Reason", 1)[1].split("Progress", 1)[0].split()) == REASON

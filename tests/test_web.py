@@ -17,8 +17,8 @@ from swfagent.executions import fetch_history, list_executions
 from swfagent.history import fold
 from swfagent.web import WebConsole, is_loopback
 from swfagent.web.app import create_app
+from swfagent.web.pages import PAGE_SIZE
 from swfagent.web.security import HEADERS
-from swfagent.web.views import PAGE_SIZE
 from tests.e2e import Driver
 from tests.support import Server
 

@@ -9,17 +9,17 @@ from pathlib import Path
 import pytest
 from flask import Flask, render_template_string
 
-from swfagent.web import views
+from swfagent.web import pages
 from swfagent.web.security import COOKIE, HEADERS, Security, local_path
 
 TOKEN = "a-long-enough-token-for-tests"
 
 
 def _app(token: str | None = None, hosts: frozenset[str] | None = frozenset({"localhost"})) -> Flask:
-    app = Flask(__name__, template_folder=str(Path(views.__file__).parent / "templates"))
+    app = Flask(__name__, template_folder=str(Path(pages.__file__).parent / "templates"))
     security = Security(token, hosts)
     security.init_app(app)
-    app.register_blueprint(views.bp)  # the login page's links name the console's pages; none is served here
+    app.register_blueprint(pages.bp)  # the login page's links name the console's pages; none is served here
     app.context_processor(lambda: {"csrf": security.form_token(), "config": None, "Shown": (), "colors": {}})
 
     @app.route("/page", methods=["GET", "POST"])

@@ -1,7 +1,7 @@
 """create_app(): the web console's Flask app, assembled from its parts.
 
 - security.py  the guard: its own Host names, the token, CSRF, the security headers; the login page
-- views.py     the pages, as a Blueprint, and the ConsoleState they share (closed when the console stops)
+- pages.py     the pages, as a Blueprint, and the ConsoleState they share (closed when the console stops)
 
 It talks to whatever SWF the client it is given points at. Jinja escapes every value that reaches a page.
 """
@@ -20,8 +20,8 @@ from ..config import Config
 from ..errors import NotFound, SwfAgentError, UsageError
 from ..live import LiveConfig
 from ..status import Shown
+from .pages import EXTENSION, ConsoleState, bp, console, current_config
 from .security import Security
-from .views import EXTENSION, ConsoleState, bp, console, current_config
 
 Page = tuple[str, int]
 

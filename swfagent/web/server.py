@@ -72,7 +72,7 @@ class WebConsole:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
-            from .views import EXTENSION
+            from .pages import EXTENSION
 
             self._server.app.extensions[EXTENSION].close()
         if self._thread is not None:

@@ -149,22 +149,21 @@ def execution() -> str:
     if tab not in TABS:
         abort(400, f"Tabs: {', '.join(TABS)}.")
     data = executions.show_data(state.client, config, workflow_id, request.args.get("run_id") or None)
-    summary = data["summary"]
+    summary = data.summary
     # only the tab shown is formatted: an open execution's page reloads itself, most often on its Summary
-    events = [{**e, "time": local_time(e["time"]),
-               "attributes": [(k, shorten(_value(v), EVENT_VALUE)) for k, v in e["attributes"].items()]}
-              for e in data["events"]] if tab == "events" else []
-    activities = [{**a, "scheduled": local_time(a["scheduled"]), "started": local_time(a["started"]),
-                   "closed": local_time(a["closed"]), "took": duration(a["started"], a["closed"]),
-                   "tail": last_lines(a["details"])}
-                  for a in data["activities"]] if tab == "activities" else []
+    events = [{"id": e.id, "type": e.type, "time": local_time(e.time),
+               "attributes": [(k, shorten(_value(v), EVENT_VALUE)) for k, v in e.attributes.items()]}
+              for e in data.events] if tab == "events" else []
+    activities = [{**a.as_json(), "scheduled": local_time(a.scheduled), "started": local_time(a.started),
+                   "closed": local_time(a.closed), "took": duration(a.started, a.closed), "tail": last_lines(a.details)}
+                  for a in data.activities] if tab == "activities" else []
     return render_template(
         "execution.html", s=summary, tab=tab, events=events, activities=activities,
-        chart=Markup(graph.svg(config.workflow, data["steps"])),
-        is_open=summary["status"] == "OPEN", note=NOTES.get(request.args.get("said", "")),
-        refresh=REFRESH if len(data["events"]) < LONG_HISTORY else REFRESH_LONG,
-        started=local_time(summary["started"]), closed=local_time(summary["closed"]),
-        took=duration(summary["started"], summary["closed"]))
+        chart=Markup(graph.svg(config.workflow, data.steps)),
+        is_open=summary.status == "OPEN", note=NOTES.get(request.args.get("said", "")),
+        refresh=REFRESH if len(data.events) < LONG_HISTORY else REFRESH_LONG,
+        started=local_time(summary.started), closed=local_time(summary.closed),
+        took=duration(summary.started, summary.closed))
 
 @bp.route("/start", methods=["GET", "POST"])
 def start() -> Any:

@@ -12,13 +12,12 @@ import yaml
 
 from .errors import ConfigError
 from .ids import step_id_problem
+from .limits import MAX_DESCRIPTION, MAX_HISTORY_EVENTS, MAX_NAME, MAX_RETENTION_DAYS, MAX_TIMEOUT
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent  # a clone's top folder (site-packages when installed)
 DEFAULT_CONFIG = PROJECT_DIR / "config.yaml"
 ARTICLE_CONFIG = Path(__file__).resolve().parent / "article" / "config.yaml"  # the demo's, shipped in the package
 
-MAX_TIMEOUT = 31_536_000  # one year: SWF's ceiling for every timeout
-SWF_HISTORY_LIMIT = 25_000
 CHILD_POLICIES = ("TERMINATE", "REQUEST_CANCEL", "ABANDON")
 _NAME_BAD = re.compile(r"[:/|\x00-\x1f\x7f-\x9f]")
 
@@ -157,8 +156,8 @@ class _Section:
             raise self.error(f"must be a non-empty string, not {_kind(value)}", key)
         if name:
             _check_name(value, lambda m: self.error(m, key))
-        elif len(value) > 1024:
-            raise self.error("is longer than 1024 characters", key)
+        elif len(value) > MAX_DESCRIPTION:
+            raise self.error(f"is longer than {MAX_DESCRIPTION} characters", key)
         return value
 
     def version(self, key: str) -> str:
@@ -209,8 +208,8 @@ def _kind(value: Any) -> str:
 
 
 def _check_name(value: str, error: Any) -> None:
-    if len(value) > 256:
-        raise error("is longer than 256 characters")
+    if len(value) > MAX_NAME:
+        raise error(f"is longer than {MAX_NAME} characters")
     if value != value.strip() or value == "arn" or _NAME_BAD.search(value):
         raise error(f"{value[:60]!r} is not a valid SWF name (no ':', '/', '|', control characters or edge spaces; not 'arn')")
 
@@ -318,7 +317,7 @@ def parse_config(data: Any, path: Path) -> Config:
     domain = Domain(
         name=d.text("name", name=True),
         description=d.text("description", default="swfagent workflows"),
-        retention_days=d.number("retention_days", default=1, high=90),
+        retention_days=d.number("retention_days", default=1, high=MAX_RETENTION_DAYS),
     )
     w = top.section(
         "workflow",
@@ -346,7 +345,7 @@ def parse_config(data: Any, path: Path) -> Config:
         child_policy=child_policy,
         steps=_steps(top, w.raw("steps"), activities),
         activities=activities,
-        max_history_events=w.number("max_history_events", default=10_000, low=10, high=SWF_HISTORY_LIMIT),
+        max_history_events=w.number("max_history_events", default=10_000, low=10, high=MAX_HISTORY_EVENTS),
         results_s3=results.url if results else None,
     )
     alerts = None

@@ -11,7 +11,6 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from .backoff import doubling
 from .config import Activity, Step, Workflow
 from .decisions import (
     Decision,
@@ -47,6 +46,7 @@ from .limits import (
     duration_text,
     shorten,
 )
+from .retrying import doubling
 from .status import ActivityStatus, Closed, Lasts, StepStatus
 
 # Every cause of every *Failed event of a decision the decider sends (botocore's SWF model; a test keeps this table

@@ -18,7 +18,8 @@ from .history import ExecutionState, Refusal, fold
 from .limits import MAX_DATA, MAX_PAGE, MAX_REASON, shorten
 from .logs import log
 from .payloads import S3Store, is_reference
-from .poller import Poll, keep_trying
+from .poller import Poll
+from .retrying import retry
 from .status import ActivityStatus, Closed, StepStatus
 
 Task = dict[str, Any]
@@ -180,8 +181,8 @@ def _respond(client: Any, config: Config, token: str, answer: Answer, received: 
     until = received + max(config.workflow.decision_timeout, 30)  # SWF takes an answer until the task times out
     what = f"workflow {ctx['workflow_id']}: reporting the decision"
     try:
-        keep_trying(lambda: client.respond_decision_task_completed(taskToken=token, decisions=to_swf(answer.decisions)),
-                        what, until=until)
+        retry(lambda: client.respond_decision_task_completed(taskToken=token, decisions=to_swf(answer.decisions)),
+              what, until=until, on=is_transient, code=error_code)
         return answer
     except Exception as exc:
         if error_code(exc) == "UnknownResourceFault":
@@ -195,8 +196,8 @@ def _respond(client: Any, config: Config, token: str, answer: Answer, received: 
         refused = Answer([fail(reason)], closing=Closing(Closed.FAILED, shorten(reason, MAX_REASON)))
     log.error(f"SWF refused the decisions ({text}): failing the execution instead", extra=ctx)
     try:
-        keep_trying(lambda: client.respond_decision_task_completed(taskToken=token, decisions=to_swf(refused.decisions)),
-                        what, until=until)
+        retry(lambda: client.respond_decision_task_completed(taskToken=token, decisions=to_swf(refused.decisions)),
+              what, until=until, on=is_transient, code=error_code)
     except Exception as exc:
         raise TaskError(f"{what}: {redact(describe_error(exc), token)}") from None
     return refused

@@ -21,9 +21,6 @@ def _task(history: History, previous: int = 0) -> dict[str, Any]:
             "workflowType": {"name": "TestWorkflow", "version": "1.0"}, "events": history.events}
 
 
-pytestmark = pytest.mark.usefixtures("no_waiting")
-
-
 def test_schedules_b_with_as_result_and_prints_the_articles_lines(offline_client: Any, capsys: pytest.CaptureFixture[str]) -> None:
     from swfagent.logs import setup_logging
 

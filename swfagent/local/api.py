@@ -24,6 +24,7 @@ from moto.swf.models.decision_task import DecisionTask
 from moto.swf.responses import SWFResponse
 from werkzeug.wrappers import Response
 
+from ..limits import MAX_PAGE
 from .engine import ACTIVITY, DECISION, Engine, UnknownRegion
 from .faults import describe_limits, parse_faults
 from .models import Execution
@@ -31,7 +32,6 @@ from .models import Execution
 log = logging.getLogger("swfagent.local")
 
 TARGET_PREFIX = "SimpleWorkflowService."
-MAX_PAGE = 1000
 JSON = "application/x-amz-json-1.0"
 
 

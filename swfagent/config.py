@@ -12,7 +12,7 @@ import yaml
 
 from .errors import ConfigError
 from .ids import step_id_problem
-from .limits import MAX_DESCRIPTION, MAX_HISTORY_EVENTS, MAX_NAME, MAX_RETENTION_DAYS, MAX_TIMEOUT
+from .limits import MAX_DESCRIPTION, MAX_HISTORY_EVENTS, MAX_NAME, MAX_RETENTION_DAYS, MAX_TIMEOUT, MAX_VERSION
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent  # a clone's top folder (site-packages when installed)
 DEFAULT_CONFIG = PROJECT_DIR / "config.yaml"
@@ -164,7 +164,10 @@ class _Section:
         value = self.raw(key)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             raise self.error(f'must be a string: write "{value}" in quotes', key)
-        return self.text(key, name=True)
+        text = self.text(key, name=True)
+        if len(text) > MAX_VERSION:
+            raise self.error(f"is longer than SWF's {MAX_VERSION} characters for a version", key)
+        return text
 
     def number(self, key: str, default: int | None = None, low: int = 0, high: int = MAX_TIMEOUT) -> int:
         if not self.has(key):

@@ -22,7 +22,7 @@ DECIDER_ERROR = f"{PREFIX}error"  # the marker a decider records when it cannot 
 _ERROR_TIMER = f"{DECIDER_ERROR}-"
 _MORE_TIMER = f"{PREFIX}more-"
 _WAIT = re.compile(r"(?P<attempt>.+)\.wait(?P<waits>[1-9][0-9]*)", re.DOTALL)
-# room a step id leaves for its attempt and wait suffixes within SWF's id length ("-100.wait10")
+# room a step id leaves for its attempt and wait suffixes within SWF's id length (up to "-1000.wait1000")
 MAX_STEP_ID = MAX_NAME - len("-1000.wait1000")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 MAX_DATA = 32_768  # characters in an input, result, details or execution context
 MAX_REASON = 256  # characters in a reason
+MAX_VERSION = 64  # characters in a workflow or activity type's version
 MAX_NAME = 256  # characters in a name (a domain's, a type's, a task list's), an identity, an activity or timer id
 MAX_DESCRIPTION = 1_024  # characters in a description (a domain's, a type's)
 MAX_HISTORY_EVENTS = 25_000  # events in one execution's history: SWF closes it past this

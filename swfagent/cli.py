@@ -124,8 +124,11 @@ def _web_arguments(c: argparse.ArgumentParser) -> None:
     c.add_argument("--host", default=DEFAULT_HOST,
                    help=f"the address to listen on (default {DEFAULT_HOST}; any other needs a token)")
     c.add_argument("--port", type=port_number, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0: any free one)")
-    c.add_argument("--token", help=f"ask for this token before serving anything (better: set {TOKEN_ENV}, which "
-                                   "other users cannot see in the process list)")
+    c.add_argument("--token", help=f"ask for this token (at least 16 characters) before serving anything (better: set "
+                                   f"{TOKEN_ENV}, which other users cannot see in the process list)")
+    c.add_argument("--behind-tls", action="store_true",
+                   help="served through a TLS proxy (nginx, a load balancer) that sets X-Forwarded-Proto: cookies get "
+                        "the Secure flag, and the proxy's scheme and host are believed")
 
 
 def _demo_arguments(c: argparse.ArgumentParser) -> None:

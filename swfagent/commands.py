@@ -57,6 +57,18 @@ def _text(value: str | None, flag: str) -> str | None:
     return value
 
 
+def _read_bounded(path: str) -> str:
+    """A file's text, read with a bound: /dev/zero or a huge log must not fill the memory before its size is known."""
+    try:
+        with Path(path).open("rb") as f:
+            data = f.read(4 * MAX_DATA + 1)  # a character is at most 4 bytes of UTF-8
+        if len(data) > 4 * MAX_DATA:
+            raise UsageError(f"--input-file {path}: over {4 * MAX_DATA} bytes; SWF takes at most {MAX_DATA} characters")
+        return data.decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"--input-file {path}: {exc}") from None
+
+
 def cmd_start(args: argparse.Namespace, rt: Runtime) -> int:
     """Start an execution, as the console's "Start a new Workflow Execution" does."""
     config = load_config(args.config)
@@ -67,10 +79,7 @@ def cmd_start(args: argparse.Namespace, rt: Runtime) -> int:
     if args.input_file:
         if text is not None:
             raise UsageError("give --input or --input-file, not both")
-        try:
-            text = Path(args.input_file).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"--input-file {args.input_file}: {exc}") from None
+        text = _read_bounded(args.input_file)
     text = _text(text, "the input")
     with boundary():
         run_id, started = executions.start_execution(rt.client(), config, workflow_id, text)

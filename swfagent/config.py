@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 
 from .errors import ConfigError
-from .ids import step_id_problem
+from .ids import step_id_problem, swf_name_problem
 from .limits import MAX_DESCRIPTION, MAX_HISTORY_EVENTS, MAX_NAME, MAX_RETENTION_DAYS, MAX_TIMEOUT, MAX_VERSION
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent  # a clone's top folder (site-packages when installed)
@@ -19,7 +19,6 @@ DEFAULT_CONFIG = PROJECT_DIR / "config.yaml"
 ARTICLE_CONFIG = Path(__file__).resolve().parent / "article" / "config.yaml"  # the demo's, shipped in the package
 
 CHILD_POLICIES = ("TERMINATE", "REQUEST_CANCEL", "ABANDON")
-_NAME_BAD = re.compile(r"[:/|\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True)
@@ -213,8 +212,9 @@ def _kind(value: Any) -> str:
 def _check_name(value: str, error: Any) -> None:
     if len(value) > MAX_NAME:
         raise error(f"is longer than {MAX_NAME} characters")
-    if value != value.strip() or value == "arn" or _NAME_BAD.search(value):
-        raise error(f"{value[:60]!r} is not a valid SWF name (no ':', '/', '|', control characters or edge spaces; not 'arn')")
+    problem = swf_name_problem(value)
+    if problem is not None:
+        raise error(f"{value[:60]!r} {problem}")
 
 
 ACTIVITY_KEYS = (

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import string
 import uuid
 from typing import Any
 
@@ -18,6 +19,7 @@ from .config import Config
 from .decide import plan
 from .errors import NotFound, UsageError
 from .history import ExecutionState, fold
+from .ids import swf_name_problem
 from .limits import MAX_PAGE
 from .status import Closed, Shown, Which
 from .views import ActivityRow, EventRow, ExecutionView, Failure, Summary
@@ -30,22 +32,38 @@ Event = dict[str, Any]
 # ---- start ---------------------------------------------------------------------------------------
 
 
+TEMPLATE_FIELDS = ("date", "time", "datetime", "uuid")
+
+
 def workflow_id_from_template(template: str, now: dt.datetime) -> str:
-    """Fill {date}, {time}, {datetime} and {uuid} in a workflow id template."""
+    """Fill {date}, {time}, {datetime} and {uuid} in a workflow id template: those fields only, as they are (no
+    format spec or conversion, which could build a string of any size)."""
+    use = "(use {date}, {time}, {datetime}, {uuid})"
     try:
-        return template.format(
-            date=now.strftime("%Y-%m-%d"), time=now.strftime("%H%M%S"),
-            datetime=now.strftime("%Y-%m-%dT%H%M%S"), uuid=uuid.uuid4().hex[:12],
-        )
-    except (KeyError, IndexError, ValueError, AttributeError) as exc:
-        raise UsageError(f"--id-template {template!r}: {exc!r} (use {{date}}, {{time}}, {{datetime}}, {{uuid}})") from None
+        parts = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise UsageError(f"--id-template {template[:80]!r}: {exc} {use}") from None
+    for _, name, spec, conversion in parts:
+        if name is None:
+            continue
+        if name not in TEMPLATE_FIELDS or spec or conversion:
+            shown = "{" + name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
+            raise UsageError(f"--id-template: {shown[:40]!r} is not a field it fills {use}")
+    filled = {"date": now.strftime("%Y-%m-%d"), "time": now.strftime("%H%M%S"),
+              "datetime": now.strftime("%Y-%m-%dT%H%M%S"), "uuid": uuid.uuid4().hex[:12]}
+    return "".join(text + (filled[name] if name is not None else "") for text, name, _, _ in parts)
 
 
 def new_workflow_id(config: Config, workflow_id: str | None, template: str | None, now: dt.datetime) -> str:
-    """The id to start with: the one given, or a template filled, or the workflow's name, a time and a random part."""
+    """The id to start with: the one given, or a template filled, or the workflow's name, a time and a random part;
+    UsageError when SWF would refuse it."""
     if workflow_id and template:
         raise UsageError("give a workflow id or an id template, not both")
-    return workflow_id or workflow_id_from_template(template or f"{config.workflow.name}-{{datetime}}-{{uuid}}", now)
+    made = workflow_id or workflow_id_from_template(template or f"{config.workflow.name}-{{datetime}}-{{uuid}}", now)
+    problem = swf_name_problem(made)
+    if problem is not None:
+        raise UsageError(f"workflow id {made[:80]!r}: {problem}")
+    return made
 
 
 def start_execution(client: Any, config: Config, workflow_id: str, input: str | None) -> tuple[str, bool]:

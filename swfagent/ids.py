@@ -100,6 +100,19 @@ def is_error_timer(timer_id: str) -> bool:
     return parse_timer(timer_id).kind is TimerKind.ERROR
 
 
+_NAME_BAD = re.compile(r"[:/|\x00-\x1f\x7f-\x9f]")
+
+
+def swf_name_problem(value: str) -> str | None:
+    """Why SWF refuses this as a name or id (a workflow id, a type's name), or None: 1 to 256 characters, no ':', '/',
+    '|' or control characters, no space at either end, and not the word 'arn'."""
+    if not value or len(value) > MAX_NAME:
+        return f"must be 1 to {MAX_NAME} characters"
+    if value != value.strip() or value == "arn" or _NAME_BAD.search(value):
+        return "is not a valid SWF name (no ':', '/', '|', control characters or edge spaces; not 'arn')"
+    return None
+
+
 def step_id_problem(step_id: str) -> str | None:
     """Why a step id cannot be used in the decider's ids, or None."""
     if step_id.startswith(PREFIX):

@@ -120,7 +120,7 @@ def cmd_web(args: argparse.Namespace, rt: Runtime) -> int:
     check_exposure(args.host, token)
     with boundary():
         client = rt.client()
-    web = WebConsole(client, config, args.host, args.port, token)
+    web = WebConsole(client, config, args.host, args.port, token, args.behind_tls)
     try:
         web.start()
     except OSError as exc:

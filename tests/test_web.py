@@ -207,7 +207,7 @@ def test_only_its_own_host_name_and_the_security_headers(web: tuple[FlaskClient,
 
 
 def test_a_token_guards_every_page(server: Server, demo_config: Config) -> None:
-    browser = create_app(server.client(), demo_config, token="s3cret-token").test_client()
+    browser = create_app(server.client(), demo_config, token="s3cret-token-long-enough").test_client()
     first = browser.get("/types")
     assert first.status_code == 302 and first.location.startswith("/login?next=")
     login = _text(browser.get(first.location))
@@ -215,22 +215,24 @@ def test_a_token_guards_every_page(server: Server, demo_config: Config) -> None:
     wrong = browser.post("/login", data={"csrf": _csrf(login), "token": "nope", "next": "/types"})
     assert wrong.status_code == 401 and "not the token" in _text(wrong)
     assert "TEST_SWF" not in login and "127.0.0.1" not in login  # nothing about the SWF behind it before the token
+    probe = create_app(server.client(), demo_config, token="s3cret-token-long-enough").test_client()
+    probe_login = _text(probe.get("/login"))
     for elsewhere in ("//evil.example/", "/\t/evil.example/", "/\\evil.example", "https://evil.example/", "/%09/x"):
-        gone = browser.post("/login", data={"csrf": _csrf(login), "token": "nope", "next": elsewhere})
+        gone = probe.post("/login", data={"csrf": _csrf(probe_login), "token": "nope", "next": elsewhere})
         assert 'name="next" value="/"' in _text(gone) or "evil" not in _text(gone), elsewhere
-    outside = browser.post("/login", data={"csrf": _csrf(login), "token": "s3cret-token", "next": "/\t/evil.example/"})
+    outside = browser.post("/login", data={"csrf": _csrf(login), "token": "s3cret-token-long-enough", "next": "/\t/evil.example/"})
     assert outside.location == "/"
     cookie = outside.headers["Set-Cookie"]
-    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "s3cret-token" not in cookie
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "s3cret-token-long-enough" not in cookie
     page = _text(browser.get("/start"))
     assert _csrf(page) != _csrf(login)  # the forms' token is only on pages served after the token was given
     assert browser.post("/start", data={"csrf": _csrf(login), "workflow_id": "x"}).status_code == 403
-    other = create_app(server.client(), demo_config, token="s3cret-token").test_client()
-    assert other.get("/types", headers={"Authorization": "Bearer s3cret-token"}).status_code == 200
+    other = create_app(server.client(), demo_config, token="s3cret-token-long-enough").test_client()
+    assert other.get("/types", headers={"Authorization": "Bearer s3cret-token-long-enough"}).status_code == 200
     assert other.get("/types", headers={"Authorization": "Bearer wrong"}).status_code == 302
     # a script with the token sends no cookie a page could ride on: no form token needed
     Driver(server.client(), demo_config)
-    scripted = other.post("/start", data={"workflow_id": "scripted"}, headers={"Authorization": "Bearer s3cret-token"})
+    scripted = other.post("/start", data={"workflow_id": "scripted"}, headers={"Authorization": "Bearer s3cret-token-long-enough"})
     assert scripted.status_code == 303
 
 
@@ -249,7 +251,10 @@ def test_off_loopback_needs_a_token() -> None:
     assert not is_loopback("0.0.0.0") and not is_loopback("10.0.0.5") and not is_loopback("example.com")
     with pytest.raises(UsageError, match="--host 0.0.0.0 lets other machines in: give a token too"):
         WebConsole(None, None, host="0.0.0.0")  # type: ignore[arg-type]
-    WebConsole(None, None, host="0.0.0.0", token="t")  # type: ignore[arg-type]
+    WebConsole(None, None, host="0.0.0.0", token="t" * 16)  # type: ignore[arg-type]
+    for weak in ("t", " " * 20, "short-token", " padded-token-of-twenty "):
+        with pytest.raises(UsageError, match="token must be at least 16 characters"):
+            WebConsole(None, None, host="0.0.0.0", token=weak)  # type: ignore[arg-type]
 
 
 def test_the_console_reads_an_edited_config_and_names_it(server: Server, demo_config: Config) -> None:

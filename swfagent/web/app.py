@@ -15,7 +15,7 @@ from flask import Flask, g, render_template
 from werkzeug.exceptions import HTTPException
 
 from .. import graph
-from ..client import describe_error
+from ..client import describe_error, error_code
 from ..config import Config
 from ..errors import NotFound, SwfAgentError, UsageError
 from ..live import LiveConfig
@@ -27,7 +27,7 @@ Page = tuple[str, int]
 
 
 def create_app(client: Any, config: Config | LiveConfig, *, token: str | None = None,
-               hosts: frozenset[str] | None = None) -> Flask:
+               hosts: frozenset[str] | None = None, behind_tls: bool = False) -> Flask:
     """The console's Flask app; `hosts`: the Host headers it answers to (None: any, when a token guards it).
 
     Each request sees config.yaml as it is then: an edit is shown at the next page, as the looping pollers run it.
@@ -35,7 +35,7 @@ def create_app(client: Any, config: Config | LiveConfig, *, token: str | None = 
     app = Flask(__name__)
     app.jinja_env.trim_blocks = app.jinja_env.lstrip_blocks = True
     app.extensions[EXTENSION] = ConsoleState(client, config)
-    security = Security(token, hosts)
+    security = Security(token, hosts, behind_tls=behind_tls)
     security.init_app(app)
     app.register_blueprint(bp)
     app.context_processor(lambda: _common(security))
@@ -48,7 +48,7 @@ def create_app(client: Any, config: Config | LiveConfig, *, token: str | None = 
 
 def _common(security: Security) -> dict[str, Any]:
     """What every page's template gets: nothing about the SWF behind it until the request is let in."""
-    shared = {"csrf": security.form_token(), "Shown": Shown, "colors": graph.COLORS}
+    shared = {"csrf": security.form_token(), "Shown": Shown, "colors": graph.COLORS, "guarded": security.token is not None}
     if not g.get("allowed"):  # the login page, a refused request
         return {**shared, "config": None, "endpoint": None}
     return {**shared, "config": current_config(), "endpoint": console().client.meta.endpoint_url}
@@ -65,4 +65,6 @@ def _our_error(exc: SwfAgentError) -> Page:
 
 
 def _swf_error(exc: Exception) -> Page:
-    return render_template("error.html", message=describe_error(exc), title="SWF refused"), 502
+    # a value from the request SWF found invalid is the request's fault (400); anything else SWF's answer (502)
+    code = 400 if error_code(exc) in ("ValidationException", "ValidationError") else 502
+    return render_template("error.html", message=describe_error(exc), title="SWF refused"), code

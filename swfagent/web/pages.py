@@ -220,10 +220,13 @@ def types() -> str:
 
 
 def _timestamp(text: str) -> dt.datetime:
+    """A further page's `oldest`: an ISO time SWF can take (0001-01-01+14:00 is before any time there is)."""
     try:
-        return dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise UsageError(f"oldest={text!r}: not a date and time") from None
+        when = dt.datetime.fromisoformat(text)
+        when.astimezone(dt.timezone.utc)  # as SWF's client sends it: out of range for the first and last days
+        return when
+    except (ValueError, OverflowError, OSError):
+        raise UsageError(f"oldest={text[:60]!r}: not a date and time SWF takes") from None
 
 
 def _input(text: str, upload: Any) -> str | None:

@@ -121,4 +121,4 @@ def test_a_yaml_mistake_shows_its_line_and_what_to_look_at(tmp_path: Path, text:
 
 
 def test_the_readme_shows_the_shipped_config_as_it_is() -> None:
-    assert (ROOT / "config.yaml").read_text() in (ROOT / "README.md").read_text()
+    assert (ROOT / "config.yaml").read_text() in (ROOT / "docs" / "configuration.md").read_text()

@@ -24,9 +24,10 @@ from swfagent.config import Config
 from swfagent.executions import start_execution
 from swfagent.logs import TIME_FORMAT
 from tests.e2e import Local, e2e_config, final_state, pollers, register_and_start, wait_closed
-from tests.support import ROOT, Server, run_script, start_script
+from tests.support import ROOT, Server, docs, run_script, start_script
 
 README = (ROOT / "README.md").read_text()
+DOCS = docs()  # the README and the guides in docs/
 STAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ")
 
 
@@ -53,7 +54,7 @@ def test_a_single_run_with_nothing_queued_says_it_waits_and_ctrl_c_stops_it(serv
         out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert "Traceback" not in err
-    assert "polls until it has its one task" in README
+    assert "polls until it has its one task" in DOCS
 
 
 def _failing_step(tmp_path: Path) -> Config:
@@ -154,7 +155,7 @@ def test_a_decider_leaves_a_workflow_version_it_does_not_have_in_one_line(server
 
 def _readme_block(starts: str) -> str:
     """The README's fenced block whose first line starts with `starts`."""
-    blocks = re.findall(r"^```\w*\n(.*?)^```$", README, re.S | re.M)
+    blocks = re.findall(r"^```\w*\n(.*?)^```$", DOCS, re.S | re.M)
     return next(b for b in blocks if b.startswith(starts))
 
 
@@ -286,5 +287,5 @@ def test_the_servers_terminal_has_one_line_per_refused_request(local_server: Loc
 def test_the_readme_says_how_long_make_test_takes_and_that_graphviz_is_optional() -> None:
     head = README.split("\n## ", 1)[0]
     assert re.search(r"^make test +# [^\n]*\babout \d+ minutes", head, re.M), head
-    graphviz = README[README.index("DOT goes to Graphviz"):][:400]
+    graphviz = DOCS[DOCS.index("DOT goes to Graphviz"):][:400]
     assert "optional and not installed by `make`" in graphviz and "apt-get install graphviz" in graphviz

@@ -9,7 +9,7 @@ import urllib.request
 
 import boto3
 
-from tests.support import ROOT, run_script
+from tests.support import ROOT, docs, run_script
 
 
 def test_local_serves_on_127_0_0_1_and_prints_how_to_point_at_it_and_its_console() -> None:
@@ -57,6 +57,5 @@ def test_the_demo_runs_the_walkthrough_to_completed() -> None:
 
 
 def test_the_cron_credentials_file_is_never_committed() -> None:
-    readme = (ROOT / "README.md").read_text()
-    assert "swf.env" in readme  # the cron section's file of credentials
+    assert "swf.env" in docs()  # the cron section's file of credentials
     assert "swf.env" in (ROOT / ".gitignore").read_text().split()

@@ -18,6 +18,7 @@ from .policies import EVERY_ROLE, ROLES, check_account, check_region, policy
 from .policies import render as render_policy
 from .runtime import Runtime
 from .status import Which
+from .views import ExecutionRow
 
 
 def print_error(prog: str, exc: SwfAgentError) -> None:
@@ -97,7 +98,7 @@ def cmd_executions(args: argparse.Namespace, rt: Runtime) -> int:
     since = executions.parse_since(args.since, dt.datetime.now(dt.timezone.utc)) if args.since else None
     with boundary():
         rows = executions.list_executions(rt.client(), config, which, since, args.status)
-    print(render.to_json(rows) if args.json else render.format_executions(rows))
+    print(render.to_json(rows) if args.json else render.format_executions([ExecutionRow.of(r) for r in rows]))
     return Exit.OK
 
 

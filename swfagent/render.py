@@ -9,7 +9,7 @@ from typing import Any
 
 from .limits import MAX_REASON, cut_middle, last_lines, one_line, shorten
 from .status import ActivityStatus, Shown
-from .views import ActivityRow, ExecutionView, Failure
+from .views import ActivityRow, ExecutionRow, ExecutionView, Failure
 
 # An event's attributes worth a column, in this order.
 EVENT_FIELDS = ("activityId", "activityType", "timerId", "startToFireTimeout", "signalName", "markerName",
@@ -114,14 +114,9 @@ def format_activity(activity: ActivityRow) -> str:
     return "\n\n".join(parts)
 
 
-def format_executions(rows: list[dict[str, Any]]) -> str:
+def format_executions(rows: list[ExecutionRow]) -> str:
     """The console's My Workflow Executions list."""
-    body = [[
-        e["execution"]["workflowId"], e["execution"]["runId"],
-        f"{e['workflowType']['name']} {e['workflowType']['version']}",
-        local_time(e.get("startTimestamp")), local_time(e.get("closeTimestamp")),
-        e.get("closeStatus") or e.get("executionStatus", "-"),
-    ] for e in rows]
+    body = [[r.workflow_id, r.run_id, r.type, local_time(r.started), local_time(r.closed), r.status] for r in rows]
     return table(["Workflow id", "Run id", "Type", "Started", "Closed", "Status"], body) if body else "(no executions)"
 
 

@@ -79,6 +79,31 @@ class ExecutionView:
 
 
 @dataclass(frozen=True)
+class ExecutionRow:
+    """One execution in a list (the console's My Workflow Executions), from SWF's executionInfo."""
+
+    workflow_id: str
+    run_id: str
+    type: str  # name and version
+    status: str  # its close status, or OPEN
+    started: dt.datetime | None
+    closed: dt.datetime | None
+    info: dict[str, Any]  # as SWF listed it: what --json prints
+    step: str | None = None  # its current or last step, where a page looked it up
+
+    @classmethod
+    def of(cls, info: dict[str, Any]) -> ExecutionRow:
+        """The row for one executionInfo of SWF's list calls."""
+        ex, wtype = info["execution"], info["workflowType"]
+        return cls(ex["workflowId"], ex["runId"], f"{wtype['name']} {wtype['version']}",
+                   str(info.get("closeStatus") or info.get("executionStatus", "-")), info.get("startTimestamp"),
+                   info.get("closeTimestamp"), info)
+
+    def as_json(self) -> dict[str, Any]:
+        return self.info
+
+
+@dataclass(frozen=True)
 class Alert:
     """What an alert says: the same fields for SNS and for the alert command (as JSON)."""
 

@@ -19,6 +19,7 @@ from ..client import describe_error, error_code
 from ..config import Config
 from ..errors import NotFound, SwfAgentError, UsageError
 from ..live import LiveConfig
+from ..render import duration, local_time
 from ..status import Shown
 from .pages import EXTENSION, ConsoleState, bp, console, current_config
 from .security import Security
@@ -34,6 +35,7 @@ def create_app(client: Any, config: Config | LiveConfig, *, token: str | None = 
     """
     app = Flask(__name__)
     app.jinja_env.trim_blocks = app.jinja_env.lstrip_blocks = True
+    app.jinja_env.filters.update(local_time=local_time, duration=duration)
     app.extensions[EXTENSION] = ConsoleState(client, config)
     security = Security(token, hosts, behind_tls=behind_tls)
     security.init_app(app)

@@ -6,6 +6,7 @@ app.extensions, closed when the console stops. The guard in front of every page 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import json
@@ -25,6 +26,7 @@ from ..live import LiveConfig
 from ..register import compare_registered
 from ..render import duration, local_time
 from ..status import ExecutionStatus, Which
+from ..views import ExecutionRow
 
 PAGE_SIZE = 25
 TABS = ("summary", "events", "activities")
@@ -58,12 +60,12 @@ class ConsoleState:
         """A closed execution's last step: its history no longer changes, so it is read once (per config loaded)."""
         return executions.latest_activity(self.client, config, {"workflowId": workflow_id, "runId": run_id})
 
-    def current_step(self, config: Config, row: dict[str, Any]) -> str | None:
+    def current_step(self, config: Config, row: ExecutionRow) -> str | None:
         """An execution's current or last step, for the list; '?' when its history is out of reach (throttled)."""
         try:
-            if row["status"] == ExecutionStatus.OPEN:
-                return executions.latest_activity(self.client, config, row["execution"])
-            return self.closed_step(config, row["workflow_id"], row["run_id"])
+            if row.status == ExecutionStatus.OPEN:
+                return executions.latest_activity(self.client, config, row.info["execution"])
+            return self.closed_step(config, row.workflow_id, row.run_id)
         except (ClientError, BotoCoreError):
             return "?"
 
@@ -97,16 +99,6 @@ def _value(value: Any) -> str:
     return str(value)
 
 
-def _row(e: dict[str, Any]) -> dict[str, Any]:
-    ex = e["execution"]
-    return {"workflow_id": ex["workflowId"], "run_id": ex["runId"],
-            "type": f"{e['workflowType']['name']} {e['workflowType']['version']}",
-            "status": e.get("closeStatus") or e.get("executionStatus", "-"),
-            "started": local_time(e.get("startTimestamp")), "closed": local_time(e.get("closeTimestamp")),
-            "took": duration(e.get("startTimestamp"), e.get("closeTimestamp")),
-            "execution": ex}
-
-
 
 @bp.get("/")
 def executions_list() -> str:
@@ -132,12 +124,12 @@ def executions_list() -> str:
             if error_code(exc) != "ValidationException" or not request.args.get("page"):
                 raise
             abort(400, "That page cannot be had again: start from the first page.")
-        sections.append({"kind": kind, "rows": [_row(e) for e in infos], "next": next_token,
+        sections.append({"kind": kind, "rows": [ExecutionRow.of(e) for e in infos], "next": next_token,
                          "which": kind if which == Which.ALL else which})
     rows = [r for s in sections for r in s["rows"]]
-    steps = state.lookups.map(functools.partial(state.current_step, config), rows)
-    for row, step in zip(rows, steps, strict=True):
-        row["step"] = step or "-"
+    steps = iter(list(state.lookups.map(functools.partial(state.current_step, config), rows)))
+    for section in sections:  # the rows in the order they were looked up
+        section["rows"] = [dataclasses.replace(r, step=next(steps) or "-") for r in section["rows"]]
     more = {"since": since_text, "workflow_id": workflow_id or "", "oldest": since.isoformat() if since else ""}
     return render_template("executions.html", sections=sections, which=which, choices=WHICH, since=since_text,
                            workflow_id=workflow_id or "", filters={k: v for k, v in more.items() if v})

@@ -1,5 +1,6 @@
 """What an install costs, both ways: `pip install .` (a production host: boto3, PyYAML, Flask, grandalf) against
-`pip install '.[local]'` (the embedded SWF too), each in a fresh venv, at constraints.txt's versions.
+`pip install '.[local]'` (the embedded SWF too), and what the base install was before the extra (moto[server]),
+each in a fresh venv, at constraints.txt's versions.
 
     python bench/install.py
 
@@ -28,7 +29,8 @@ def install(target: str, where: Path) -> tuple[float, float, int]:
     subprocess.run([sys.executable, "-m", "venv", str(where)], check=True)
     pip = [str(where / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     began = time.monotonic()
-    subprocess.run([*pip, "-c", str(ROOT / "constraints.txt"), target], check=True, cwd=ROOT)
+    subprocess.run([*pip, "-c", str(ROOT / "constraints.txt"), *target.split()], check=True, cwd=ROOT,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     took = time.monotonic() - began
     [site] = where.glob("lib/python*/site-packages")
     dists = len(list(site.glob("*.dist-info")))
@@ -42,8 +44,10 @@ def main() -> int:
                                                                 ".*_cache", ".hypothesis", "test-artifacts", "bench"))
     try:
         print(f"{'install':<28} {'seconds':>8} {'MB':>8} {'packages':>9}")
-        for label, target in (("pip install .", str(source)), ("pip install '.[local]'", f"{source}[local]")):
-            took, mb, dists = install(target, work / ("local" if "local" in label else "base"))
+        runs = (("pip install .", str(source), "base"), ("pip install '.[local]'", f"{source}[local]", "local"),
+                ("before: . with moto[server]", f"{source} moto[server]", "before"))
+        for label, target, folder in runs:
+            took, mb, dists = install(target, work / folder)
             print(f"{label:<28} {took:>8.1f} {mb:>8.1f} {dists:>9}")
     finally:
         shutil.rmtree(work, ignore_errors=True)

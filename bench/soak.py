@@ -38,7 +38,8 @@ from swfagent.client import make_client  # noqa: E402
 from swfagent.config import load_config  # noqa: E402
 from swfagent.executions import fetch_history as history  # noqa: E402
 from swfagent.executions import list_executions, start_execution  # noqa: E402
-from swfagent.history import fold, parse_activity_id  # noqa: E402
+from swfagent.history import fold  # noqa: E402
+from swfagent.ids import parse_activity_id  # noqa: E402
 from swfagent.status import ActivityStatus  # noqa: E402
 
 TASK = '''import os, random, sys, time

@@ -23,14 +23,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from swfagent.cli import environment  # noqa: E402
 from swfagent.client import make_client  # noqa: E402
 from swfagent.config import Config, load_config  # noqa: E402
 from swfagent.decision_tasks import handle_decision_task, poll_decision_task  # noqa: E402
 from swfagent.executions import fetch_history  # noqa: E402
 from swfagent.local import EmbeddedSWF  # noqa: E402
+from swfagent.servers import target_of  # noqa: E402
 from swfagent.web import WebConsole  # noqa: E402
-from swfagent.web.app import PAGE_SIZE, create_app  # noqa: E402
+from swfagent.web.app import create_app  # noqa: E402
+from swfagent.web.pages import PAGE_SIZE  # noqa: E402
 from tests.e2e import Driver  # noqa: E402
 from tests.support import demo_config_data, write_config  # noqa: E402
 
@@ -87,10 +88,10 @@ def main() -> None:
     parser.add_argument("--fan", type=int, default=300)
     parser.add_argument("--repeat", type=int, default=9)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, EmbeddedSWF(poll_seconds=0.2) as swf, environment(swf.env()):
+    with tempfile.TemporaryDirectory() as tmp, EmbeddedSWF(poll_seconds=0.2) as swf:
         folder = Path(tmp)
         config = load_config(write_config(folder / "config.yaml", demo_config_data()))
-        client = make_client()
+        client = make_client(target=target_of(swf))
         filled = time.perf_counter()
         run_id = fill(client, config, args.events, args.executions)
         fan_config, fan_run = fan_out(client, folder, args.fan)

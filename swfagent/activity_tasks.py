@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shlex
 import tempfile
-import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from .errors import TaskError
 from .limits import MAX_DATA, MAX_REASON, cut, last_lines, one_line, shorten
 from .logs import log
 from .payloads import S3Store, expand, references_in
-from .poller import keep_trying
+from .retrying import REAL, Timing, retry
 from .runner import RunningTasks, TaskResult, resolve_argv, run_task
 from .status import Beat, TaskOutcome
 
@@ -119,8 +118,10 @@ def run_activity(
         return replace(outcome, result=store.put_file(outcome.output, key), output=None)
 
 
-def report(client: Any, token: str, outcome: TaskResult, ctx: dict[str, Any], until: float) -> None:
-    """Report the outcome to SWF, retrying transient errors until `until` (SWF takes it no later), so it is not lost."""
+def report(client: Any, token: str, outcome: TaskResult, ctx: dict[str, Any], until: float,
+           timing: Timing = REAL) -> None:
+    """Report the outcome to SWF, retrying transient errors until `until` (a timing.clock() time: SWF takes it no
+    later), so it is not lost."""
     if outcome.outcome == TaskOutcome.GONE:
         return
     if outcome.outcome == TaskOutcome.COMPLETED:
@@ -133,7 +134,8 @@ def report(client: Any, token: str, outcome: TaskResult, ctx: dict[str, Any], un
             taskToken=token, reason=shorten(outcome.reason or "failed", MAX_REASON),
             details=cut(outcome.details or "", MAX_DATA))
     try:
-        keep_trying(call, f"workflow {ctx.get('workflow_id')}: reporting {ctx.get('activity_id')}", until=until)
+        retry(call, f"workflow {ctx.get('workflow_id')}: reporting {ctx.get('activity_id')}", until=until,
+              on=is_transient, code=error_code, timing=timing)
     except Exception as exc:
         text = redact(describe_error(exc), token)
         if error_code(exc) == "UnknownResourceFault":
@@ -146,15 +148,15 @@ def report(client: Any, token: str, outcome: TaskResult, ctx: dict[str, Any], un
 
 
 def handle_activity_task(client: Any, config: Config, task: dict[str, Any], store: S3Store | None = None,
-                         running: RunningTasks | None = None) -> TaskResult:
-    """Run one activity task and report how it ended."""
+                         running: RunningTasks | None = None, *, timing: Timing = REAL) -> TaskResult:
+    """Run one activity task and report how it ended (through passing trouble, on timing's clock and sleep)."""
     execution = task.get("workflowExecution", {})
     ctx = {
         "workflow_id": execution.get("workflowId"), "run_id": execution.get("runId"),
         "activity_id": task.get("activityId"), "activity_type": task.get("activityType", {}).get("name"),
     }
     log.info("Received an Activity Task", extra=ctx)
-    received = time.monotonic()
+    received = timing.clock()
     atype = task.get("activityType", {})
     activity = config.activity_for(atype.get("name", ""), atype.get("version", ""))
     try:
@@ -162,8 +164,8 @@ def handle_activity_task(client: Any, config: Config, task: dict[str, Any], stor
     except Exception as exc:  # our own bug, or S3 out of reach: still report it as a failure
         outcome = TaskResult(TaskOutcome.FAILED, reason=shorten(f"worker error: {describe_error(exc)}", MAX_REASON))
     # SWF takes the result until the task's start-to-close timeout; past it, try for a little while all the same
-    until = max(received + (activity.timeout if activity else 0), time.monotonic() + REPORT_AT_LEAST)
-    report(client, task["taskToken"], outcome, ctx, until)
+    until = max(received + (activity.timeout if activity else 0), timing.clock() + REPORT_AT_LEAST)
+    report(client, task["taskToken"], outcome, ctx, until, timing)
     name = ctx["activity_type"]
     if outcome.outcome == TaskOutcome.COMPLETED:
         log.info(f"{name} succeeded with output: {one_line(outcome.result, 300)}", extra=ctx)

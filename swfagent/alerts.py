@@ -13,6 +13,7 @@ from .config import DEFAULT_CONFIG, Config
 from .limits import cut
 from .logs import log
 from .runner import resolve_argv
+from .views import Alert
 
 COMMAND_TIMEOUT = 30
 SNS_TIMEOUT = 10  # seconds to connect and to read: a slow SNS must not hold the decider long
@@ -21,19 +22,19 @@ SNS_TIMEOUT = 10  # seconds to connect and to read: a slow SNS must not hold the
 def message(
     config: Config, workflow_id: str, run_id: str, status: str, reason: str | None,
     step: str | None = None, details: str | None = None,
-) -> dict[str, Any]:
+) -> Alert:
     """The alert's fields, the same for SNS and for the command."""
-    return {
-        "domain": config.domain.name,
-        "workflow_type": f"{config.workflow.name} {config.workflow.version}",
-        "workflow_id": workflow_id,
-        "run_id": run_id,
-        "status": status,
-        "step": step,
-        "reason": reason,
-        "details": cut(details or "", 2000) or None,
-        "show": show_command(config, workflow_id, run_id),
-    }
+    return Alert(
+        domain=config.domain.name,
+        workflow_type=f"{config.workflow.name} {config.workflow.version}",
+        workflow_id=workflow_id,
+        run_id=run_id,
+        status=str(status),
+        step=step,
+        reason=reason,
+        details=cut(details or "", 2000) or None,
+        show=show_command(config, workflow_id, run_id),
+    )
 
 
 def show_command(config: Config, workflow_id: str, run_id: str) -> str:
@@ -44,18 +45,18 @@ def show_command(config: Config, workflow_id: str, run_id: str) -> str:
     return line
 
 
-def subject(msg: dict[str, Any]) -> str:
+def subject(msg: Alert) -> str:
     """An SNS subject: printable ASCII, at most 100 characters."""
-    text = f"SWF {msg['status']}: {msg['workflow_id']}"
+    text = f"SWF {msg.status}: {msg.workflow_id}"
     return "".join(c if " " <= c <= "~" else "?" for c in text)[:100]
 
 
-def send(config: Config, msg: dict[str, Any], sns_client: Callable[[], Any] | None = None) -> list[str]:
+def send(config: Config, msg: Alert, sns_client: Callable[[], Any] | None = None) -> list[str]:
     """Send one alert to every configured target; returns the problems (empty when all went out)."""
     alerts = config.alerts
     if alerts is None:
         return []
-    body = json.dumps(msg, ensure_ascii=False)
+    body = json.dumps(msg.as_json(), ensure_ascii=False)
     problems = []
     if alerts.sns_topic_arn:
         try:
@@ -77,7 +78,7 @@ def send(config: Config, msg: dict[str, Any], sns_client: Callable[[], Any] | No
         except (OSError, subprocess.SubprocessError) as exc:
             problems.append(f"alert command {alerts.command[0]}: {exc}")
     for problem in problems:
-        log.error(f"alert not sent: {problem}", extra={"workflow_id": msg["workflow_id"], "run_id": msg["run_id"]})
+        log.error(f"alert not sent: {problem}", extra={"workflow_id": msg.workflow_id, "run_id": msg.run_id})
     return problems
 
 

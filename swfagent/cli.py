@@ -1,37 +1,36 @@
 """One command line: `swfagent COMMAND` (or `python -m swfagent COMMAND`); decider.py, worker.py and
 register_swf.py are shims that call main() under their own names.
 
-Every error is one line, `PROG: error: ...`, and a named exit code. The signal handlers of the pollers
-are installed here, by the entry point, never by the library.
+This module parses and dispatches, nothing else: the commands live in pollers.py (decider, worker), commands.py
+(register, policies, the console's) and servers.py (local, web, demo). Every error is one line, `PROG: error: ...`,
+and a named exit code. The pollers' signal handlers are installed here, by the entry point, never by the library.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime as dt
-import logging
 import os
 import signal
 import sys
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import alerts, executions, graph, policies, render
-from .activity_tasks import handle_activity_task, pending_activity_tasks, poll_activity_task, store_for
-from .client import CallStats, boundary, make_client
-from .config import ARTICLE_CONFIG, PROJECT_DIR, Config, load_config
-from .decision_tasks import foreign, handle_decision_task, pending_decision_tasks, poll_decision_task
-from .errors import Exit, SwfAgentError, UsageError
-from .limits import MAX_DATA, MAX_REASON
-from .logs import log, setup_logging
-from .payloads import S3Store
-from .poller import LOOP, ONCE, UNTIL_IDLE, LoopOptions, Poll, Stop, identity, run_threads
+from . import commands, executions, graph, policies, servers
+from .client import Target
+from .commands import print_error
+from .config import ARTICLE_CONFIG, PROJECT_DIR
+from .errors import Exit, SwfAgentError
+from .limits import MAX_REASON
+from .logs import log
+from .poller import Mode, Stop
+from .pollers import cmd_poller
 from .runner import RunningTasks, become_subreaper
+from .runtime import Runtime
 
 SCRIPTS = {"decider.py": "decider", "worker.py": "worker", "register_swf.py": "register"}
+Command = Callable[[argparse.Namespace, Runtime], int]
 
 
 # ---- argument types -----------------------------------------------------------------------------
@@ -72,9 +71,6 @@ def default_config() -> str:
     return str(here if here.is_file() else PROJECT_DIR / "config.yaml")
 
 
-# ---- the pollers: decider and worker -------------------------------------------------------------
-
-
 def install_signal_handlers(stop: Stop, running: RunningTasks) -> None:
     """First SIGTERM/SIGINT: finish the task under way, then exit 0. Second: kill the tasks, exit now."""
 
@@ -90,129 +86,15 @@ def install_signal_handlers(stop: Stop, running: RunningTasks) -> None:
     signal.signal(signal.SIGINT, handler)
 
 
-class BeforePoll:
-    """What a run does before each long poll: a cron run asks what is queued and ends when nothing is; a single
-    run says once that it waits (a poll is held up to 60 s on SWF, and a single run polls until it has a task)."""
-
-    def __init__(self, mode: str, what: str):
-        self.mode, self.what = mode, what
-        self.said = False
-
-    def go(self, count: Callable[[], int], task_list: str) -> bool:
-        """False when the poll is not worth making: a cron run with nothing queued."""
-        if self.mode == UNTIL_IDLE:
-            return count() > 0
-        if self.mode == ONCE and not self.said:
-            self.said = True
-            if count() == 0:
-                log.info(f"Waiting for {self.what} on task list {task_list} (Ctrl-C stops)")
-        return True
-
-
-class LiveConfig:
-    """config.yaml as a long-running poller sees it: read again between tasks when the file changed; an edit that
-    does not load keeps the config in use, and says why."""
-
-    def __init__(self, config: Config):
-        self.config = config
-        self._stamp = self._stat()
-        self._lock = threading.Lock()
-        self._store: tuple[Config, S3Store | None] = (config, store_for(config))
-
-    def _stat(self) -> tuple[int, int] | None:
-        try:
-            st = self.config.path.stat()
-        except OSError:
-            return None
-        return st.st_mtime_ns, st.st_size
-
-    def current(self) -> Config:
-        """The config to handle the next task with."""
-        stamp = self._stat()
-        if stamp == self._stamp or stamp is None:
-            return self.config
-        with self._lock:
-            if stamp != self._stamp:
-                self._stamp = stamp
-                try:
-                    config = load_config(self.config.path)
-                except SwfAgentError as exc:
-                    log.error(f"{exc}: going on with the config loaded before")
-                    return self.config
-                w = config.workflow
-                log.warning(f"{config.path.name} changed: reloaded ({w.name} {w.version}, {len(w.steps)} steps, "
-                            f"{len(config.activities)} activities)")
-                self.config = config
-        return self.config
-
-    def store(self, config: Config) -> S3Store | None:
-        """Where a config's large values go: made once per config loaded, not once per task."""
-        made = self._store
-        if made[0] is not config:
-            made = self._store = (config, store_for(config))
-        return made[1]
-
-
-def _options(args: argparse.Namespace) -> LoopOptions:
-    # a bound alone (`worker.py --max-tasks 2`) means a loop with that bound, not one task
-    bounded = args.max_tasks is not None or args.max_seconds is not None
-    mode = LOOP if args.mode == ONCE and bounded else args.mode
-    return LoopOptions(mode=mode, max_tasks=args.max_tasks, max_seconds=args.max_seconds)
-
-
-def cmd_poller(args: argparse.Namespace) -> int:
-    """decider or worker: poll, handle, respond, in --concurrency poll threads."""
-    setup_logging(args.log_format, args.verbose)
-    live = LiveConfig(load_config(args.config))
-    client = make_client()
-    stats = CallStats()
-    stats.attach(client)
-    decider = args.command == "decider"
-    me, options = identity(), _options(args)
-    pending = pending_decision_tasks if decider else pending_activity_tasks
-    before = BeforePoll(options.mode, "a decision task" if decider else "an activity task")
-    said: set[str] = set()  # the foreign workflow types already reported
-
-    def once() -> Poll:
-        config = live.current()
-        task_list = args.task_list or config.workflow.task_list
-        if not before.go(lambda: pending(client, config, task_list), task_list):
-            return Poll.EMPTY
-        task = (poll_decision_task if decider else poll_activity_task)(client, config, task_list, me)
-        if task is None:
-            return Poll.EMPTY
-        if isinstance(task, Poll):
-            return task
-        config = live.current()  # as the file is now: a long poll may have lasted through an edit
-        if decider:
-            why = foreign(config, task)
-            if why is not None:  # left to SWF, which hands it to another decider after its timeout
-                wtype = task.get("workflowType") or {}
-                name = f"{wtype.get('name')} {wtype.get('version')}"
-                if name not in said:
-                    said.add(name)
-                    log.error(why)
-                return Poll.DROPPED
-            handle_decision_task(client, config, task, live.store(config))
-        else:
-            handle_activity_task(client, config, task, live.store(config), args.running)
-        return Poll.HANDLED
-
-    try:
-        with boundary():
-            run_threads(once, options, args.stop, args.concurrency)
-    finally:
-        if args.stats:
-            print(stats.summary(), file=sys.stderr)
-    return Exit.OK
+# ---- each command's arguments --------------------------------------------------------------------
 
 
 def _poller_arguments(p: argparse.ArgumentParser) -> None:
     mode = p.add_mutually_exclusive_group()
-    mode.add_argument("--loop", dest="mode", action="store_const", const=LOOP, help="keep handling tasks until stopped")
-    mode.add_argument("--until-idle", dest="mode", action="store_const", const=UNTIL_IDLE,
+    mode.add_argument("--loop", dest="mode", action="store_const", const=Mode.LOOP, help="keep handling tasks until stopped")
+    mode.add_argument("--until-idle", dest="mode", action="store_const", const=Mode.UNTIL_IDLE,
                       help="handle tasks until none is queued, then exit 0 (for cron)")
-    p.set_defaults(mode=ONCE)
+    p.set_defaults(mode=Mode.ONCE)
     p.add_argument("--max-tasks", type=positive_int, help="stop after this many tasks")
     p.add_argument("--max-seconds", type=positive_float, help="stop polling after this many seconds")
     p.add_argument("--task-list", help="task list to poll (default: the workflow's task list)")
@@ -223,284 +105,6 @@ def _poller_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-v", "--verbose", action="store_true")
 
 
-# ---- register ------------------------------------------------------------------------------------
-
-
-def cmd_register(args: argparse.Namespace) -> int:
-    """Register what the config names; with --check, only check it (and its commands; --remote: against SWF)."""
-    from .register import check_commands, compare_registered, register_all
-
-    config = load_config(args.config)
-    if not (args.check or args.remote):
-        with boundary():
-            lines = register_all(make_client(), config)
-    else:
-        problems = check_commands(config)
-        for problem in problems:
-            print(f"{args.prog}: error: {problem}", file=sys.stderr)
-        if problems:
-            return Exit.USAGE
-        w = config.workflow
-        print(f"{config.path}: OK ({w.name} {w.version}: {len(w.steps)} steps, {len(config.activities)} activities, "
-              "every command found)")
-        if not args.remote:
-            return Exit.OK
-        with boundary():
-            lines = compare_registered(make_client(), config)
-    for ok, line in lines:
-        print(line, file=sys.stdout if ok else sys.stderr)
-    return Exit.OK if all(ok for ok, _ in lines) else Exit.ERROR
-
-
-# ---- the embedded SWF and the demo ---------------------------------------------------------------
-
-
-def cmd_local(args: argparse.Namespace) -> int:
-    """Run the embedded SWF in the foreground until Ctrl-C."""
-    from .local import EmbeddedSWF, exports
-    from .local.faults import describe_limits, parse_faults
-
-    limits = parse_faults(args.faults)
-    try:
-        swf = EmbeddedSWF(args.port, poll_seconds=args.poll_seconds, faults=limits, test_api=args.test_api).start()
-    except OSError as exc:
-        raise UsageError(f"{_cannot_listen('127.0.0.1', args.port, exc)}: give another port, "
-                         "--port N, or --port 0 for any free one") from None
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
-    server_log = logging.getLogger("swfagent.local")
-    server_log.addHandler(handler)
-    server_log.setLevel(logging.INFO)
-    print(f"Embedded SWF (moto) listening on {swf.endpoint}: for development only, no credentials checked.")
-    if args.faults:
-        print(f"Faults in force: {describe_limits(limits) or 'none'}")
-    print("Point the scripts at it, in each terminal:")
-    print(exports(swf.env()))
-    console = _local_console(args, swf)
-    print("Stop it with Ctrl-C; everything it holds is gone then.", flush=True)
-    _wait_for_stop()
-    if console is not None:
-        console.stop()
-    swf.stop()
-    return Exit.OK
-
-
-def _cannot_listen(host: str, port: int, exc: OSError) -> str:
-    """The start of the line for a port that cannot be had (taken, or not allowed)."""
-    return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
-
-
-def _wait_for_stop() -> None:
-    """Block until Ctrl-C or SIGTERM (a server in the foreground)."""
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    with contextlib.suppress(KeyboardInterrupt):
-        done.wait()
-
-
-def _local_console(args: argparse.Namespace, swf: Any) -> Any:
-    """The web console beside the embedded SWF, or None (said in one line) when it cannot be had."""
-    from .web import WebConsole
-
-    if args.no_console:
-        return None
-    try:
-        config = load_config(args.config)
-        with environment(swf.env()):
-            client = make_client()
-        console = WebConsole(client, config, port=args.console_port).start()
-    except SwfAgentError as exc:
-        print(f"Web console not started: {exc}")
-        return None
-    except OSError as exc:
-        print(f"Web console not started: {_cannot_listen('127.0.0.1', args.console_port, exc)}: "
-              "--console-port N, or 0 for any free one")
-        return None
-    print(f"Web console: {console.url}")
-    return console
-
-
-def cmd_web(args: argparse.Namespace) -> int:
-    """Serve the web console in the foreground until Ctrl-C."""
-    from .web import TOKEN_ENV, WebConsole, check_exposure
-
-    config = load_config(args.config)
-    token = args.token or os.environ.get(TOKEN_ENV) or None
-    check_exposure(args.host, token)
-    with boundary():
-        client = make_client()
-    web = WebConsole(client, config, args.host, args.port, token)
-    try:
-        web.start()
-    except OSError as exc:
-        raise UsageError(f"{_cannot_listen(args.host, args.port, exc)}: give another port, "
-                         "--port N, or --port 0 for any free one") from None
-    print(f"Web console: {web.url} (SWF at {client.meta.endpoint_url}, domain {config.domain.name}"
-          f"{'; it asks for its token' if token else ''}). Ctrl-C stops it.", flush=True)
-    _wait_for_stop()
-    web.stop()
-    return Exit.OK
-
-
-@contextlib.contextmanager
-def environment(values: dict[str, str]) -> Iterator[None]:
-    """These environment variables set while the block runs, the old ones back after."""
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
-def cmd_demo(args: argparse.Namespace) -> int:
-    """The article's walkthrough on the embedded SWF."""
-    from .demo import run_demo
-    from .local import EmbeddedSWF
-
-    with EmbeddedSWF() as swf, environment(swf.env()):
-        return run_demo(args.config, swf.endpoint, lambda argv, prog: run(argv, prog, signals=False))
-
-
-# ---- the console's pages -------------------------------------------------------------------------
-
-
-def _text(value: str | None, flag: str) -> str | None:
-    if value is not None and len(value) > MAX_DATA:
-        raise UsageError(f"{flag}: {len(value)} characters; SWF takes at most {MAX_DATA}")
-    return value
-
-
-def cmd_start(args: argparse.Namespace) -> int:
-    """Start an execution, as the console's "Start a new Workflow Execution" does."""
-    config = load_config(args.config)
-    if args.workflow_id and args.id_template:
-        raise UsageError("give --workflow-id or --id-template, not both")
-    workflow_id = executions.new_workflow_id(config, args.workflow_id, args.id_template, dt.datetime.now())
-    text = args.input
-    if args.input_file:
-        if text is not None:
-            raise UsageError("give --input or --input-file, not both")
-        try:
-            text = Path(args.input_file).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"--input-file {args.input_file}: {exc}") from None
-    text = _text(text, "the input")
-    with boundary():
-        run_id, started = executions.start_execution(make_client(), config, workflow_id, text)
-    if started:
-        print(f"Started {config.workflow.name} {config.workflow.version}: workflow id {workflow_id}, run id {run_id}")
-    else:
-        print(f"{workflow_id} is already open (run id {run_id}): not started again")
-    return Exit.OK
-
-
-def cmd_executions(args: argparse.Namespace) -> int:
-    """List executions, newest first, as the console's My Workflow Executions."""
-    config = load_config(args.config)
-    which = "open" if args.open else "closed" if args.closed or args.status else "all"
-    since = executions.parse_since(args.since, dt.datetime.now(dt.timezone.utc)) if args.since else None
-    with boundary():
-        rows = executions.list_executions(make_client(), config, which, since, args.status)
-    print(render.to_json(rows) if args.json else render.format_executions(rows))
-    return Exit.OK
-
-
-def cmd_show(args: argparse.Namespace) -> int:
-    """One execution's Summary, Events and Activities; or one activity whole."""
-    config = load_config(args.config)
-    with boundary():
-        data = executions.show_data(make_client(), config, args.workflow_id, args.run_id)
-    if args.activity:
-        found = [a for a in data["activities"] if a["activity_id"] == args.activity]
-        if not found:
-            known = ", ".join(a["activity_id"] for a in data["activities"]) or "none yet"
-            raise UsageError(f"no activity {args.activity!r} in {args.workflow_id} (its activities: {known})")
-        print(render.to_json(found[0]) if args.json else render.format_activity(found[0]))
-        return Exit.OK
-    print(render.to_json(data) if args.json else render.format_show(data))
-    return Exit.OK
-
-
-def _not_found(config: Config, workflow_id: str) -> str:
-    return f"no open execution with workflow id {workflow_id!r} in domain {config.domain.name}"
-
-
-def cmd_terminate(args: argparse.Namespace) -> int:
-    """Terminate an open execution now (TERMINATED); its running tasks are not told."""
-    config = load_config(args.config)
-    if not args.reason.strip() or len(args.reason) > MAX_REASON:
-        raise UsageError(f"--reason must be 1 to {MAX_REASON} characters")
-    with boundary(_not_found(config, args.workflow_id)):
-        executions.terminate(make_client(), config, args.workflow_id, args.reason, args.run_id)
-    print(f"Terminated {args.workflow_id}: {args.reason}")
-    return Exit.OK
-
-
-def cmd_signal(args: argparse.Namespace) -> int:
-    """Send a signal to an open execution: it lands in the history and a decision task follows."""
-    config = load_config(args.config)
-    with boundary(_not_found(config, args.workflow_id)):
-        executions.signal_execution(make_client(), config, args.workflow_id, args.name,
-                                    _text(args.input, "--input"), args.run_id)
-    print(f"Signaled {args.workflow_id}: {args.name}")
-    return Exit.OK
-
-
-def cmd_cancel(args: argparse.Namespace) -> int:
-    """Ask for an execution's cancellation; the decider cancels it on its next decision task."""
-    config = load_config(args.config)
-    with boundary(_not_found(config, args.workflow_id)):
-        executions.request_cancel(make_client(), config, args.workflow_id, args.run_id)
-    print(f"Cancellation requested for {args.workflow_id}: the decider cancels it on its next decision task")
-    return Exit.OK
-
-
-def cmd_graph(args: argparse.Namespace) -> int:
-    """Print the flow chart (Mermaid or DOT), with an execution's step states when one is named."""
-    config = load_config(args.config)
-    status = None
-    if args.execution:
-        with boundary():
-            status = executions.execution_steps(make_client(), config, args.execution, args.run_id)
-    elif args.run_id:
-        raise UsageError("--run-id goes with --execution")
-    print(graph.render(config.workflow, args.format, status), end="")
-    return Exit.OK
-
-
-def cmd_check(args: argparse.Namespace) -> int:
-    """Report executions that closed other than COMPLETED within --since, alert on each; exit 1 if any."""
-    config = load_config(args.config)
-    since = executions.parse_since(args.since, dt.datetime.now(dt.timezone.utc))
-    try:
-        with boundary():
-            rows = executions.failures(make_client(), config, since)
-    except SwfAgentError as exc:  # for cron: 1 means "failures found", 2 "could not look"
-        print_error(args.prog, exc)
-        return Exit.USAGE
-    if args.json:
-        print(render.to_json(rows))
-    elif not rows:
-        print(f"No execution closed other than COMPLETED since {render.local_time(since)}.")
-    else:
-        print(render.format_failures(rows))
-    if rows and not args.no_alert:
-        problems = sum(bool(alerts.send(config, row["alert"])) for row in rows)
-        if config.alerts is None:
-            print("No alert sent: config.yaml has no alerts: section.", file=sys.stderr)
-        elif problems:
-            print(f"{problems} of {len(rows)} alerts could not be sent in full.", file=sys.stderr)
-    return Exit.ERROR if rows else Exit.OK
-
-
-# ---- the command line --------------------------------------------------------------------------
-
-
 def _local_arguments(c: argparse.ArgumentParser) -> None:
     from .local import DEFAULT_PORT, POLL_SECONDS
     from .local.faults import FAULTS_HELP
@@ -509,8 +113,8 @@ def _local_arguments(c: argparse.ArgumentParser) -> None:
     c.add_argument("--poll-seconds", type=positive_float, default=POLL_SECONDS,
                    help=f"how long an empty poll is held (default {POLL_SECONDS:g}, as SWF)")
     c.add_argument("--faults", help=f"SWF's faults on demand, {FAULTS_HELP}")
-    c.add_argument("--console-port", type=port_number, default=5056,
-                   help="the web console's port (default 5056; 0: any free one)")
+    c.add_argument("--console-port", type=port_number,
+                   help="the web console's port (default 5056, or any free one with --port 0; 0: any free one)")
     c.add_argument("--no-console", action="store_true", help="serve the embedded SWF only, without the web console")
     c.add_argument("--test-api", action="store_true",
                    help="also serve /swfagent-api/settings and moto's /moto-api/ (reset, data): for tests only")
@@ -522,12 +126,27 @@ def _web_arguments(c: argparse.ArgumentParser) -> None:
     c.add_argument("--host", default=DEFAULT_HOST,
                    help=f"the address to listen on (default {DEFAULT_HOST}; any other needs a token)")
     c.add_argument("--port", type=port_number, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0: any free one)")
-    c.add_argument("--token", help=f"ask for this token before serving anything (better: set {TOKEN_ENV}, which "
-                                   "other users cannot see in the process list)")
+    c.add_argument("--token", help=f"ask for this token (at least 16 characters) before serving anything (better: set "
+                                   f"{TOKEN_ENV}, which other users cannot see in the process list)")
+    c.add_argument("--behind-tls", action="store_true",
+                   help="served through a TLS proxy (nginx, a load balancer) that sets X-Forwarded-Proto: cookies get "
+                        "the Secure flag, and the proxy's scheme and host are believed")
 
 
 def _demo_arguments(c: argparse.ArgumentParser) -> None:
     c.set_defaults(config=str(ARTICLE_CONFIG))  # the article's workflow, wherever the demo runs from
+
+
+def _policies_arguments(c: argparse.ArgumentParser) -> None:
+    c.add_argument("--role", choices=(*policies.ROLES, policies.EVERY_ROLE), default=policies.EVERY_ROLE,
+                   help="one role, or all (default) as one object")
+    c.add_argument("--account", default=policies.PLACEHOLDER_ACCOUNT,
+                   help=f"the AWS account id in the ARNs (default: the placeholder {policies.PLACEHOLDER_ACCOUNT})")
+    c.add_argument("--region", default=policies.DEFAULT_REGION,
+                   help=f"the domain's region (default {policies.DEFAULT_REGION})")
+    c.add_argument("--wildcard-resources", action="store_true",
+                   help='resources "*" and no conditions (for IAM emulators that match every request against "*")')
+    c.add_argument("--out-dir", help="write ROLE.json files into this folder instead of printing")
 
 
 def _start_arguments(c: argparse.ArgumentParser) -> None:
@@ -585,28 +204,30 @@ def _register_arguments(c: argparse.ArgumentParser) -> None:
                    help="with --check: also compare what SWF holds with the config (missing, deprecated, other defaults)")
 
 
-COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str, Callable[[argparse.ArgumentParser], None]]] = {
+COMMANDS: dict[str, tuple[Command, str, Callable[[argparse.ArgumentParser], None]]] = {
     "decider": (cmd_poller, "poll SWF for decision tasks, walk the whole history, decide what runs next "
                             "(the article's decider.py)", _poller_arguments),
     "worker": (cmd_poller, "poll SWF for activity tasks and run each one's command from config.yaml "
                            "(the article's worker.py)", _poller_arguments),
-    "register": (cmd_register, "register the SWF domain, workflow type and activity types config.yaml names; "
-                               "safe to run again", _register_arguments),
-    "local": (cmd_local, "run the embedded SWF (moto's server with swfagent's layer) on 127.0.0.1", _local_arguments),
-    "web": (cmd_web, "serve the web console (the AWS console's SWF pages, with the live flow chart) on "
-                     "127.0.0.1", _web_arguments),
-    "demo": (cmd_demo, "the article's walkthrough on the embedded SWF", _demo_arguments),
-    "start": (cmd_start, "start a workflow execution", _start_arguments),
-    "executions": (cmd_executions, "list executions, newest first", _executions_arguments),
-    "show": (cmd_show, "one execution: summary, events, activities", _show_arguments),
-    "terminate": (cmd_terminate, "terminate an open execution now", _steer_arguments("reason")),
-    "signal": (cmd_signal, "send a signal to an open execution", _steer_arguments("name")),
-    "cancel": (cmd_cancel, "ask for an open execution's cancellation (RequestCancelWorkflowExecution)",
+    "register": (commands.cmd_register, "register the SWF domain, workflow type and activity types config.yaml "
+                                        "names; safe to run again", _register_arguments),
+    "local": (servers.cmd_local, "run the embedded SWF (moto's server with swfagent's layer) on 127.0.0.1",
+              _local_arguments),
+    "web": (servers.cmd_web, "serve the web console (the AWS console's SWF pages, with the live flow chart) on "
+                             "127.0.0.1", _web_arguments),
+    "demo": (lambda args, rt: servers.cmd_demo(args, rt, run), "the article's walkthrough on the embedded SWF",
+             _demo_arguments),
+    "start": (commands.cmd_start, "start a workflow execution", _start_arguments),
+    "executions": (commands.cmd_executions, "list executions, newest first", _executions_arguments),
+    "show": (commands.cmd_show, "one execution: summary, events, activities", _show_arguments),
+    "terminate": (commands.cmd_terminate, "terminate an open execution now", _steer_arguments("reason")),
+    "signal": (commands.cmd_signal, "send a signal to an open execution", _steer_arguments("name")),
+    "cancel": (commands.cmd_cancel, "ask for an open execution's cancellation (RequestCancelWorkflowExecution)",
                _steer_arguments()),
-    "graph": (cmd_graph, "print the flow chart as Mermaid or Graphviz DOT", _graph_arguments),
-    "check": (cmd_check, "report executions that closed other than COMPLETED, and alert; exit 1 if any",
+    "graph": (commands.cmd_graph, "print the flow chart as Mermaid or Graphviz DOT", _graph_arguments),
+    "check": (commands.cmd_check, "report executions that closed other than COMPLETED, and alert; exit 1 if any",
               _check_arguments),
-    "policies": (policies.cmd_policies, policies.HELP, policies.arguments),
+    "policies": (commands.cmd_policies, policies.HELP, _policies_arguments),
 }
 
 
@@ -623,9 +244,10 @@ def parser() -> argparse.ArgumentParser:
         "Run existing batch scripts as AWS Simple Workflow (SWF) workflows: the article's decider and worker, the "
         "embedded SWF, and the AWS console's pages from a terminal."))
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    common = _common()
     for name, (func, help, arguments) in COMMANDS.items():
-        c = sub.add_parser(name, help=help, description=help, parents=[common])
+        # a parent's actions are shared by reference: one per command, so that one command's set_defaults (the
+        # demo's config) cannot become every command's default
+        c = sub.add_parser(name, help=help, description=help, parents=[_common()])
         arguments(c)
         c.set_defaults(func=func)
     return p
@@ -640,27 +262,39 @@ def script_parser(command: str, prog: str) -> argparse.ArgumentParser:
     return p
 
 
-def print_error(prog: str, exc: SwfAgentError) -> None:
-    """The one line every error gets."""
-    print(f"{prog}: error: {exc}", file=sys.stderr)
-
-
-def run(argv: list[str] | None = None, prog: str | None = None, *, signals: bool = True) -> int:
-    """Parse and run one command; `signals` installs the pollers' SIGTERM/SIGINT handlers (the entry point's)."""
-    args = (script_parser(SCRIPTS[prog], prog) if prog in SCRIPTS else parser()).parse_args(argv)
-    name = prog or f"swfagent {args.command}"
-    args.prog, args.stop, args.running = name, Stop(), RunningTasks()
+def run(argv: list[str] | None = None, prog: str | None = None, *, signals: bool = True,
+        target: Target | None = None) -> int:
+    """Parse and run one command; `signals` installs the pollers' SIGTERM/SIGINT handlers (the entry point's);
+    `target`: the SWF to reach instead of boto3's own settings (the demo's embedded SWF)."""
+    try:
+        args = (script_parser(SCRIPTS[prog], prog) if prog in SCRIPTS else parser()).parse_args(argv)
+    except BrokenPipeError:  # --help into `| head`
+        return _pipe_closed()
+    rt = Runtime(prog or f"swfagent {args.command}", target=target)
     if signals and args.command in ("decider", "worker"):
-        install_signal_handlers(args.stop, args.running)
+        install_signal_handlers(rt.stop, rt.running)
         if args.command == "worker":
             become_subreaper()  # a task's daemons come back to the worker, which stops them with the task
     try:
-        return int(args.func(args))
+        code = int(args.func(args, rt))
+        sys.stdout.flush()  # here, where a closed pipe can be told apart, not at the interpreter's exit
+        return code
+    except BrokenPipeError:
+        return _pipe_closed()
     except SwfAgentError as exc:
-        print_error(name, exc)
+        print_error(rt.prog, exc)
         return int(exc.exit_code)
     except KeyboardInterrupt:
         return Exit.INTERRUPTED
+
+
+def _pipe_closed() -> int:
+    """What reads our output has stopped (`| head`): end quietly, as other commands do, with nothing more written."""
+    with contextlib.suppress(AttributeError, OSError, ValueError):  # a stdout with no file behind it (a test's)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # the interpreter's last flush at exit finds nowhere to fail
+        os.close(devnull)
+    return Exit.PIPE_CLOSED
 
 
 def main(argv: list[str] | None = None, prog: str | None = None) -> int:

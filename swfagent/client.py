@@ -11,6 +11,7 @@ import contextlib
 import functools
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import botocore.config
@@ -42,18 +43,32 @@ _CONNECTION_ERRORS = (
 )
 
 
+# No region set: exit 2, as for an unknown one (the region is the user's setting, as config.yaml is)
+_SETTINGS_ERRORS = (botocore.exceptions.NoRegionError,)
+
+
 @functools.cache
 def _data_loader() -> botocore.loaders.Loader:
     """botocore's data files (service models, endpoints), read once per process however many clients it makes."""
     return botocore.loaders.create_loader()
 
 
-def make_client(service: str = "swf") -> Any:
+@dataclass(frozen=True)
+class Target:
+    """Where a client connects when boto3's own settings should not decide: the embedded SWF of this process."""
+
+    endpoint: str
+    region: str
+    credentials: tuple[str, str]  # access key id, secret key
+
+
+def make_client(service: str = "swf", target: Target | None = None) -> Any:
     """A boto3 client (SWF's by default; S3's for large values) with long-poll timeouts and standard retries.
 
     Made through botocore's session (what boto3.client does), sharing one data loader: a process that
     makes several clients (the demo, the web console) parses botocore's JSON files once, not each time.
-    Where to connect, the region and the credentials come from boto3's own settings (environment, profile).
+    Where to connect, the region and the credentials come from boto3's own settings (environment, profile),
+    or from `target`: no command changes os.environ to point a client somewhere.
     """
     config = botocore.config.Config(
         connect_timeout=CONNECT_TIMEOUT,
@@ -64,8 +79,11 @@ def make_client(service: str = "swf") -> Any:
     with boundary():
         session = botocore.session.Session()
         session.register_component("data_loader", _data_loader())
+        if target is not None:
+            session.set_config_variable("region", target.region)
+            session.set_credentials(*target.credentials)
         region = session.get_config_variable("region")
-        client = session.create_client(service, config=config)
+        client = session.create_client(service, config=config, endpoint_url=target.endpoint if target else None)
         # a typo'd region would be retried for half a minute against a host that does not exist; with an endpoint
         # of its own (the embedded SWF, a proxy) the region is that endpoint's business, and it answers itself
         if region and service == "swf" and not _custom_endpoint(client) and region not in _regions(session):
@@ -143,6 +161,8 @@ def boundary(not_found: str | None = None) -> Iterator[None]:
         if error_code(exc) == "UnknownResourceFault":
             raise NotFound(not_found or describe_error(exc)) from None
         raise SwfError(describe_error(exc)) from None
+    except _SETTINGS_ERRORS as exc:  # the user's settings, as an unknown region is: exit 2, not 1
+        raise UsageError(describe_error(exc)) from None
     except botocore.exceptions.BotoCoreError as exc:
         raise SwfError(describe_error(exc)) from None
 

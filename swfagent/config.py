@@ -11,15 +11,14 @@ from typing import Any
 import yaml
 
 from .errors import ConfigError
+from .ids import step_id_problem, swf_name_problem
+from .limits import MAX_DESCRIPTION, MAX_HISTORY_EVENTS, MAX_NAME, MAX_RETENTION_DAYS, MAX_TIMEOUT, MAX_VERSION
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent  # a clone's top folder (site-packages when installed)
 DEFAULT_CONFIG = PROJECT_DIR / "config.yaml"
 ARTICLE_CONFIG = Path(__file__).resolve().parent / "article" / "config.yaml"  # the demo's, shipped in the package
 
-MAX_TIMEOUT = 31_536_000  # one year: SWF's ceiling for every timeout
-SWF_HISTORY_LIMIT = 25_000
 CHILD_POLICIES = ("TERMINATE", "REQUEST_CANCEL", "ABANDON")
-_NAME_BAD = re.compile(r"[:/|\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True)
@@ -156,15 +155,18 @@ class _Section:
             raise self.error(f"must be a non-empty string, not {_kind(value)}", key)
         if name:
             _check_name(value, lambda m: self.error(m, key))
-        elif len(value) > 1024:
-            raise self.error("is longer than 1024 characters", key)
+        elif len(value) > MAX_DESCRIPTION:
+            raise self.error(f"is longer than {MAX_DESCRIPTION} characters", key)
         return value
 
     def version(self, key: str) -> str:
         value = self.raw(key)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             raise self.error(f'must be a string: write "{value}" in quotes', key)
-        return self.text(key, name=True)
+        text = self.text(key, name=True)
+        if len(text) > MAX_VERSION:
+            raise self.error(f"is longer than SWF's {MAX_VERSION} characters for a version", key)
+        return text
 
     def number(self, key: str, default: int | None = None, low: int = 0, high: int = MAX_TIMEOUT) -> int:
         if not self.has(key):
@@ -208,10 +210,11 @@ def _kind(value: Any) -> str:
 
 
 def _check_name(value: str, error: Any) -> None:
-    if len(value) > 256:
-        raise error("is longer than 256 characters")
-    if value != value.strip() or value == "arn" or _NAME_BAD.search(value):
-        raise error(f"{value[:60]!r} is not a valid SWF name (no ':', '/', '|', control characters or edge spaces; not 'arn')")
+    if len(value) > MAX_NAME:
+        raise error(f"is longer than {MAX_NAME} characters")
+    problem = swf_name_problem(value)
+    if problem is not None:
+        raise error(f"{value[:60]!r} {problem}")
 
 
 ACTIVITY_KEYS = (
@@ -249,6 +252,9 @@ def _steps(top: _Section, data: Any, activities: dict[str, Activity]) -> tuple[S
         if activity not in activities:
             raise s.error(f"unknown activity '{_key(activity)}' (not under activities:)", "activity")
         step_id = s.text("id", default=activity, name=True)
+        problem = step_id_problem(step_id)
+        if problem is not None:
+            raise s.error(f"step id {step_id!r} {problem}: give it another id:", "id")
         if any(p.id == step_id for p in steps):
             raise s.error(f"step id {step_id!r} is used twice: give one an id:", "id")
         after = s.data.get("after") or []
@@ -314,7 +320,7 @@ def parse_config(data: Any, path: Path) -> Config:
     domain = Domain(
         name=d.text("name", name=True),
         description=d.text("description", default="swfagent workflows"),
-        retention_days=d.number("retention_days", default=1, high=90),
+        retention_days=d.number("retention_days", default=1, high=MAX_RETENTION_DAYS),
     )
     w = top.section(
         "workflow",
@@ -342,7 +348,7 @@ def parse_config(data: Any, path: Path) -> Config:
         child_policy=child_policy,
         steps=_steps(top, w.raw("steps"), activities),
         activities=activities,
-        max_history_events=w.number("max_history_events", default=10_000, low=10, high=SWF_HISTORY_LIMIT),
+        max_history_events=w.number("max_history_events", default=10_000, low=10, high=MAX_HISTORY_EVENTS),
         results_s3=results.url if results else None,
     )
     alerts = None

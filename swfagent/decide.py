@@ -11,33 +11,76 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from .backoff import doubling
 from .config import Activity, Step, Workflow
-from .history import (
+from .decisions import (
+    Decision,
+    DecisionType,
+    cancel,
+    cancel_timer,
+    complete,
+    fail,
+    marker,
+    request_cancel,
+    schedule_activity,
+    start_timer,
+    to_swf,
+)
+from .history import ActivityState, ExecutionState, Refusal
+from .ids import (
     DECIDER_ERROR,
-    ActivityState,
-    ExecutionState,
-    Refusal,
+    TimerKind,
     activity_id,
-    attempt_of_timer,
+    error_timer_id,
+    more_timer_id,
     parse_activity_id,
+    parse_timer,
     wait_timer_id,
 )
-from .limits import DECISIONS_PER_RESPONSE, MAX_DATA, MAX_REASON, RESPONSE_BYTES, cut, duration_text, shorten
-from .status import ActivityStatus, Closed, StepStatus
+from .limits import (
+    DECISIONS_PER_RESPONSE,
+    MAX_DATA,
+    MAX_HISTORY_EVENTS,
+    MAX_REASON,
+    RESPONSE_BYTES,
+    cut_middle,
+    duration_text,
+    shorten,
+)
+from .retrying import doubling
+from .status import ActivityStatus, Closed, Lasts, StepStatus
 
-Decision = dict[str, Any]
-
+# Every cause of every *Failed event of a decision the decider sends (botocore's SWF model; a test keeps this table
+# complete), and how long it lasts. A refusal never makes the decider send the same decision on every decision task.
+CAUSES: dict[str, Lasts] = {
+    # ScheduleActivityTaskFailed
+    "ACTIVITY_CREATION_RATE_EXCEEDED": Lasts.PASSING, "OPEN_ACTIVITIES_LIMIT_EXCEEDED": Lasts.PASSING,
+    "ACTIVITY_TYPE_DEPRECATED": Lasts.LASTING, "ACTIVITY_TYPE_DOES_NOT_EXIST": Lasts.LASTING,
+    "ACTIVITY_ID_ALREADY_IN_USE": Lasts.LASTING,
+    "DEFAULT_SCHEDULE_TO_CLOSE_TIMEOUT_UNDEFINED": Lasts.LASTING, "DEFAULT_TASK_LIST_UNDEFINED": Lasts.LASTING,
+    "DEFAULT_SCHEDULE_TO_START_TIMEOUT_UNDEFINED": Lasts.LASTING, "DEFAULT_START_TO_CLOSE_TIMEOUT_UNDEFINED": Lasts.LASTING,
+    "DEFAULT_HEARTBEAT_TIMEOUT_UNDEFINED": Lasts.LASTING,
+    # StartTimerFailed
+    "TIMER_CREATION_RATE_EXCEEDED": Lasts.PASSING, "OPEN_TIMERS_LIMIT_EXCEEDED": Lasts.PASSING,
+    "TIMER_ID_ALREADY_IN_USE": Lasts.LASTING,
+    # CancelTimerFailed, RequestCancelActivityTaskFailed: the timer fired or the activity closed meanwhile
+    "TIMER_ID_UNKNOWN": Lasts.MOOT, "ACTIVITY_ID_UNKNOWN": Lasts.MOOT,
+    # Complete-, Fail-, CancelWorkflowExecutionFailed: events came in while the decider was deciding
+    "UNHANDLED_DECISION": Lasts.RACE,
+    # any of them: the decider's IAM policy does not allow the decision
+    "OPERATION_NOT_PERMITTED": Lasts.LASTING,
+}
 # SWF's causes that pass by themselves (rates, open limits): the step waits and tries again, its retries untouched.
-PASSING = frozenset({
-    "ACTIVITY_CREATION_RATE_EXCEEDED", "OPEN_ACTIVITIES_LIMIT_EXCEEDED",
-    "TIMER_CREATION_RATE_EXCEEDED", "OPEN_TIMERS_LIMIT_EXCEEDED",
-})
+PASSING = frozenset(cause for cause, lasts in CAUSES.items() if lasts is Lasts.PASSING)
+
+
+def lasts(cause: str) -> Lasts:
+    """How long a refusal's cause lasts; a cause this table does not know yet lasts (the decider stops asking)."""
+    return CAUSES.get(cause, Lasts.LASTING)
+
 MAX_WAITS = 10  # refusals in a row for passing causes before the step fails: about 6 minutes of waiting
 WAIT_BASE, WAIT_CAP = 2, 60  # seconds: the first wait, doubled each time, capped
 DECIDER_ERRORS = 3  # the decider failed to decide this many times in a row: fail the execution
 DECISION_TIMEOUTS = 3  # decision tasks timed out this many times in a row: fail the execution
-MORE = "swfagent-more-"  # the id of the 0-second timer that brings the rest of an answer too big for one response
 
 
 @dataclass(frozen=True)
@@ -49,7 +92,7 @@ class StepPlan:
     delay: int = 0
     latest: ActivityState | None = None
     timer_id: str | None = None
-    reason: str | None = None  # FAILED: why
+    reason: str | None = None  # FAILED or SKIPPED: why
 
 
 @dataclass(frozen=True)
@@ -69,7 +112,14 @@ class Answer:
     decisions: list[Decision]
     steps: dict[str, StepPlan] = field(default_factory=dict)
     closing: Closing | None = None  # the decisions fail or cancel the execution
-    refused: Refusal | None = None  # SWF refused to close the execution for a cause that lasts: no more tries
+    # SWF refused to close the execution, or to cancel an activity of a canceling one, for a cause that lasts: no
+    # more tries; the execution waits for a person (or for the activity to end by itself)
+    refused: Refusal | None = None
+
+    @property
+    def swf(self) -> list[dict[str, Any]]:
+        """The decisions as RespondDecisionTaskCompleted takes them."""
+        return to_swf(self.decisions)
 
 
 def retry_delay(activity: Activity, retry: int) -> int:
@@ -97,17 +147,19 @@ def refusal_reason(step_id: str, refusal: Refusal) -> str:
     }
     hint = hints.get(cause) or ("SWF has no default for it: run python register_swf.py" if cause.startswith("DEFAULT_")
                                 else f"{refusal.decision} refused")
-    return shorten(f"{step_id} could not be scheduled ({cause}): {hint}", MAX_REASON)
+    return cut_middle(f"{step_id} could not be scheduled ({cause}): {hint}", MAX_REASON)
 
 
-def _when_holds(step: Step, latest: dict[str, ActivityState], texts: dict[str, str]) -> bool:
+def _unmet(step: Step, latest: dict[str, ActivityState], texts: dict[str, str]) -> str | None:
+    """Why a step's `when` does not hold, or None when it holds."""
     for dep, pattern in step.when:
         act = latest.get(dep)
         if act is None or act.status != ActivityStatus.COMPLETED:
-            return False
-        if not pattern.fullmatch(texts.get(act.activity_id, act.result or "").strip()):
-            return False
-    return True
+            return f"{dep} was skipped"
+        text = texts.get(act.activity_id, act.result or "").strip()
+        if not pattern.fullmatch(text):
+            return f"{dep}'s result {shorten(text, 40)!r} does not match {pattern.pattern}"
+    return None
 
 
 def plan(workflow: Workflow, state: ExecutionState) -> dict[str, StepPlan]:
@@ -123,8 +175,10 @@ def plan(workflow: Workflow, state: ExecutionState) -> dict[str, StepPlan]:
             deps = [result[d].status for d in step.after]
             if not all(s in (StepStatus.COMPLETED, StepStatus.SKIPPED) for s in deps):
                 st = StepPlan(StepStatus.PENDING)
-            elif deps and StepStatus.COMPLETED not in deps or not _when_holds(step, latest, state.texts):
-                st = StepPlan(StepStatus.SKIPPED)
+            elif deps and StepStatus.COMPLETED not in deps:
+                st = StepPlan(StepStatus.SKIPPED, reason=f"{' and '.join(step.after)} skipped")
+            elif (unmet := _unmet(step, latest, state.texts)) is not None:
+                st = StepPlan(StepStatus.SKIPPED, reason=unmet)
             else:
                 st = StepPlan(StepStatus.READY, attempt=1)
         result[step.id] = _refused(step, st, state) if st.status in (StepStatus.READY, StepStatus.RETRY) else st
@@ -154,13 +208,13 @@ def _refused(step: Step, st: StepPlan, state: ExecutionState) -> StepPlan:
     refusals = state.refused.get(activity_id(step.id, st.attempt))
     if not refusals:
         return st
-    lasting = next((r for r in refusals if r.cause not in PASSING), None)
+    lasting = next((r for r in refusals if lasts(r.cause) is not Lasts.PASSING), None)
     if lasting is not None:
         return StepPlan(StepStatus.FAILED, st.attempt, latest=st.latest, reason=refusal_reason(step.id, lasting))
     waits = len(refusals)
     if waits >= MAX_WAITS:
         waited = sum(wait_delay(k) for k in range(1, waits))
-        return StepPlan(StepStatus.FAILED, st.attempt, latest=st.latest, reason=shorten(
+        return StepPlan(StepStatus.FAILED, st.attempt, latest=st.latest, reason=cut_middle(
             f"{step.id} could not be scheduled: SWF refused it {waits} times in a row over {waited} s "
             f"({refusals[-1].cause}, which passes by itself): run fewer at once, or ask AWS for a higher quota",
             MAX_REASON))
@@ -176,51 +230,6 @@ def _refused(step: Step, st: StepPlan, state: ExecutionState) -> StepPlan:
 # ---- decisions ---------------------------------------------------------------------------------------
 
 
-def fail(reason: str, details: str | None = None) -> Decision:
-    """A FailWorkflowExecution decision, reason and details cut to SWF's limits."""
-    attrs = {"reason": shorten(reason, MAX_REASON)}
-    if details:
-        attrs["details"] = cut(details, MAX_DATA)
-    return {"decisionType": "FailWorkflowExecution", "failWorkflowExecutionDecisionAttributes": attrs}
-
-
-def complete(result: str | None) -> Decision:
-    """A CompleteWorkflowExecution decision."""
-    attrs = {} if result is None else {"result": result}
-    return {"decisionType": "CompleteWorkflowExecution", "completeWorkflowExecutionDecisionAttributes": attrs}
-
-
-def cancel(details: str | None = None) -> Decision:
-    """A CancelWorkflowExecution decision."""
-    attrs = {} if details is None else {"details": cut(details, MAX_DATA)}
-    return {"decisionType": "CancelWorkflowExecution", "cancelWorkflowExecutionDecisionAttributes": attrs}
-
-
-def start_timer(timer_id: str, delay: int) -> Decision:
-    """A StartTimer decision: the decider waits through SWF, never by sleeping."""
-    return {
-        "decisionType": "StartTimer",
-        "startTimerDecisionAttributes": {"timerId": timer_id, "startToFireTimeout": str(delay)},
-    }
-
-
-def cancel_timer(timer_id: str) -> Decision:
-    """A CancelTimer decision."""
-    return {"decisionType": "CancelTimer", "cancelTimerDecisionAttributes": {"timerId": timer_id}}
-
-
-def request_cancel(activity: str) -> Decision:
-    """A RequestCancelActivityTask decision: its worker hears of it on its next heartbeat."""
-    return {"decisionType": "RequestCancelActivityTask",
-            "requestCancelActivityTaskDecisionAttributes": {"activityId": activity}}
-
-
-def marker(name: str, details: str) -> Decision:
-    """A RecordMarker decision."""
-    return {"decisionType": "RecordMarker",
-            "recordMarkerDecisionAttributes": {"markerName": name, "details": cut(details, MAX_DATA)}}
-
-
 def schedule(step: Step, activity: Activity, attempt: int, input: str | None) -> Decision:
     """A ScheduleActivityTask decision carrying every timeout, so config.yaml is the truth."""
     attrs: dict[str, Any] = {
@@ -234,7 +243,7 @@ def schedule(step: Step, activity: Activity, attempt: int, input: str | None) ->
     }
     if input is not None:
         attrs["input"] = input
-    return {"decisionType": "ScheduleActivityTask", "scheduleActivityTaskDecisionAttributes": attrs}
+    return schedule_activity(attrs)
 
 
 def step_input(step: Step, state: ExecutionState) -> str | None:
@@ -260,21 +269,21 @@ def failure_reason(step_id: str, act: ActivityState) -> str:
 
 def _failing(reason: str, details: str | None = None, step: str | None = None,
              steps: dict[str, StepPlan] | None = None) -> Answer:
-    return Answer([fail(reason, details)], steps or {}, Closing(Closed.FAILED, shorten(reason, MAX_REASON), step, details))
+    return Answer([fail(reason, details)], steps or {}, Closing(Closed.FAILED, cut_middle(reason, MAX_REASON), step, details))
 
 
 def decide(workflow: Workflow, state: ExecutionState) -> Answer:
     """The decisions that move the execution on from the state its history describes."""
     if state.close_status is not None:
         return Answer([])
-    lasting = next((r for r in reversed(state.close_refusals) if r.cause != "UNHANDLED_DECISION"), None)
+    lasting = next((r for r in reversed(state.close_refusals) if lasts(r.cause) is not Lasts.RACE), None)
     if lasting is not None:  # SWF will not let it close: leave it to a person or its timeout, never re-send
         return Answer([], plan(workflow, state), refused=lasting)
     if state.problems:
         return _failing(state.problems[0], "\n".join(state.problems))
     if state.event_count > workflow.max_history_events:
         return _failing(f"history has {state.event_count} events, past max_history_events "
-                        f"({workflow.max_history_events}); SWF's own limit is 25,000")
+                        f"({workflow.max_history_events}); SWF's own limit is {MAX_HISTORY_EVENTS:,}")
     if len(state.decider_errors) >= DECIDER_ERRORS:
         return _failing(f"the decider failed {len(state.decider_errors)} times in a row: {state.decider_errors[-1]}",
                         "\n".join(state.decider_errors))
@@ -311,12 +320,20 @@ def decide(workflow: Workflow, state: ExecutionState) -> Answer:
 
 
 def _cancelling(state: ExecutionState) -> Answer:
-    """A cancel was asked for: cancel the open activities and timers, then the execution once none is open."""
+    """A cancel was asked for: cancel the open activities and timers, then the execution once none is open.
+
+    A cancel SWF refused is not asked again, whatever the cause: an activity SWF will not cancel is waited for
+    until it ends by itself (the answer names the refusal), a timer SWF will not cancel goes with the execution.
+    """
     running = [a for a in state.activities.values() if a.status.open]
-    decisions = [request_cancel(a.activity_id) for a in running if not a.cancel_requested]
-    decisions += [cancel_timer(t.timer_id) for t in state.timers.values() if not t.fired]
+    refused = state.activity_cancels_refused
+    decisions = [request_cancel(a.activity_id) for a in running if not a.cancel_requested and a.activity_id not in refused]
+    decisions += [cancel_timer(t.timer_id) for t in state.timers.values()
+                  if not t.fired and t.timer_id not in state.timer_cancels_refused]
     if running:
-        return Answer(fit(decisions, state))
+        waiting = [refused[a.activity_id] for a in running if a.activity_id in refused]
+        lasting = max((r for r in waiting if lasts(r.cause) is Lasts.LASTING), key=lambda r: r.event_id, default=None)
+        return Answer(fit(decisions, state), refused=lasting)
     return Answer([*decisions, cancel(state.cancel_cause)], closing=Closing(Closed.CANCELED, "cancel requested"))
 
 
@@ -325,23 +342,32 @@ def after_error(state: ExecutionState, error: str) -> Answer:
     through a timer; the third time in a row, fail the execution naming the error.
 
     The same history gives the same error, but a decider can be fixed and deployed while it waits; an
-    event it cannot read (state.problems) fails at once, for no deployment makes it readable.
+    event it cannot read (state.problems) fails at once, for no deployment makes it readable. The errors are
+    counted per decision task whether SWF took their marker or not; a timer SWF refuses for good fails it at once.
     """
     errors = len(state.decider_errors) + 1
     if errors >= DECIDER_ERRORS:
         return _failing(f"the decider failed {errors} times in a row: {error}", "\n".join([*state.decider_errors, error]))
-    return Answer([marker(DECIDER_ERROR, error), start_timer(f"{DECIDER_ERROR}-{state.last_event_id}",
-                                                                    WAIT_CAP // 2 * errors)])
+    timer_refused = next((r for key, refusals in state.refused.items() if parse_timer(key).kind is TimerKind.ERROR
+                          for r in refusals if lasts(r.cause) is Lasts.LASTING), None)
+    if timer_refused is not None:  # it cannot wait through SWF: no more tries
+        hint = ": see python -m swfagent policies" if timer_refused.cause == "OPERATION_NOT_PERMITTED" else ""
+        return _failing(f"the decider failed ({error}), and SWF refused the timer to decide again "
+                        f"({timer_refused.cause}){hint}", "\n".join([*state.decider_errors, error]))
+    # a marker refused for good is not asked again: the errors are counted from their timers then
+    refused = any(r.target == DECIDER_ERROR and lasts(r.cause) is Lasts.LASTING for r in state.markers_refused)
+    record = [] if refused else [marker(DECIDER_ERROR, error)]
+    return Answer([*record, start_timer(error_timer_id(state.last_event_id), WAIT_CAP // 2 * errors)])
 
 
 def fit(decisions: list[Decision], state: ExecutionState) -> list[Decision]:
     """What fits in one answer (SWF takes 1 MB; the agent sends at most 100 decisions); the rest follows in the
     next decision task, which a 0-second timer brings at once."""
-    sizes = [len(json.dumps(d)) for d in decisions]
+    sizes = [d.size() for d in decisions]
     if len(decisions) <= DECISIONS_PER_RESPONSE and sum(sizes) <= RESPONSE_BYTES:
         return decisions
-    more = start_timer(f"{MORE}{state.last_event_id}", 0)
-    room, taken = RESPONSE_BYTES - len(json.dumps(more)), 0
+    more = start_timer(more_timer_id(state.last_event_id), 0)
+    room, taken = RESPONSE_BYTES - more.size(), 0
     out: list[Decision] = []
     for d, size in zip(decisions, sizes, strict=True):
         if len(out) == DECISIONS_PER_RESPONSE - 1 or taken + size > room:
@@ -353,47 +379,47 @@ def fit(decisions: list[Decision], state: ExecutionState) -> list[Decision]:
 
 def describe(answer: Answer) -> str:
     """The article's 'Decision Made: ...' text for an answer."""
-    decisions = answer.decisions
-    if answer.refused is not None:
-        return f"Wait -- SWF refused to close the execution ({answer.refused.cause}): it waits for a person"
+    decisions, refused = answer.decisions, answer.refused
+    if refused is not None and refused.decision == "RequestCancelActivityTask" and not decisions:
+        return f"Wait -- {refused.target} to end by itself: SWF refused to cancel it ({refused.cause})"
+    if refused is not None and refused.decision != "RequestCancelActivityTask":
+        return f"Wait -- SWF refused to close the execution ({refused.cause}): it waits for a person"
     if not decisions:
         waiting = [s for s, st in answer.steps.items() if st.status in (StepStatus.RUNNING, StepStatus.WAITING)]
         return "Wait -- " + ", ".join(waiting) + " under way" if waiting else "Wait"
     last = decisions[-1]
-    kind = last["decisionType"]
-    if kind == "CompleteWorkflowExecution":
+    if last.type is DecisionType.COMPLETE_WORKFLOW_EXECUTION:
         return "Complete the workflow execution"
-    if kind == "FailWorkflowExecution":
-        return "Fail the workflow execution -- " + str(last["failWorkflowExecutionDecisionAttributes"]["reason"])
-    if kind == "CancelWorkflowExecution":
+    if last.type is DecisionType.FAIL_WORKFLOW_EXECUTION:
+        return "Fail the workflow execution -- " + str(last.get("reason"))
+    if last.type is DecisionType.CANCEL_WORKFLOW_EXECUTION:
         return "Cancel the workflow execution"
     parts: list[str] = []
     scheduled = []
     for d in decisions:
-        kind = d["decisionType"]
-        if kind == "ScheduleActivityTask":
-            step, attempt = parse_activity_id(d["scheduleActivityTaskDecisionAttributes"]["activityId"])
+        if d.type is DecisionType.SCHEDULE_ACTIVITY_TASK:
+            step, attempt = parse_activity_id(d.get("activityId"))
             scheduled.append(f"{step} (attempt {attempt})" if attempt > 1 else str(step))
-        elif kind == "StartTimer":
-            a = d["startTimerDecisionAttributes"]
-            parts.append(_timer_text(a["timerId"], a["startToFireTimeout"]))
-        elif kind == "RequestCancelActivityTask":
-            parts.append("Cancel activity -- " + d["requestCancelActivityTaskDecisionAttributes"]["activityId"])
-        elif kind == "RecordMarker":
-            parts.append("Record -- " + shorten(d["recordMarkerDecisionAttributes"].get("details", ""), 200))
+        elif d.type is DecisionType.START_TIMER:
+            parts.append(_timer_text(d.get("timerId"), d.get("startToFireTimeout")))
+        elif d.type is DecisionType.REQUEST_CANCEL_ACTIVITY_TASK:
+            parts.append("Cancel activity -- " + d.get("activityId"))
+        elif d.type is DecisionType.RECORD_MARKER:
+            parts.append("Record -- " + shorten(d.get("details", ""), 200))
     if scheduled:
         parts.insert(0, "Schedule activity -- " + ", ".join(scheduled))
     return "; ".join(dict.fromkeys(p for p in parts if p))
 
 
 def _timer_text(timer_id: str, delay: str) -> str:
-    if timer_id.startswith(MORE):
+    timer = parse_timer(timer_id)
+    if timer.kind is TimerKind.MORE:
         return "The rest in the next decision task"
-    if timer_id.startswith(DECIDER_ERROR):
+    if timer.kind is TimerKind.ERROR:
         return f"Decide again in {delay} s"
-    attempt_id = attempt_of_timer(timer_id)
-    step, attempt = parse_activity_id(attempt_id)
-    if attempt_id != timer_id:  # a wait timer
-        return f"Wait {delay} s for SWF's capacity, then {step} (attempt {attempt})"
-    return f"Retry {step} in {delay} s (attempt {attempt})"
+    if timer.kind is TimerKind.WAIT:
+        return f"Wait {delay} s for SWF's capacity, then {timer.step} (attempt {timer.attempt})"
+    if timer.kind is TimerKind.RETRY:
+        return f"Retry {timer.step} in {delay} s (attempt {timer.attempt})"
+    return f"Timer {timer_id} ({delay} s)"
 

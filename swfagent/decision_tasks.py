@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any
 
@@ -10,14 +11,16 @@ from botocore.exceptions import BotoCoreError, ClientError
 from . import alerts
 from .client import describe_error, error_code, is_transient, redact
 from .config import Config
-from .decide import Answer, Closing, after_error, decide, describe, fail
+from .decide import Answer, Closing, StepPlan, after_error, decide, describe, plan
+from .decisions import DecisionType, fail, to_swf
 from .errors import TaskError
-from .history import ExecutionState, fold
+from .history import ExecutionState, Refusal, fold
 from .limits import MAX_DATA, MAX_PAGE, MAX_REASON, shorten
 from .logs import log
 from .payloads import S3Store, is_reference
-from .poller import Poll, keep_trying
-from .status import ActivityStatus, Closed
+from .poller import Poll
+from .retrying import retry
+from .status import ActivityStatus, Closed, StepStatus
 
 Task = dict[str, Any]
 
@@ -68,32 +71,37 @@ def foreign(config: Config, task: Task) -> str | None:
             f"has {w.name} {w.version}: its decision tasks are left to a decider that has it")
 
 
-def fetch_conditions(config: Config, state: ExecutionState, store: S3Store | None) -> None:
-    """The results in S3 that a `when` condition reads, fetched into state.texts (decide itself does no I/O)."""
+def condition_texts(config: Config, state: ExecutionState, store: S3Store | None) -> dict[str, str]:
+    """The results kept in S3 that a `when` condition reads, fetched by activity id (decide itself does no I/O)."""
+    texts: dict[str, str] = {}
     if store is None:
-        return
+        return texts
     for step in config.workflow.steps:
         for dep, _ in step.when:
             act = state.by_step.get(dep)
             if act is not None and act.status == ActivityStatus.COMPLETED and is_reference(act.result):
-                state.texts[act.activity_id] = store.get_text(str(act.result))
+                texts[act.activity_id] = store.get_text(str(act.result))
+    return texts
 
 
-def offload(decisions: list[dict[str, Any]], store: S3Store | None, execution: dict[str, Any]) -> None:
-    """Inputs and results over SWF's limit, put in S3: the decisions carry their references instead."""
-    for d in decisions:
-        kind = d["decisionType"]
-        if kind not in ("ScheduleActivityTask", "CompleteWorkflowExecution"):
-            continue
-        attrs = d[kind[0].lower() + kind[1:] + "DecisionAttributes"]
-        field = "input" if kind == "ScheduleActivityTask" else "result"
-        text = attrs.get(field)
-        if text is None or len(text) <= MAX_DATA:
-            continue
-        if store is None:  # decide fails such a step before this; a result from S3 is a reference already
-            raise ValueError(f"{field} of {len(text)} characters and no results: s3 in config.yaml")
-        owner = attrs.get("activityId", "execution")
-        attrs[field] = store.put_text(text, store.key(execution, owner, field))
+# the decisions that may carry a value over SWF's limit, and its attribute
+LARGE = {DecisionType.SCHEDULE_ACTIVITY_TASK: "input", DecisionType.COMPLETE_WORKFLOW_EXECUTION: "result"}
+
+
+def offload(answer: Answer, store: S3Store | None, execution: dict[str, Any]) -> Answer:
+    """The answer with each input or result over SWF's limit put in S3 and replaced by its reference: the one place
+    values are written to S3, after decide; new decisions, none changed in place."""
+    decisions = []
+    for d in answer.decisions:
+        field = LARGE.get(d.type)
+        text = d.get(field) if field else None
+        if field is not None and text is not None and len(text) > MAX_DATA:
+            if store is None:  # decide fails such a step before this; a result from S3 is a reference already
+                raise ValueError(f"{field} of {len(text)} characters and no results: s3 in config.yaml")
+            key = store.key(execution, d.get("activityId", "execution"), field)
+            d = d.with_attributes(**{field: store.put_text(text, key)})
+        decisions.append(d)
+    return dataclasses.replace(answer, decisions=decisions)
 
 
 def handle_decision_task(client: Any, config: Config, task: Task, store: S3Store | None = None) -> Answer:
@@ -104,47 +112,83 @@ def handle_decision_task(client: Any, config: Config, task: Task, store: S3Store
     received = time.monotonic()
     log.info("Making decision on what is next", extra=ctx)
     state = fold(task["events"])
+    # the DecisionTaskStarted event of the last decision task a decider answered: what came after it is news
     previous = task.get("previousStartedEventId") or 0
+    for name in state.unknown_events:
+        log.warning(f"ignored an event type this decider does not know: {name}", extra=ctx)
+    try:
+        texts = condition_texts(config, state, store)
+        answer = offload(decide(config.workflow, dataclasses.replace(state, texts=texts) if texts else state), store,
+                         execution)
+    except Exception as exc:  # our bug, or S3 out of reach: recorded in the history, tried again, then failed
+        error = describe_error(exc) if isinstance(exc, (ClientError, BotoCoreError)) else repr(exc)
+        log.error(f"cannot decide: {error}", extra=ctx)
+        answer = after_error(state, f"cannot decide: {error}"[:MAX_DATA])
+    token = task["taskToken"]
+    sent = _respond(client, config, token, answer, received, ctx)
+    if sent is None:  # not answered: the next decision task has the same news, told then, once
+        return Answer([])
+    _news(config, state, task["events"], sent, previous, ctx)
+    refused = sent.refused
+    if refused is not None and refused.event_id > previous:
+        log.error(refused_text(refused), extra=ctx)
+    else:
+        log.info(f"Decision Made: {describe(sent)}", extra=ctx)
+    _alert(config, state, sent, previous, ctx)
+    return sent
+
+
+def refused_text(refused: Refusal) -> str:
+    """What a refusal that lasts means for the execution, and what the decider does about it."""
+    if refused.decision == "RequestCancelActivityTask":
+        hint = ": see python -m swfagent policies" if refused.cause == "OPERATION_NOT_PERMITTED" else ""
+        return (f"SWF refused to cancel activity {refused.target} ({refused.cause}){hint}; the decider will not ask "
+                "again: the execution is canceled once the activity ends by itself")
+    return (f"SWF refused to close this execution ({refused.decision}: {refused.cause}): it stays open until someone "
+            "terminates it or it times out; the decider will not try again")
+
+
+def _news(config: Config, state: ExecutionState, events: list[dict[str, Any]], answer: Answer, previous: int,
+          ctx: dict[str, Any]) -> None:
+    """One line for each step that ended or was skipped since the last decision task answered (`previous`)."""
     for act in state.activities.values():
         if act.closed_event_id > previous and act.step_id is not None:
             if act.status == ActivityStatus.COMPLETED:
                 log.info(f"{act.step_id} succeeded", extra={**ctx, "activity_id": act.activity_id})
             elif act.status in (ActivityStatus.FAILED, ActivityStatus.TIMED_OUT):
                 log.info(f"{act.step_id} failed: {act.reason}", extra={**ctx, "activity_id": act.activity_id})
-    for name in state.unknown_events:
-        log.warning(f"ignored an event type this decider does not know: {name}", extra=ctx)
-    try:
-        fetch_conditions(config, state, store)
-        answer = decide(config.workflow, state)
-        offload(answer.decisions, store, execution)
-    except Exception as exc:  # our bug, or S3 out of reach: recorded in the history, tried again, then failed
-        error = describe_error(exc) if isinstance(exc, (ClientError, BotoCoreError)) else repr(exc)
-        log.error(f"cannot decide: {error}", extra=ctx)
-        answer = after_error(state, f"cannot decide: {error}"[:MAX_DATA])
-    token = task["taskToken"]
-    answer = _respond(client, config, token, answer, received, ctx)
-    if answer.refused is not None:
-        log.error(f"SWF refused to close this execution ({answer.refused.decision}: {answer.refused.cause}): it stays "
-                  "open until someone terminates it or it times out; the decider will not try again", extra=ctx)
-    else:
-        log.info(f"Decision Made: {describe(answer)}", extra=ctx)
-    _alert(config, state, answer, previous, ctx)
-    return answer
+    skipped = {s: st for s, st in answer.steps.items() if st.status == StepStatus.SKIPPED}
+    if skipped:
+        was: dict[str, StepPlan] = {}
+        if previous:  # the plan as the last decision task answered saw it
+            before = fold([e for e in events if e.get("eventId", 0) <= previous])
+            before.texts = state.texts
+            was = plan(config.workflow, before)
+        for step_id, st in skipped.items():
+            if step_id not in was or was[step_id].status != StepStatus.SKIPPED:
+                log.info(f"Skipped {step_id}: {st.reason}", extra=ctx)
+    unpolled = [e for e in state.unpolled_decisions if e > previous]
+    if unpolled:
+        log.warning(f"{len(unpolled)} decision task(s) timed out before any decider took them (SCHEDULE_TO_START): no "
+                    f"decider was polling task list {config.workflow.task_list}; keep decider.py --loop running",
+                    extra=ctx)
 
 
-def _respond(client: Any, config: Config, token: str, answer: Answer, received: float, ctx: dict[str, Any]) -> Answer:
-    """Send the decisions; if SWF refuses them for good, answer with a failure naming why, once."""
+def _respond(client: Any, config: Config, token: str, answer: Answer, received: float,
+             ctx: dict[str, Any]) -> Answer | None:
+    """Send the decisions; if SWF refuses them for good, answer with a failure naming why, once; None when the task
+    is no longer open."""
     until = received + max(config.workflow.decision_timeout, 30)  # SWF takes an answer until the task times out
     what = f"workflow {ctx['workflow_id']}: reporting the decision"
     try:
-        keep_trying(lambda: client.respond_decision_task_completed(taskToken=token, decisions=answer.decisions),
-                        what, until=until)
+        retry(lambda: client.respond_decision_task_completed(taskToken=token, decisions=to_swf(answer.decisions)),
+              what, until=until, on=is_transient, code=error_code)
         return answer
     except Exception as exc:
         if error_code(exc) == "UnknownResourceFault":
             log.warning("The decision task is no longer open (it timed out or the execution closed): "
                         "another decision task will follow", extra=ctx)
-            return Answer([])
+            return None
         text = redact(describe_error(exc), token)
         if is_transient(exc) or not answer.decisions:
             raise TaskError(f"{what}: {text}") from None
@@ -152,15 +196,16 @@ def _respond(client: Any, config: Config, token: str, answer: Answer, received: 
         refused = Answer([fail(reason)], closing=Closing(Closed.FAILED, shorten(reason, MAX_REASON)))
     log.error(f"SWF refused the decisions ({text}): failing the execution instead", extra=ctx)
     try:
-        keep_trying(lambda: client.respond_decision_task_completed(taskToken=token, decisions=refused.decisions),
-                        what, until=until)
+        retry(lambda: client.respond_decision_task_completed(taskToken=token, decisions=to_swf(refused.decisions)),
+              what, until=until, on=is_transient, code=error_code)
     except Exception as exc:
         raise TaskError(f"{what}: {redact(describe_error(exc), token)}") from None
     return refused
 
 
 def _alert(config: Config, state: ExecutionState, answer: Answer, previous: int, ctx: dict[str, Any]) -> None:
-    """One alert per execution that fails or is canceled, and one when SWF refuses to close it."""
+    """One alert per execution that fails or is canceled, and one when SWF refuses to close it or to cancel an
+    activity of it for good."""
     if config.alerts is None:
         return
     closing, refused = answer.closing, answer.refused
@@ -169,6 +214,9 @@ def _alert(config: Config, state: ExecutionState, answer: Answer, previous: int,
         alerts.send(config, alerts.message(config, workflow_id, run_id, closing.status, closing.reason, closing.step,
                                            closing.details))
     elif refused is not None and refused.event_id > previous:  # seen for the first time
+        if refused.decision == "RequestCancelActivityTask":
+            alerts.send(config, alerts.message(config, workflow_id, run_id, Closed.CANCEL_REFUSED, refused_text(refused)))
+            return
         alerts.send(config, alerts.message(
             config, workflow_id, run_id, Closed.CLOSE_REFUSED,
             f"SWF refused {refused.decision} ({refused.cause}): the execution stays open until someone terminates it "

@@ -9,10 +9,11 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from .client import make_client
 from .config import ARTICLE_CONFIG, PROJECT_DIR, load_config
 from .executions import show_data
+from .status import Closed
 
 WORKFLOW_ID = "Demo"
 
@@ -29,10 +30,10 @@ STEPS: list[tuple[str, list[str], str | None]] = [
 ]
 
 
-def run_demo(config_path: str | Path, endpoint: str, run: Callable[[list[str], str | None], int]) -> int:
+def run_demo(config_path: str | Path, endpoint: str, run: Callable[[list[str], str | None], int], client: Any) -> int:
     """Register, start, then decider/worker one task per run, five runs, then show; 0 if it COMPLETED.
 
-    boto3 must already point at the embedded SWF at `endpoint`; `run(argv, script)` runs one command.
+    `run(argv, script)` runs one command against the embedded SWF at `endpoint`; `client` is one for it too.
     """
     config = load_config(config_path)
     cfg = ["--config", str(config_path)]
@@ -46,9 +47,8 @@ def run_demo(config_path: str | Path, endpoint: str, run: Callable[[list[str], s
         if code != 0:
             print(f"demo: `{shown}` failed", file=sys.stderr)
             return 1
-    data = show_data(make_client(), config, WORKFLOW_ID, None)
-    summary = data["summary"]
-    last = data["activities"][-1] if data["activities"] else None
-    print(f"Execution {WORKFLOW_ID} closed {summary['close_status']}; "
-          f"{last['type'] if last else '-'}'s result: {summary['result']}")
-    return 0 if summary["close_status"] == "COMPLETED" else 1
+    data = show_data(client, config, WORKFLOW_ID, None)
+    summary = data.summary
+    last = data.activities[-1] if data.activities else None
+    print(f"Execution {WORKFLOW_ID} closed {summary.close_status}; {last.type if last else '-'}'s result: {summary.result}")
+    return 0 if summary.close_status == Closed.COMPLETED else 1

@@ -12,6 +12,7 @@ class Exit(enum.IntEnum):
     ERROR = 1  # SWF refused or could not be reached, or a check found failed executions
     USAGE = 2  # bad arguments or config.yaml, or a check could not ask SWF
     INTERRUPTED = 130
+    PIPE_CLOSED = 141  # what reads our output stopped reading (`| head`): 128 + SIGPIPE, as other commands end
 
 
 class SwfAgentError(Exception):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import string
 import uuid
 from typing import Any
 
@@ -18,33 +19,51 @@ from .config import Config
 from .decide import plan
 from .errors import NotFound, UsageError
 from .history import ExecutionState, fold
+from .ids import swf_name_problem
 from .limits import MAX_PAGE
-from .status import Closed, Shown
+from .status import Closed, Shown, Which
+from .views import ActivityRow, EventRow, ExecutionView, Failure, Summary
 
 EPOCH = dt.datetime(1970, 1, 2, tzinfo=dt.timezone.utc)
-CLOSE_STATUSES = tuple(str(c) for c in Closed if c is not Closed.CLOSE_REFUSED)
+CLOSE_STATUSES = tuple(str(c) for c in Closed if c not in (Closed.CLOSE_REFUSED, Closed.CANCEL_REFUSED))
 Event = dict[str, Any]
 
 
 # ---- start ---------------------------------------------------------------------------------------
 
 
+TEMPLATE_FIELDS = ("date", "time", "datetime", "uuid")
+
+
 def workflow_id_from_template(template: str, now: dt.datetime) -> str:
-    """Fill {date}, {time}, {datetime} and {uuid} in a workflow id template."""
+    """Fill {date}, {time}, {datetime} and {uuid} in a workflow id template: those fields only, as they are (no
+    format spec or conversion, which could build a string of any size)."""
+    use = "(use {date}, {time}, {datetime}, {uuid})"
     try:
-        return template.format(
-            date=now.strftime("%Y-%m-%d"), time=now.strftime("%H%M%S"),
-            datetime=now.strftime("%Y-%m-%dT%H%M%S"), uuid=uuid.uuid4().hex[:12],
-        )
-    except (KeyError, IndexError, ValueError, AttributeError) as exc:
-        raise UsageError(f"--id-template {template!r}: {exc!r} (use {{date}}, {{time}}, {{datetime}}, {{uuid}})") from None
+        parts = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise UsageError(f"--id-template {template[:80]!r}: {exc} {use}") from None
+    for _, name, spec, conversion in parts:
+        if name is None:
+            continue
+        if name not in TEMPLATE_FIELDS or spec or conversion:
+            shown = "{" + name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
+            raise UsageError(f"--id-template: {shown[:40]!r} is not a field it fills {use}")
+    filled = {"date": now.strftime("%Y-%m-%d"), "time": now.strftime("%H%M%S"),
+              "datetime": now.strftime("%Y-%m-%dT%H%M%S"), "uuid": uuid.uuid4().hex[:12]}
+    return "".join(text + (filled[name] if name is not None else "") for text, name, _, _ in parts)
 
 
 def new_workflow_id(config: Config, workflow_id: str | None, template: str | None, now: dt.datetime) -> str:
-    """The id to start with: the one given, or a template filled, or the workflow's name, a time and a random part."""
+    """The id to start with: the one given, or a template filled, or the workflow's name, a time and a random part;
+    UsageError when SWF would refuse it."""
     if workflow_id and template:
         raise UsageError("give a workflow id or an id template, not both")
-    return workflow_id or workflow_id_from_template(template or f"{config.workflow.name}-{{datetime}}-{{uuid}}", now)
+    made = workflow_id or workflow_id_from_template(template or f"{config.workflow.name}-{{datetime}}-{{uuid}}", now)
+    problem = swf_name_problem(made)
+    if problem is not None:
+        raise UsageError(f"workflow id {made[:80]!r}: {problem}")
+    return made
 
 
 def start_execution(client: Any, config: Config, workflow_id: str, input: str | None) -> tuple[str, bool]:
@@ -63,23 +82,23 @@ def start_execution(client: Any, config: Config, workflow_id: str, input: str | 
     except ClientError as exc:
         if error_code(exc) != "WorkflowExecutionAlreadyStartedFault":
             raise
-    open_runs = list_executions(client, config, "open", workflow_id=workflow_id)
+    open_runs = list_executions(client, config, Which.OPEN, workflow_id=workflow_id)
     return (open_runs[0]["execution"]["runId"] if open_runs else "?"), False
 
 
 # ---- list --------------------------------------------------------------------------------------
 
 
-def parse_since(text: str, now: dt.datetime) -> dt.datetime:
-    """'24h', '30m', '7d', '90s' before now."""
+def parse_since(text: str, now: dt.datetime, what: str = "--since") -> dt.datetime:
+    """'24h', '30m', '7d', '90s' before now; errors name the value as `what` (the option, or the form's field)."""
     m = re.fullmatch(r"\s*(\d+)\s*([smhd])\s*", text or "")
     if not m:
-        raise UsageError(f"--since {text!r}: give a number and a unit, e.g. 30m, 24h, 7d")
+        raise UsageError(f"{what} {text!r}: give a number and a unit, e.g. 30m, 24h, 7d")
     seconds = int(m.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
     try:
         return now - dt.timedelta(seconds=seconds)
     except OverflowError:
-        raise UsageError(f"--since {text!r}: too far back") from None
+        raise UsageError(f"{what} {text!r}: too far back") from None
 
 
 def _infos(pages: Any) -> list[dict[str, Any]]:
@@ -94,7 +113,7 @@ def _narrowed(workflow_id: str | None, status: str | None) -> dict[str, Any]:
 
 
 def list_executions(
-    client: Any, config: Config, which: str = "all", since: dt.datetime | None = None,
+    client: Any, config: Config, which: Which = Which.ALL, since: dt.datetime | None = None,
     status: str | None = None, workflow_id: str | None = None, closed_since: dt.datetime | None = None,
 ) -> list[dict[str, Any]]:
     """Executions of the domain, newest first, all pages, filtered by SWF.
@@ -103,14 +122,14 @@ def list_executions(
     with this close status. SWF takes a workflow id or a close status in one call, not both: with both,
     the status is checked here.
     """
-    domain = config.domain.name
+    which, domain = Which(which), config.domain.name
     by_id = _narrowed(workflow_id, None)
     found: dict[tuple[str, str], dict[str, Any]] = {}
-    if which in ("all", "open") and status is None and closed_since is None:
+    if Which.OPEN in which.kinds and status is None and closed_since is None:
         for e in _infos(client.get_paginator("list_open_workflow_executions").paginate(
                 domain=domain, startTimeFilter={"oldestDate": since or EPOCH}, **by_id)):
             found[(e["execution"]["workflowId"], e["execution"]["runId"])] = e
-    if which in ("all", "closed"):
+    if Which.CLOSED in which.kinds:
         window = ({"closeTimeFilter": {"oldestDate": closed_since}} if closed_since
                   else {"startTimeFilter": {"oldestDate": since or EPOCH}})
         for e in _infos(client.get_paginator("list_closed_workflow_executions").paginate(
@@ -121,7 +140,7 @@ def list_executions(
 
 
 def executions_page(
-    client: Any, config: Config, which: str, *, since: dt.datetime | None = None, workflow_id: str | None = None,
+    client: Any, config: Config, which: Which, *, since: dt.datetime | None = None, workflow_id: str | None = None,
     status: str | None = None, token: str | None = None, size: int = 50,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page of open or closed executions, newest first, as SWF pages them; and the next page's token.
@@ -129,19 +148,21 @@ def executions_page(
     SWF takes a workflow id or a close status in one call, not both: with both, the status is checked here
     (so a page may hold fewer than `size`).
     """
+    which = Which(which)
     kwargs: dict[str, Any] = {"domain": config.domain.name, "maximumPageSize": size,
                               "startTimeFilter": {"oldestDate": since or EPOCH},
-                              **_narrowed(workflow_id, status if which == "closed" else None)}
+                              **_narrowed(workflow_id, status if which is Which.CLOSED else None)}
     if token:
         kwargs["nextPageToken"] = token
-    call = client.list_open_workflow_executions if which == "open" else client.list_closed_workflow_executions
+    call = client.list_open_workflow_executions if which is Which.OPEN else client.list_closed_workflow_executions
     page = call(**kwargs)
     rows = [e for e in page.get("executionInfos", []) if not status or e.get("closeStatus") == status]
     return rows, page.get("nextPageToken")
 
 
 def latest_activity(client: Any, config: Config, execution: dict[str, str], within: int = 100) -> str | None:
-    """The activity id an execution scheduled last (its current or last step), from its newest `within` events.
+    """The activity id an execution scheduled last, or could not schedule (its current or last step), from its
+    newest `within` events.
 
     Read newest first, a short page first: the last scheduling is most often a few events back. If it is not there,
     all `within` events in one call (not the short page's token with another page size, which SWF's paging does
@@ -151,7 +172,8 @@ def latest_activity(client: Any, config: Config, execution: dict[str, str], with
         page = client.get_workflow_execution_history(domain=config.domain.name, execution=execution,
                                                      reverseOrder=True, maximumPageSize=size)
         for event in page.get("events", []):
-            scheduled = event.get("activityTaskScheduledEventAttributes")
+            scheduled = (event.get("activityTaskScheduledEventAttributes")
+                         or event.get("scheduleActivityTaskFailedEventAttributes"))
             if scheduled:
                 return str(scheduled.get("activityId"))
         if not page.get("nextPageToken"):
@@ -164,7 +186,7 @@ def latest_activity(client: Any, config: Config, execution: dict[str, str], with
 
 def latest_run(client: Any, config: Config, workflow_id: str) -> str:
     """The run id of the newest execution with this workflow id."""
-    runs = list_executions(client, config, "all", workflow_id=workflow_id)
+    runs = list_executions(client, config, Which.ALL, workflow_id=workflow_id)
     if not runs:
         raise NotFound(f"no execution with workflow id {workflow_id!r} in domain {config.domain.name}")
     return str(runs[0]["execution"]["runId"])
@@ -192,8 +214,8 @@ def shown_steps(config: Config, state: ExecutionState) -> dict[str, Shown]:
     return {step: st.status.shown for step, st in plan(config.workflow, state).items()}
 
 
-def show_data(client: Any, config: Config, workflow_id: str, run_id: str | None) -> dict[str, Any]:
-    """Summary, events, activities and steps of one execution, as plain data."""
+def show_data(client: Any, config: Config, workflow_id: str, run_id: str | None) -> ExecutionView:
+    """Summary, events, activities and steps of one execution."""
     run_id = run_id or latest_run(client, config, workflow_id)
     try:
         info = client.describe_workflow_execution(
@@ -206,28 +228,24 @@ def show_data(client: Any, config: Config, workflow_id: str, run_id: str | None)
     state = fold(events)
     steps = shown_steps(config, state)
     ei = info["executionInfo"]
-    return {
-        "summary": {
-            "workflow_id": workflow_id, "run_id": run_id,
-            "workflow_type": f"{ei['workflowType']['name']} {ei['workflowType']['version']}",
-            "status": ei.get("executionStatus"), "close_status": ei.get("closeStatus"),
-            "started": ei.get("startTimestamp"), "closed": ei.get("closeTimestamp"),
-            "input": state.input, "result": state.close_result,
-            "reason": state.close_reason if state.close_status != Closed.COMPLETED else None,
-            "progress": {str(s): sum(v is s for v in steps.values()) for s in Shown},
-        },
-        "events": [
-            {"id": e.get("eventId"), "type": e.get("eventType"), "time": e.get("eventTimestamp"),
-             "attributes": attributes(e)} for e in events
-        ],
-        "activities": [
-            {"activity_id": a.activity_id, "type": a.activity_type, "version": a.version, "status": a.status,
-             "scheduled": a.scheduled_at, "started": a.started_at, "closed": a.closed_at,
-             "input": a.input, "result": a.result, "reason": a.reason, "details": a.details}
-            for a in state.activities.values()
-        ],
-        "steps": steps,
-    }
+    return ExecutionView(
+        summary=Summary(
+            workflow_id=workflow_id, run_id=run_id,
+            workflow_type=f"{ei['workflowType']['name']} {ei['workflowType']['version']}",
+            status=ei.get("executionStatus"), close_status=ei.get("closeStatus"),
+            started=ei.get("startTimestamp"), closed=ei.get("closeTimestamp"),
+            input=state.input, result=state.close_result,
+            reason=state.close_reason if state.close_status != Closed.COMPLETED else None,
+            progress={str(s): sum(v is s for v in steps.values()) for s in Shown},
+        ),
+        events=tuple(EventRow(e.get("eventId", 0), e.get("eventType", "?"), e.get("eventTimestamp"), attributes(e))
+                     for e in events),
+        activities=tuple(
+            ActivityRow(a.activity_id, a.activity_type, a.version, a.status, a.scheduled_at, a.started_at, a.closed_at,
+                        a.input, a.result, a.reason, a.details)
+            for a in state.activities.values()),
+        steps=steps,
+    )
 
 
 def execution_steps(client: Any, config: Config, workflow_id: str, run_id: str | None = None) -> dict[str, Shown]:
@@ -265,10 +283,10 @@ def request_cancel(client: Any, config: Config, workflow_id: str, run_id: str | 
 # ---- check ---------------------------------------------------------------------------------------
 
 
-def failures(client: Any, config: Config, since: dt.datetime) -> list[dict[str, Any]]:
+def failures(client: Any, config: Config, since: dt.datetime) -> list[Failure]:
     """Executions that closed since then other than COMPLETED (or continued as new), each with its alert."""
     out = []
-    for e in list_executions(client, config, "closed", closed_since=since):
+    for e in list_executions(client, config, Which.CLOSED, closed_since=since):
         if e.get("closeStatus") in (Closed.COMPLETED, Closed.CONTINUED_AS_NEW):
             continue
         ex = e["execution"]
@@ -284,7 +302,6 @@ def failures(client: Any, config: Config, since: dt.datetime) -> list[dict[str, 
             reason = f"the execution timed out ({state.close_reason or 'START_TO_CLOSE'})"
         else:
             reason = state.close_reason or details or str(e.get("closeStatus"))
-        out.append({**e, "alert": alerts.message(
-            config, ex["workflowId"], ex["runId"], str(e.get("closeStatus")), reason,
-            ", ".join(failed) or None, details)})
+        out.append(Failure(e, alerts.message(config, ex["workflowId"], ex["runId"], str(e.get("closeStatus")), reason,
+                                             ", ".join(failed) or None, details)))
     return out

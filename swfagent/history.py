@@ -11,34 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .decisions import attributes_key
+from .ids import DECIDER_ERROR, attempt_of_timer, is_error_timer, parse_activity_id
 from .status import ActivityStatus, Closed
 
-DECIDER_ERROR = "swfagent-error"  # the marker a decider records when it cannot decide
-
 Event = dict[str, Any]
-
-
-def activity_id(step_id: str, attempt: int) -> str:
-    """The deterministic activity id of a step's attempt (also the id of the retry timer before it)."""
-    return f"{step_id}-{attempt}"
-
-
-def wait_timer_id(attempt_id: str, waits: int) -> str:
-    """The id of the timer a step's attempt waits on after SWF refused it `waits` times for a passing cause."""
-    return f"{attempt_id}.wait{waits}"
-
-
-def attempt_of_timer(timer_id: str) -> str:
-    """The attempt a retry or wait timer is for (its activity id); a foreign timer's own id."""
-    return timer_id.partition(".wait")[0]
-
-
-def parse_activity_id(value: str) -> tuple[str | None, int]:
-    """The step id and attempt of an activity id made by activity_id; (None, 0) for a foreign one."""
-    step, _, attempt = value.rpartition("-")
-    if step and attempt.isdigit() and attempt[0] != "0":
-        return step, int(attempt)
-    return None, 0
 
 
 @dataclass(slots=True)
@@ -75,12 +52,12 @@ class TimerState:
 
 @dataclass(frozen=True, slots=True)
 class Refusal:
-    """A decision SWF refused: ScheduleActivityTaskFailed, StartTimerFailed, or a closing decision's *Failed."""
+    """A decision SWF refused: its *Failed event (ScheduleActivityTaskFailed, CancelTimerFailed, ...)."""
 
     event_id: int
     decision: str  # ScheduleActivityTask, StartTimer, CompleteWorkflowExecution, ...
     cause: str
-    target: str = ""  # the activity type (name and version) or the timer id concerned
+    target: str = ""  # the activity type (name and version), the activity id or the timer id concerned
 
 
 @dataclass
@@ -100,8 +77,12 @@ class ExecutionState:
     unknown_events: list[str] = field(default_factory=list)
     refused: dict[str, list[Refusal]] = field(default_factory=dict)  # an attempt's activity id -> SWF's refusals
     close_refusals: list[Refusal] = field(default_factory=list)
-    decision_timeouts_in_a_row: int = 0  # DecisionTaskTimedOut since the last DecisionTaskCompleted
-    decider_errors: list[str] = field(default_factory=list)  # DECIDER_ERROR markers since the last progress
+    activity_cancels_refused: dict[str, Refusal] = field(default_factory=dict)  # activity id -> RequestCancel's refusal
+    timer_cancels_refused: dict[str, Refusal] = field(default_factory=dict)  # timer id -> CancelTimer's refusal
+    markers_refused: list[Refusal] = field(default_factory=list)  # RecordMarkerFailed, the marker's name as target
+    decision_timeouts_in_a_row: int = 0  # START_TO_CLOSE DecisionTaskTimedOut since the last DecisionTaskCompleted
+    unpolled_decisions: list[int] = field(default_factory=list)  # SCHEDULE_TO_START DecisionTaskTimedOut: event ids
+    decider_errors: list[str] = field(default_factory=list)  # decision tasks that recorded a decider error, since progress
     texts: dict[str, str] = field(default_factory=dict)  # activity id -> its result kept in S3, fetched by the decider
     event_count: int = 0
     last_event_id: int = 0
@@ -126,6 +107,7 @@ class _Folder:
     def __init__(self) -> None:
         self.state = ExecutionState()
         self.by_scheduled: dict[int, ActivityState] = {}
+        self.error_task: object = None  # the decision task of the last decider error counted
 
     def _activity(self, a: dict[str, Any]) -> ActivityState:
         found = self.by_scheduled.get(a["scheduledEventId"])
@@ -203,6 +185,8 @@ class _Folder:
     def timer_started(self, e: Event) -> None:
         a = e["timerStartedEventAttributes"]
         self.state.timers[a["timerId"]] = TimerState(a["timerId"])
+        if is_error_timer(a["timerId"]):
+            self._decider_error(a, None)
 
     def timer_fired(self, e: Event) -> None:
         a = e["timerFiredEventAttributes"]
@@ -220,6 +204,20 @@ class _Folder:
         timer_id = str(a.get("timerId", "?"))
         refusal = Refusal(e["eventId"], "StartTimer", str(a.get("cause", "?")), timer_id)
         self.state.refused.setdefault(attempt_of_timer(timer_id), []).append(refusal)
+        if is_error_timer(timer_id):
+            self._decider_error(a, None)
+
+    def timer_cancel_failed(self, e: Event) -> None:
+        a = e["cancelTimerFailedEventAttributes"]
+        timer_id = str(a.get("timerId", "?"))
+        self.state.timer_cancels_refused[timer_id] = Refusal(e["eventId"], "CancelTimer", str(a.get("cause", "?")),
+                                                             timer_id)
+
+    def activity_cancel_failed(self, e: Event) -> None:
+        a = e["requestCancelActivityTaskFailedEventAttributes"]
+        aid = str(a.get("activityId", "?"))
+        self.state.activity_cancels_refused[aid] = Refusal(e["eventId"], "RequestCancelActivityTask",
+                                                           str(a.get("cause", "?")), aid)
 
     def cancel_requested(self, e: Event) -> None:
         a = e.get("workflowExecutionCancelRequestedEventAttributes") or {}
@@ -235,16 +233,38 @@ class _Folder:
         a = e["markerRecordedEventAttributes"]
         self.state.markers.append((a.get("markerName", ""), a.get("details")))
         if a.get("markerName") == DECIDER_ERROR:
-            self.state.decider_errors.append(str(a.get("details") or "no details"))
+            self._decider_error(a, str(a.get("details") or "no details"))
+
+    def marker_failed(self, e: Event) -> None:
+        a = e["recordMarkerFailedEventAttributes"]
+        self.state.markers_refused.append(Refusal(e["eventId"], "RecordMarker", str(a.get("cause", "?")),
+                                                  str(a.get("markerName", ""))))
+        if a.get("markerName") == DECIDER_ERROR:
+            self._decider_error(a, f"its marker was refused ({a.get('cause', '?')})")
+
+    def _decider_error(self, a: dict[str, Any], details: str | None) -> None:
+        """One error per decision task that answered with one, whichever of its marker and timer SWF refused."""
+        task = a.get("decisionTaskCompletedEventId")
+        errors = self.state.decider_errors
+        if task is not None and task == self.error_task and errors:
+            if details is not None:  # the marker says what went wrong; its timer does not
+                errors[-1] = details
+            return
+        self.error_task = task
+        errors.append(details or "no details")
 
     def decision_completed(self, e: Event) -> None:
         self.state.decision_timeouts_in_a_row = 0
 
     def decision_timed_out(self, e: Event) -> None:
-        self.state.decision_timeouts_in_a_row += 1
+        a = e.get("decisionTaskTimedOutEventAttributes") or {}
+        if a.get("timeoutType") == "SCHEDULE_TO_START":  # no decider took it: not one too slow
+            self.state.unpolled_decisions.append(e["eventId"])
+        else:
+            self.state.decision_timeouts_in_a_row += 1
 
     def close_refused(self, e: Event, *, decision: str) -> None:
-        a = e.get(f"{decision[0].lower()}{decision[1:]}FailedEventAttributes") or {}
+        a = e.get(attributes_key(f"{decision}Failed", "Event")) or {}
         self.state.close_refusals.append(Refusal(e["eventId"], decision, str(a.get("cause", "?"))))
 
     def _closed(self, e: Event, *, status: Closed, key: str) -> None:
@@ -272,6 +292,9 @@ class _Folder:
             "TimerFired": self.timer_fired,
             "TimerCanceled": self.timer_canceled,
             "StartTimerFailed": self.timer_failed,
+            "CancelTimerFailed": self.timer_cancel_failed,
+            "RequestCancelActivityTaskFailed": self.activity_cancel_failed,
+            "RecordMarkerFailed": self.marker_failed,
             "WorkflowExecutionCancelRequested": self.cancel_requested,
             "ActivityTaskCancelRequested": self.cancel_requested_activity,
             "WorkflowExecutionSignaled": self.signaled,
@@ -282,16 +305,14 @@ class _Folder:
         for decision in ("CompleteWorkflowExecution", "FailWorkflowExecution", "CancelWorkflowExecution"):
             table[f"{decision}Failed"] = functools.partial(self.close_refused, decision=decision)
         for event_type, status in closed.items():
-            key = event_type[0].lower() + event_type[1:] + "EventAttributes"
+            key = attributes_key(event_type, "Event")
             table[event_type] = functools.partial(self._closed, status=status, key=key)
         return table
 
 
 # Events that carry nothing the decider needs: seen often, so they cost one set lookup.
 PASSIVE = frozenset({
-    "DecisionTaskScheduled", "DecisionTaskStarted",
-    "RequestCancelActivityTaskFailed",  # ACTIVITY_ID_UNKNOWN: it closed meanwhile, and its close is in the history
-    "CancelTimerFailed", "RecordMarkerFailed", "ContinueAsNewWorkflowExecutionFailed",
+    "DecisionTaskScheduled", "DecisionTaskStarted", "ContinueAsNewWorkflowExecutionFailed",
 })
 
 

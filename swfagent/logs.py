@@ -33,6 +33,10 @@ class TextFormatter(logging.Formatter):
         return printable(super().format(record))
 
 
+# extra= for an info line said to the person on stderr (the config a poller uses), outside the article's stdout lines
+NOTICE = {"notice": True}
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per record, with the execution's ids when the record carries them."""
 
@@ -59,7 +63,16 @@ class _Below(logging.Filter):
         self.level = level
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return record.levelno < self.level
+        return record.levelno < self.level and not getattr(record, "notice", False)
+
+
+class _ForStderr(logging.Filter):
+    """Warnings and errors, prefixed with their level; and notices, as they are."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        notice = getattr(record, "notice", False)
+        record.prefix = "" if notice else f"{record.levelname}: "
+        return notice or record.levelno >= logging.WARNING
 
 
 class _Std(logging.StreamHandler):  # type: ignore[type-arg]
@@ -68,6 +81,7 @@ class _Std(logging.StreamHandler):  # type: ignore[type-arg]
     def __init__(self, name: str):
         super().__init__()
         self.name_of_stream = name
+        self.gone = False  # what read the stream stopped reading (`| head`)
 
     @property
     def stream(self) -> object:
@@ -76,6 +90,17 @@ class _Std(logging.StreamHandler):  # type: ignore[type-arg]
     @stream.setter
     def stream(self, value: object) -> None:
         pass
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not self.gone:
+            super().emit(record)
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 (logging's name)
+        """A closed pipe (`| head`): write no more there, quietly, and go on: the task under way is still reported."""
+        if isinstance(sys.exc_info()[1], BrokenPipeError):
+            self.gone = True
+            return
+        super().handleError(record)
 
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -95,13 +120,13 @@ def setup_logging(fmt: str = "text", verbose: bool = False) -> None:
     out = _Std("stdout")
     out.addFilter(_Below(logging.WARNING))
     err = _Std("stderr")
-    err.setLevel(logging.WARNING)
+    err.addFilter(_ForStderr())
     if fmt == "json":
         out.setFormatter(JsonFormatter())
         err.setFormatter(JsonFormatter())
     else:  # the time of day in front when the lines go to a file (cron's >> log), not to a terminal
         out.setFormatter(TextFormatter(_stamped(sys.stdout, "%(message)s"), TIME_FORMAT))
-        err.setFormatter(TextFormatter(_stamped(sys.stderr, "%(levelname)s: %(message)s"), TIME_FORMAT))
+        err.setFormatter(TextFormatter(_stamped(sys.stderr, "%(prefix)s%(message)s"), TIME_FORMAT))
     log.handlers[:] = [out, err]
     log.setLevel(logging.DEBUG if verbose else logging.INFO)
     log.propagate = False

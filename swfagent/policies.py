@@ -8,14 +8,11 @@ shipped config.yaml with the placeholder account below.
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
-import sys
-from pathlib import Path
 from typing import Any
 
-from .config import Config, load_config
+from .config import Config
 from .errors import UsageError
 
 ROLES = ("worker", "decider", "operator", "admin")
@@ -192,36 +189,7 @@ def render(document: dict[str, Any]) -> str:
     return json.dumps(document, indent=2) + "\n"
 
 
-def cmd_policies(args: argparse.Namespace) -> int:
-    """Print the IAM policy of a role (or of all, as one JSON object); --out-dir writes ROLE.json files."""
-    config = load_config(args.config)
-    account, region = check_account(args.account), check_region(args.region)
-    roles = ROLES if args.role == "all" else (args.role,)
-    docs = {r: policy(config, r, account, region, args.wildcard_resources) for r in roles}
-    if args.out_dir:
-        out = Path(args.out_dir)
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-            for role, doc in docs.items():
-                (out / f"{role}.json").write_text(render(doc), encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"--out-dir {out}: {exc.strerror or exc}") from None
-        print(f"Wrote {', '.join(f'{r}.json' for r in docs)} to {out}")
-        return 0
-    sys.stdout.write(render(docs[roles[0]] if len(roles) == 1 else docs))
-    return 0
-
+EVERY_ROLE = "all"  # --role all: every role's policy, as one JSON object
 
 HELP = ("print the IAM policy of each role (worker, decider, operator, admin), scoped to the config's domain. "
         "Roles: " + "; ".join(f"{r}: {p}" for r, p in PURPOSE.items()))
-
-
-def arguments(c: argparse.ArgumentParser) -> None:
-    """The options of `swfagent policies`."""
-    c.add_argument("--role", choices=(*ROLES, "all"), default="all", help="one role, or all (default) as one object")
-    c.add_argument("--account", default=PLACEHOLDER_ACCOUNT,
-                   help=f"the AWS account id in the ARNs (default: the placeholder {PLACEHOLDER_ACCOUNT})")
-    c.add_argument("--region", default=DEFAULT_REGION, help=f"the domain's region (default {DEFAULT_REGION})")
-    c.add_argument("--wildcard-resources", action="store_true",
-                   help='resources "*" and no conditions (for IAM emulators that match every request against "*")')
-    c.add_argument("--out-dir", help="write ROLE.json files into this folder instead of printing")

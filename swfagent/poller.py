@@ -1,27 +1,28 @@
-"""The poll loop shared by the decider and the worker: once, loop, until idle; a stop flag; backoff."""
+"""The poll loop shared by the decider and the worker: once, loop, until idle; a stop flag; pauses from retrying.py."""
 
 from __future__ import annotations
 
 import enum
+import logging
 import os
-import random
 import socket
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
 
-from .backoff import jittered
-from .client import describe_error, error_code, is_transient
+from .client import describe_error, is_transient
 from .errors import TaskError
+from .limits import MAX_NAME
 from .logs import log
+from .retrying import AFTER_ERROR, REAL, Backoff, Timing
 
-T = TypeVar("T")
 
-ONCE = "once"
-LOOP = "loop"
-UNTIL_IDLE = "until-idle"
+class Mode(enum.Enum):
+    """How long a poller runs."""
+
+    ONCE = "once"  # one task, as the article's scripts: polls until it has it
+    LOOP = "loop"  # until stopped (a service)
+    UNTIL_IDLE = "until-idle"  # until nothing is queued (cron)
 
 
 
@@ -33,18 +34,17 @@ class Poll(enum.Enum):
     DROPPED = "dropped"  # a task came and was left to SWF, which hands it out again after its timeout
 
 
-_sleep = time.sleep  # keep_trying's default; tests replace it so they never wait
-
 # A single or cron run gives up after this many errors in a row (about 30 s of backoff): SWF is out of reach.
 GIVE_UP_AFTER = 5
 
 # An empty poll answered faster than this did not hold: back off instead of spinning.
 FAST_EMPTY_POLL = 0.5
+AFTER_FAST_EMPTY = Backoff(base=0.5, cap=10.0)
 
 
 def identity() -> str:
     """host:pid, as SWF records who took a task (at most 256 characters)."""
-    return f"{socket.gethostname()}:{os.getpid()}"[-256:]
+    return f"{socket.gethostname()}:{os.getpid()}"[-MAX_NAME:]
 
 
 class Stop:
@@ -69,39 +69,11 @@ class Stop:
         self.event.wait(seconds)
 
 
-def keep_trying(
-    call: Callable[[], T],
-    what: str,
-    *,
-    until: float,
-    sleep: Callable[[float], None] | None = None,
-    clock: Callable[[], float] = time.monotonic,
-    rand: Callable[[], float] = random.random,
-) -> T:
-    """Run `call` until it works, fails for good, or `until` (a clock() time) comes: how a task's report outlives
-    SWF's passing trouble (throttling, a 5xx, a dropped connection, once botocore's own retries are spent)
-    without outliving the task's deadline, after which SWF takes no report."""
-    attempt = 0
-    while True:
-        attempt += 1
-        try:
-            return call()
-        except Exception as exc:
-            if not is_transient(exc):
-                raise
-            delay = jittered(attempt, jitter=rand())
-            if clock() + delay > until:
-                raise
-            # the code only: a message may quote the request, task token included
-            log.warning(f"{what}: {error_code(exc)}; retrying in {delay:.1f} s")
-            (sleep or _sleep)(delay)
-
-
 @dataclass
 class LoopOptions:
     """How long a poller runs: mode, and the bounds on a run."""
 
-    mode: str = ONCE
+    mode: Mode = Mode.ONCE
     max_tasks: int | None = None
     max_seconds: float | None = None
 
@@ -118,7 +90,7 @@ class Budget:
     @classmethod
     def of(cls, options: LoopOptions) -> Budget:
         """One task for a single run, --max-tasks otherwise."""
-        return cls(1 if options.mode == ONCE else options.max_tasks)
+        return cls(1 if options.mode is Mode.ONCE else options.max_tasks)
 
     def take(self) -> bool:
         """Reserve a task before polling; False when the run has had all it may."""
@@ -139,11 +111,12 @@ def run_loop(
     options: LoopOptions,
     stop: Stop,
     *,
-    clock: Callable[[], float] = time.monotonic,
-    rand: Callable[[], float] = random.random,
+    timing: Timing = REAL,
     budget: Budget | None = None,
 ) -> int:
-    """Call poll_and_handle until the run is over; the count of tasks handled."""
+    """Call poll_and_handle until the run is over; the count of tasks handled. Its pauses are stop.wait (a stop ends
+    them at once); their length and the run's time come from timing."""
+    clock = timing.clock
     budget = budget or Budget.of(options)
     started = clock()
     handled = 0
@@ -163,11 +136,11 @@ def run_loop(
             # SWF stays out of reach; a service goes on, and so does a cron run past one task's trouble.
             errors += 1
             lasting = not is_transient(exc) and not isinstance(exc, TaskError)
-            if options.mode != LOOP and (lasting or errors >= GIVE_UP_AFTER or (
-                    options.mode == ONCE and isinstance(exc, TaskError))):
+            if options.mode is not Mode.LOOP and (lasting or errors >= GIVE_UP_AFTER or (
+                    options.mode is Mode.ONCE and isinstance(exc, TaskError))):
                 raise
-            delay = jittered(errors, jitter=rand())
-            log.error(f"{describe_error(exc)}; going on in {delay:.1f} s", exc_info=log.isEnabledFor(10))
+            delay = timing.delay(errors, AFTER_ERROR)
+            log.error(f"{describe_error(exc)}; going on in {delay:.1f} s", exc_info=log.isEnabledFor(logging.DEBUG))
             stop.wait(delay)
             continue
         errors = 0
@@ -178,12 +151,12 @@ def run_loop(
         budget.give_back()
         if got is Poll.DROPPED:
             continue
-        if options.mode == UNTIL_IDLE:
+        if options.mode is Mode.UNTIL_IDLE:
             budget.done.set()
             break
         if clock() - poll_started < FAST_EMPTY_POLL:
             fast_empty += 1
-            stop.wait(jittered(fast_empty, base=0.5, cap=10.0, jitter=rand()))
+            stop.wait(timing.delay(fast_empty, AFTER_FAST_EMPTY))
         else:
             fast_empty = 0
     return handled

@@ -15,6 +15,7 @@ from .config import Activity, Config
 from .errors import SwfError
 from .limits import duration_text
 from .runner import resolve_argv
+from .status import Registration
 
 # Arguments that name a script the command runs: checked to exist, unlike its other arguments (an output file).
 SCRIPT_SUFFIXES = (".py", ".sh", ".bash", ".rb", ".pl", ".js", ".jar", ".R")
@@ -59,7 +60,7 @@ def _differences(wanted: dict[str, Any], registered: dict[str, Any]) -> list[str
 
 def _as_registered(label: str, info: dict[str, Any], wanted: dict[str, Any], ok: str) -> Line:
     """How a registered type compares with the config: deprecated, other defaults, or as `ok` says."""
-    if info.get("typeInfo", {}).get("status") == "DEPRECATED":
+    if info.get("typeInfo", {}).get("status") == Registration.DEPRECATED:
         return False, f"{label}: is deprecated in SWF: bump its version in the config"
     diffs = _differences(wanted, info.get("configuration", {}))
     if diffs:
@@ -92,7 +93,7 @@ def register_all(client: Any, config: Config) -> list[Line]:
         if error_code(exc) != "DomainAlreadyExistsFault":
             raise
         status = client.describe_domain(name=d.name).get("domainInfo", {}).get("status")
-        if status == "DEPRECATED":
+        if status == Registration.DEPRECATED:
             raise SwfError(f"domain {d.name} is deprecated in SWF: choose another domain name") from None
         lines.append((True, f"Domain {d.name}: already registered"))
     for kind, name, version, ask, wanted in _types(config):
@@ -115,8 +116,8 @@ def compare_registered(client: Any, config: Config) -> list[Line]:
     lines = []
     try:
         status = client.describe_domain(name=d.name).get("domainInfo", {}).get("status")
-        lines.append((status != "DEPRECATED", f"Domain {d.name}: " + (
-            "is deprecated in SWF: choose another domain name" if status == "DEPRECATED" else "registered")))
+        lines.append((status != Registration.DEPRECATED, f"Domain {d.name}: " + (
+            "is deprecated in SWF: choose another domain name" if status == Registration.DEPRECATED else "registered")))
     except ClientError as exc:
         if error_code(exc) != "UnknownResourceFault":
             raise

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import textwrap
 from typing import Any
 
-from .limits import last_lines, one_line, shorten
+from .limits import MAX_REASON, cut_middle, last_lines, one_line, shorten
 from .logs import printable
 from .status import ActivityStatus, Shown
+from .views import ActivityRow, ExecutionRow, ExecutionView, Failure
 
 # An event's attributes worth a column, in this order.
 EVENT_FIELDS = ("activityId", "activityType", "timerId", "startToFireTimeout", "signalName", "markerName",
@@ -35,13 +37,24 @@ def duration(start: Any, end: Any) -> str:
 
 
 def table(headers: list[str], rows: list[list[str]]) -> str:
-    """Aligned columns, the last one left ragged; no control characters reach the terminal."""
-    rows = [[printable(cell, lines=False) for cell in row] for row in rows]
+    """Aligned columns, the last one left ragged; its further lines (a wrapped reason) start under its first.
+    No control character reaches the terminal."""
+    last = len(headers) - 1
+    rows = [[printable(cell, lines=i == last) for i, cell in enumerate(row)] for row in rows]
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
+    under = " " * sum(w + 2 for w in widths[:-1])
     return "\n".join(
-        "  ".join(cell.ljust(widths[i]) if i < len(headers) - 1 else cell for i, cell in enumerate(line)).rstrip()
+        "  ".join(cell.ljust(widths[i]) if i < len(headers) - 1 else cell.replace("\n", "\n" + under)
+                  for i, cell in enumerate(line)).rstrip()
         for line in [headers, *rows]
     )
+
+
+def wrapped(value: object, width: int = 72) -> str:
+    """A reason whole, on lines of about `width`: cut only past SWF's own limit, and then in the middle."""
+    if value is None or value == "":
+        return "-"
+    return "\n".join(textwrap.wrap(cut_middle(" ".join(str(value).split()), MAX_REASON), width, break_on_hyphens=False))
 
 
 def event_summary(attrs: dict[str, Any], width: int = 70) -> str:
@@ -61,30 +74,30 @@ def _indent(text: str, by: str = "  ") -> str:
     return "\n".join(by + line for line in printable(text).splitlines())
 
 
-def format_show(data: dict[str, Any]) -> str:
+def format_show(data: ExecutionView) -> str:
     """The console's Summary, Events and Activities tabs as text; a failed activity with the end of its stderr."""
-    s = data["summary"]
-    p = s["progress"]
+    s = data.summary
+    p = s.progress
     summary = [
-        ["Workflow id", s["workflow_id"]], ["Run id", s["run_id"]], ["Type", s["workflow_type"]],
-        ["Status", s["status"] or "-"], ["Close status", s["close_status"] or "-"],
-        ["Started", local_time(s["started"])],
-        ["Closed", local_time(s["closed"]) + (f" ({duration(s['started'], s['closed'])})" if s["closed"] else "")],
-        ["Input", one_line(s["input"])], ["Result", one_line(s["result"])],
+        ["Workflow id", s.workflow_id], ["Run id", s.run_id], ["Type", s.workflow_type],
+        ["Status", s.status or "-"], ["Close status", s.close_status or "-"],
+        ["Started", local_time(s.started)],
+        ["Closed", local_time(s.closed) + (f" ({duration(s.started, s.closed)})" if s.closed else "")],
+        ["Input", one_line(s.input)], ["Result", one_line(s.result)],
     ]
-    if s.get("reason"):
-        summary.append(["Reason", one_line(s["reason"], 120)])
+    if s.reason:
+        summary.append(["Reason", wrapped(s.reason, 100)])
     summary.append(["Progress", ", ".join(f"{p[str(k)]} {k}" for k in Shown)])
-    events = [[str(e["id"]), e["type"], local_time(e["time"]), event_summary(e["attributes"])] for e in data["events"]]
-    acts = [[a["activity_id"], f"{a['type']} {a['version']}", a["status"],
-             one_line(a["result"] if a["status"] == ActivityStatus.COMPLETED else a["reason"])]
-            for a in data["activities"]]
+    events = [[str(e.id), e.type, local_time(e.time), event_summary(e.attributes)] for e in data.events]
+    acts = [[a.activity_id, f"{a.type} {a.version}", a.status,
+             one_line(a.result if a.status == ActivityStatus.COMPLETED else a.reason)]
+            for a in data.activities]
     activities = table(["Activity ID", "Type", "Status", "Result / reason"], acts) if acts else "(none yet)"
-    for a in data["activities"]:
-        lines = last_lines(a["details"]) if a["status"] != ActivityStatus.COMPLETED else []
+    for a in data.activities:
+        lines = last_lines(a.details) if a.status != ActivityStatus.COMPLETED else []
         if lines:
-            activities += (f"\n{a['activity_id']}, the end of its stderr (all of it: show --activity "
-                           f"{a['activity_id']}):\n" + _indent("\n".join(lines), "  | "))
+            activities += (f"\n{a.activity_id}, the end of its stderr (all of it: show --activity "
+                           f"{a.activity_id}):\n" + _indent("\n".join(lines), "  | "))
     return "\n\n".join([
         "Summary\n" + _indent(table(["", ""], summary).split("\n", 1)[1]),
         "Events\n" + _indent(table(["ID", "Type", "Time", "Details"], events)),
@@ -92,39 +105,40 @@ def format_show(data: dict[str, Any]) -> str:
     ])
 
 
-def format_activity(activity: dict[str, Any]) -> str:
+def format_activity(activity: ActivityRow) -> str:
     """One activity whole: its times, input, result, reason, and all of its details (the stderr SWF keeps)."""
-    head = [["Activity ID", activity["activity_id"]], ["Type", f"{activity['type']} {activity['version']}"],
-            ["Status", str(activity["status"])], ["Scheduled", local_time(activity["scheduled"])],
-            ["Started", local_time(activity["started"])], ["Closed", local_time(activity["closed"])],
-            ["Reason", activity["reason"] or "-"]]
+    head = [["Activity ID", activity.activity_id], ["Type", f"{activity.type} {activity.version}"],
+            ["Status", str(activity.status)], ["Scheduled", local_time(activity.scheduled)],
+            ["Started", local_time(activity.started)], ["Closed", local_time(activity.closed)],
+            ["Reason", activity.reason or "-"]]
     parts = [table(["", ""], head).split("\n", 1)[1]]
-    for name in ("input", "result", "details"):
-        if activity.get(name):
-            parts.append(f"{name.capitalize()}:\n{_indent(str(activity[name]), '  | ')}")
+    for name, value in (("input", activity.input), ("result", activity.result), ("details", activity.details)):
+        if value:
+            parts.append(f"{name.capitalize()}:\n{_indent(str(value), '  | ')}")
     return "\n\n".join(parts)
 
 
-def format_executions(rows: list[dict[str, Any]]) -> str:
+def format_executions(rows: list[ExecutionRow]) -> str:
     """The console's My Workflow Executions list."""
-    body = [[
-        e["execution"]["workflowId"], e["execution"]["runId"],
-        f"{e['workflowType']['name']} {e['workflowType']['version']}",
-        local_time(e.get("startTimestamp")), local_time(e.get("closeTimestamp")),
-        e.get("closeStatus") or e.get("executionStatus", "-"),
-    ] for e in rows]
+    body = [[r.workflow_id, r.run_id, r.type, local_time(r.started), local_time(r.closed), r.status] for r in rows]
     return table(["Workflow id", "Run id", "Type", "Started", "Closed", "Status"], body) if body else "(no executions)"
 
 
-def format_failures(rows: list[dict[str, Any]]) -> str:
+def format_failures(rows: list[Failure]) -> str:
     """One line per failed execution: ids, status, closed, step, reason."""
     body = [[
-        e["execution"]["workflowId"], e["execution"]["runId"], str(e.get("closeStatus")),
-        local_time(e.get("closeTimestamp")), e["alert"]["step"] or "-", one_line(e["alert"]["reason"], 80),
-    ] for e in rows]
+        f.workflow_id, f.run_id, str(f.info.get("closeStatus")),
+        local_time(f.info.get("closeTimestamp")), f.alert.step or "-", wrapped(f.alert.reason),
+    ] for f in rows]
     return table(["Workflow id", "Run id", "Status", "Closed", "Step", "Reason"], body)
 
 
 def to_json(data: Any) -> str:
-    """JSON with timestamps as ISO 8601."""
-    return json.dumps(data, indent=2, default=lambda v: v.isoformat() if isinstance(v, dt.datetime) else str(v))
+    """JSON with timestamps as ISO 8601, and view types as their as_json()."""
+    return json.dumps(data, indent=2, default=_json_value)
+
+
+def _json_value(value: Any) -> Any:
+    if hasattr(value, "as_json"):
+        return value.as_json()
+    return value.isoformat() if isinstance(value, dt.datetime) else str(value)

@@ -86,8 +86,17 @@ class Beat(Word):
     GONE = "gone"  # the task timed out or its execution closed
 
 
+class Lasts(Word):
+    """How long the cause of a refused decision lasts, which says what the decider does next."""
+
+    PASSING = "passing"  # a rate or an open limit: wait on a backed-off timer, then the same decision again
+    RACE = "race"  # UNHANDLED_DECISION: events came in meanwhile; decide again on them at once
+    MOOT = "moot"  # the activity or timer closed meanwhile: nothing is left to ask
+    LASTING = "lasting"  # never asked again: fail the execution saying what to do, or wait for a person
+
+
 class Closed(Word):
-    """How a workflow execution closed (SWF's close statuses), and the alerts' CLOSE_REFUSED."""
+    """How a workflow execution closed (SWF's close statuses), and the alerts' CLOSE_REFUSED and CANCEL_REFUSED."""
 
     COMPLETED = "COMPLETED"
     FAILED = "FAILED"
@@ -96,3 +105,31 @@ class Closed(Word):
     CONTINUED_AS_NEW = "CONTINUED_AS_NEW"
     TIMED_OUT = "TIMED_OUT"
     CLOSE_REFUSED = "CLOSE_REFUSED"  # not SWF's: an alert that SWF refused to close it
+    CANCEL_REFUSED = "CANCEL_REFUSED"  # not SWF's: an alert that SWF refused to cancel an activity of a canceling one
+
+
+class ExecutionStatus(Word):
+    """An execution's status in SWF: open, or closed (its close status says how)."""
+
+    OPEN = "OPEN"
+    CLOSED = "CLOSED"
+
+
+class Registration(Word):
+    """A domain's or type's registration status in SWF."""
+
+    REGISTERED = "REGISTERED"
+    DEPRECATED = "DEPRECATED"
+
+
+class Which(Word):
+    """Which executions a list shows: all, the open ones, the closed ones."""
+
+    ALL = "all"
+    OPEN = "open"
+    CLOSED = "closed"
+
+    @property
+    def kinds(self) -> tuple[Which, ...]:
+        """The lists SWF keeps that it reads: open, closed, or both."""
+        return (Which.OPEN, Which.CLOSED) if self is Which.ALL else (self,)

@@ -1,1 +1,1 @@
-../swfagent/article/a.py
+../swfagent/article/tasks/a.py

@@ -1,1 +1,1 @@
-../swfagent/article/b.py
+../swfagent/article/tasks/b.py

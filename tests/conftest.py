@@ -11,7 +11,6 @@ import boto3
 import pytest
 from hypothesis import HealthCheck, settings
 
-from swfagent import poller
 from swfagent.config import Config, load_config
 from swfagent.local import LOCAL_ENV, EmbeddedSWF
 from tests.support import TEST_POLL_SECONDS, ClockedSWF, Server, demo_config_data, write_config
@@ -66,12 +65,6 @@ def clocked(_clocked: ClockedSWF) -> ClockedSWF:
 def offline_client() -> Any:
     """An SWF client for botocore's Stubber: it never reaches a network."""
     return boto3.client("swf", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
-
-
-@pytest.fixture
-def no_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
-    """retry_transient's backoff without the sleeping."""
-    monkeypatch.setattr(poller, "_sleep", lambda s: None)
 
 
 @pytest.fixture

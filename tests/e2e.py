@@ -72,7 +72,7 @@ class Local:
                 key, value = line[len("export "):].strip().split("=", 1)
                 self.env[key] = value
             elif line.startswith("Web console: "):
-                self.console = line.split(": ", 1)[1].strip()
+                self.console = line.split(": ", 1)[1].split()[0]
 
     def stop(self) -> str:
         """SIGTERM it; what it wrote on stderr (its terminal's log)."""
@@ -198,7 +198,7 @@ class Driver:
         """Take the waiting decision task and answer it as decider.py would."""
         task = poll_decision_task(self.client, self.config, self.config.workflow.task_list, "test")
         assert task is not None, "no decision task was waiting"
-        return handle_decision_task(self.client, self.config, task).decisions
+        return handle_decision_task(self.client, self.config, task).swf
 
     def work(self, result: str | None = None, fail: str | None = None, task_list: str | None = None) -> str:
         """Take the waiting activity task and complete it (or fail it); returns its activity id."""

@@ -5,9 +5,23 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from swfagent.history import ExecutionState, activity_id, fold
+from swfagent.decisions import Decision
+from swfagent.history import ExecutionState, fold
+from swfagent.ids import activity_id
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+
+# The decisions the decider sends
+SENT = ("ScheduleActivityTask", "StartTimer", "CancelTimer", "RequestCancelActivityTask", "RecordMarker",
+        "CompleteWorkflowExecution", "FailWorkflowExecution", "CancelWorkflowExecution")
+
+
+def model_causes() -> dict[str, list[str]]:
+    """Each decision the decider sends -> the causes of its *Failed event, read from botocore's SWF model."""
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("swf")
+    return {d: list(model.shape_for(f"{d}FailedCause").enum) for d in SENT}
 
 
 def _attr_key(event_type: str) -> str:
@@ -20,6 +34,7 @@ class History:
     def __init__(self, input: str | None = None, workflow: tuple[str, str] = ("TestWorkflow", "1.0")):
         self.events: list[dict[str, Any]] = []
         self._scheduled: dict[tuple[str, int], int] = {}
+        self._last_completed = 0  # the last DecisionTaskCompleted event's id
         attrs: dict[str, Any] = {"workflowType": {"name": workflow[0], "version": workflow[1]},
                                  "taskList": {"name": "TestTasks"}, "childPolicy": "TERMINATE"}
         if input is not None:
@@ -36,7 +51,13 @@ class History:
         if attrs is not None:
             event[_attr_key(event_type)] = attrs
         self.events.append(event)
+        if event_type == "DecisionTaskCompleted":
+            self._last_completed = event_id
         return event_id
+
+    def _completed(self) -> int:
+        """The DecisionTaskCompleted event a decision's event points at: the last one (the last event if none)."""
+        return self._last_completed or len(self.events)
 
     def decision(self) -> History:
         """A decision task scheduled, started and completed."""
@@ -50,7 +71,7 @@ class History:
         attrs: dict[str, Any] = {
             "activityType": {"name": activity or step, "version": version},
             "activityId": activity_id(step, attempt), "taskList": {"name": "TestTasks"},
-            "decisionTaskCompletedEventId": len(self.events),
+            "decisionTaskCompletedEventId": self._completed(),
         }
         if input is not None:
             attrs["input"] = input
@@ -87,23 +108,23 @@ class History:
     def schedule_failed(self, step: str, cause: str = "ACTIVITY_TYPE_DOES_NOT_EXIST", attempt: int = 1) -> History:
         self.add("ScheduleActivityTaskFailed", {
             "activityType": {"name": step, "version": "1.0"}, "activityId": activity_id(step, attempt),
-            "cause": cause, "decisionTaskCompletedEventId": len(self.events)})
+            "cause": cause, "decisionTaskCompletedEventId": self._completed()})
         return self
 
     def cancel_activity(self, step: str, attempt: int = 1) -> History:
         """The decider's RequestCancelActivityTask, recorded."""
         self.add("ActivityTaskCancelRequested", {"activityId": activity_id(step, attempt),
-                                                 "decisionTaskCompletedEventId": len(self.events)})
+                                                 "decisionTaskCompletedEventId": self._completed()})
         return self
 
     def close_refused(self, decision: str, cause: str) -> History:
         """SWF refused a closing decision: CompleteWorkflowExecutionFailed and the like."""
-        self.add(f"{decision}Failed", {"cause": cause, "decisionTaskCompletedEventId": len(self.events)})
+        self.add(f"{decision}Failed", {"cause": cause, "decisionTaskCompletedEventId": self._completed()})
         return self
 
     def timer(self, timer_id: str, delay: int) -> History:
         self.add("TimerStarted", {"timerId": timer_id, "startToFireTimeout": str(delay),
-                                  "decisionTaskCompletedEventId": len(self.events)})
+                                  "decisionTaskCompletedEventId": self._completed()})
         return self
 
     def fire(self, timer_id: str) -> History:
@@ -114,7 +135,7 @@ class History:
 
     def timer_failed(self, timer_id: str, cause: str = "TIMER_ID_ALREADY_IN_USE") -> History:
         self.add("StartTimerFailed", {"timerId": timer_id, "cause": cause,
-                                      "decisionTaskCompletedEventId": len(self.events)})
+                                      "decisionTaskCompletedEventId": self._completed()})
         return self
 
     def signal(self, name: str, input: str | None = None) -> History:
@@ -123,17 +144,58 @@ class History:
 
     def marker(self, name: str, details: str | None = None) -> History:
         self.add("MarkerRecorded", {"markerName": name, "details": details,
-                                    "decisionTaskCompletedEventId": len(self.events)})
+                                    "decisionTaskCompletedEventId": self._completed()})
         return self
 
     def cancel_request(self) -> History:
         self.add("WorkflowExecutionCancelRequested", {})
         return self
 
-    def decision_timed_out(self) -> History:
+    def decision_timed_out(self, kind: str = "START_TO_CLOSE") -> History:
+        """A decision task that timed out: START_TO_CLOSE after a decider took it, SCHEDULE_TO_START before any did."""
         s = self.add("DecisionTaskScheduled", {"taskList": {"name": "TestTasks"}})
-        st = self.add("DecisionTaskStarted", {"scheduledEventId": s})
-        self.add("DecisionTaskTimedOut", {"scheduledEventId": s, "startedEventId": st, "timeoutType": "START_TO_CLOSE"})
+        st = 0 if kind == "SCHEDULE_TO_START" else self.add("DecisionTaskStarted", {"scheduledEventId": s})
+        self.add("DecisionTaskTimedOut", {"scheduledEventId": s, "startedEventId": st, "timeoutType": kind})
+        return self
+
+    def started_decision(self) -> int:
+        """A decision task scheduled and started, as a decider receives it; returns its DecisionTaskStarted id."""
+        s = self.add("DecisionTaskScheduled", {"taskList": {"name": "TestTasks"}})
+        return self.add("DecisionTaskStarted", {"scheduledEventId": s})
+
+    def refuse(self, decision: Decision | dict[str, Any], cause: str) -> History:
+        """SWF refused this decision (as decide makes it, or as SWF takes it): its *Failed event, with the attributes
+        SWF gives."""
+        d = decision if isinstance(decision, Decision) else Decision.from_swf(decision)
+        kind, attrs = d.type.value, d.attributes
+        kept = {k: attrs[k] for k in ("activityType", "activityId", "timerId", "markerName") if k in attrs}
+        self.add(f"{kind}Failed", {**kept, "cause": cause, "decisionTaskCompletedEventId": self._completed()})
+        return self
+
+    def apply(self, decision: Decision | dict[str, Any]) -> History:
+        """SWF carried out this decision (as decide makes it, or as SWF takes it): the events it records."""
+        d = decision if isinstance(decision, Decision) else Decision.from_swf(decision)
+        kind, a = d.type.value, d.attributes
+        done = self._completed()
+        if kind == "ScheduleActivityTask":
+            step, _, attempt = a["activityId"].rpartition("-")
+            self.schedule(step, int(attempt), a.get("input"), activity=a["activityType"]["name"])
+        elif kind == "StartTimer":
+            self.timer(a["timerId"], int(a["startToFireTimeout"]))
+        elif kind == "CancelTimer":
+            started = next(e["eventId"] for e in reversed(self.events) if e["eventType"] == "TimerStarted"
+                           and e["timerStartedEventAttributes"]["timerId"] == a["timerId"])
+            self.add("TimerCanceled", {"timerId": a["timerId"], "startedEventId": started,
+                                       "decisionTaskCompletedEventId": done})
+        elif kind == "RequestCancelActivityTask":
+            self.add("ActivityTaskCancelRequested", {"activityId": a["activityId"], "decisionTaskCompletedEventId": done})
+        elif kind == "RecordMarker":
+            self.marker(a["markerName"], a.get("details"))
+        else:  # Complete-, Fail-, CancelWorkflowExecution
+            closed = {"CompleteWorkflowExecution": "WorkflowExecutionCompleted",
+                      "FailWorkflowExecution": "WorkflowExecutionFailed",
+                      "CancelWorkflowExecution": "WorkflowExecutionCanceled"}[kind]
+            self.add(closed, {**a, "decisionTaskCompletedEventId": done})
         return self
 
     def state(self) -> ExecutionState:

@@ -25,6 +25,11 @@ TASKS = ROOT / "tasks"
 HELPERS = Path(__file__).resolve().parent / "helpers"
 
 
+def docs() -> str:
+    """The README and every guide in docs/, as one text: what a reader of the documentation can find."""
+    return "\n".join(p.read_text() for p in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))])
+
+
 class Server:
     """The moto server of this test session, reset before each test that uses it."""
 

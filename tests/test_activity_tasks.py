@@ -13,6 +13,7 @@ from botocore.stub import ANY, Stubber
 from swfagent.activity_tasks import handle_activity_task
 from swfagent.config import Config
 from swfagent.errors import TaskError
+from swfagent.retrying import Timing
 from tests.flows import config_from
 from tests.support import FakeStore
 
@@ -30,9 +31,6 @@ def _task(input: str | None = "in") -> dict[str, Any]:
     if input is not None:
         task["input"] = input
     return task
-
-
-pytestmark = pytest.mark.usefixtures("no_waiting")
 
 
 def test_completed_with_stdout_as_result_and_the_ids_in_the_environment(offline_client: Any) -> None:
@@ -110,8 +108,10 @@ def test_a_finished_result_is_reported_through_transient_errors(offline_client: 
         stub.add_client_error("respond_activity_task_completed", "ThrottlingException", "Rate exceeded", 400)
         stub.add_client_error("respond_activity_task_completed", "InternalFailure", "oops", 500)
         stub.add_response("respond_activity_task_completed", {}, {"taskToken": TOKEN, "result": "ok"})
-        handle_activity_task(offline_client, _config("print('ok')"), _task())
+        sleeps: list[float] = []
+        handle_activity_task(offline_client, _config("print('ok')"), _task(), timing=Timing(sleep=sleeps.append))
         stub.assert_no_pending_responses()
+    assert len(sleeps) == 2 and 1 <= sleeps[0] < 1.5 and 2 <= sleeps[1] < 3  # doubling, jittered
 
 
 def test_the_token_never_appears_in_logs(offline_client: Any, capsys: pytest.CaptureFixture[str]) -> None:
@@ -123,7 +123,7 @@ def test_the_token_never_appears_in_logs(offline_client: Any, capsys: pytest.Cap
             stub.add_client_error("respond_activity_task_completed", "InternalFailure", f"no task {TOKEN}", 500)
         stub.add_client_error("respond_activity_task_completed", "ValidationException", f"bad token {TOKEN}", 400)
         with pytest.raises(TaskError) as err:
-            handle_activity_task(offline_client, _config("print('ok')"), _task())
+            handle_activity_task(offline_client, _config("print('ok')"), _task(), timing=Timing(sleep=lambda s: None))
     out = capsys.readouterr()
     assert out.err.count("InternalFailure; retrying") == 3
     assert TOKEN not in out.out + out.err + str(err.value)

@@ -86,15 +86,16 @@ def drain(sqs: Any, queue: str) -> list[dict[str, Any]]:
 def test_message_fields(tmp_path: Path) -> None:
     config = make_config(tmp_path, command=record(tmp_path))
     msg = alerts.message(config, "nightly 1", "run-1", "FAILED", "Test_Task_A failed: exit code 2",
-                         "Test_Task_A", "x" * 5000)
+                         "Test_Task_A", "x" * 5000).as_json()
     assert set(msg) == FIELDS
     assert msg["workflow_id"] == "nightly 1" and msg["run_id"] == "run-1" and msg["step"] == "Test_Task_A"
     assert msg["domain"] == "TEST_SWF" and msg["workflow_type"] == "TestWorkflow 1.0"
     assert len(msg["details"]) <= 2000 and msg["details"].startswith("[... ") and msg["details"].endswith("x" * 1900)
     assert msg["show"] == f"python -m swfagent show 'nightly 1' --run-id run-1 --config {tmp_path / 'config.yaml'}"
     default = load_config()
-    assert alerts.message(default, "w", "r", "FAILED", None)["show"] == "python -m swfagent show w --run-id r"
-    assert alerts.subject({"status": "FAILED", "workflow_id": "é\n" + "w" * 200}) == "SWF FAILED: ??" + "w" * 86
+    assert alerts.message(default, "w", "r", "FAILED", None).show == "python -m swfagent show w --run-id r"
+    odd = alerts.message(default, "é\n" + "w" * 200, "r", "FAILED", None)
+    assert alerts.subject(odd) == "SWF FAILED: ??" + "w" * 86
 
 
 # ---- the decider's alert, in moto in this process ---------------------------------------------
@@ -105,7 +106,7 @@ def test_failing_an_execution_sends_one_alert_to_sns_and_the_command(aws_env: No
     topic, sqs, queue = topic_and_queue()
     config = make_config(tmp_path, sns_topic_arn=topic, command=record(tmp_path))
     swf = FakeSWF()
-    decisions = handle_decision_task(swf, config, failed_task()).decisions
+    decisions = handle_decision_task(swf, config, failed_task()).swf
     assert [d["decisionType"] for d in decisions] == ["FailWorkflowExecution"]
     assert swf.responded == [decisions]
 
@@ -126,7 +127,7 @@ def test_a_cancel_request_sends_a_canceled_alert(aws_env: None, tmp_path: Path) 
     config = make_config(tmp_path, sns_topic_arn=topic)
     task = failed_task()
     task["events"] = History().decision().cancel_request().events
-    assert handle_decision_task(FakeSWF(), config, task).decisions[0]["decisionType"] == "CancelWorkflowExecution"
+    assert handle_decision_task(FakeSWF(), config, task).swf[0]["decisionType"] == "CancelWorkflowExecution"
     (sent,) = drain(sqs, queue)
     assert sent["alert"]["status"] == "CANCELED" and sent["alert"]["reason"] == "cancel requested"
 
@@ -137,24 +138,45 @@ def test_no_alert_when_an_execution_goes_on_or_completes(aws_env: None, tmp_path
     config = make_config(tmp_path, sns_topic_arn=topic, command=record(tmp_path))
     task = failed_task()
     task["events"] = History().decision().schedule("Test_Task_A").complete("Test_Task_A", "a").events
-    assert handle_decision_task(FakeSWF(), config, task).decisions[0]["decisionType"] == "ScheduleActivityTask"
+    assert handle_decision_task(FakeSWF(), config, task).swf[0]["decisionType"] == "ScheduleActivityTask"
     task["events"] = History().decision().schedule("Test_Task_A").complete("Test_Task_A", "a").decision() \
         .schedule("Test_Task_B").complete("Test_Task_B", "apple").events
-    assert handle_decision_task(FakeSWF(), config, task).decisions[0]["decisionType"] == "CompleteWorkflowExecution"
+    assert handle_decision_task(FakeSWF(), config, task).swf[0]["decisionType"] == "CompleteWorkflowExecution"
     assert drain(sqs, queue) == [] and recorded(tmp_path) == []
 
 
 def test_a_fail_decision_that_swf_refused_once_is_not_alerted_twice(tmp_path: Path) -> None:
     config = make_config(tmp_path, command=record(tmp_path))
     task = failed_task()
-    assert handle_decision_task(FakeSWF(), config, task).decisions[0]["decisionType"] == "FailWorkflowExecution"
+    assert handle_decision_task(FakeSWF(), config, task).swf[0]["decisionType"] == "FailWorkflowExecution"
     # SWF refused that decision (a signal came first): the next decision task fails it again, silently
     h = History().decision().schedule("Test_Task_A").fail("Test_Task_A", "exit code 2").decision()
     h.close_refused("FailWorkflowExecution", "UNHANDLED_DECISION")
     h.signal("poke").decision()
     task["events"] = h.events
-    assert handle_decision_task(FakeSWF(), config, task).decisions[0]["decisionType"] == "FailWorkflowExecution"
+    assert handle_decision_task(FakeSWF(), config, task).swf[0]["decisionType"] == "FailWorkflowExecution"
     assert len(recorded(tmp_path)) == 1
+
+
+def test_an_activity_cancel_refused_for_good_alerts_once_and_the_cancel_alerts_when_it_happens(tmp_path: Path) -> None:
+    config = make_config(tmp_path, command=record(tmp_path))
+    h = History().decision().schedule("Test_Task_A").start("Test_Task_A").cancel_request().decision()
+    h.add("RequestCancelActivityTaskFailed", {"activityId": "Test_Task_A-1", "cause": "OPERATION_NOT_PERMITTED",
+                                              "decisionTaskCompletedEventId": len(h.events)})
+    first = h.started_decision()
+    task = {**failed_task(), "events": list(h.events), "previousStartedEventId": first - 5}
+    assert handle_decision_task(FakeSWF(), config, task).swf == []
+    h.add("DecisionTaskCompleted", {"scheduledEventId": first - 1, "startedEventId": first})
+    h.signal("poke")
+    h.started_decision()
+    task = {**task, "events": list(h.events), "previousStartedEventId": first}
+    assert handle_decision_task(FakeSWF(), config, task).swf == []  # no second alert
+    [alert] = recorded(tmp_path)
+    assert alert["status"] == "CANCEL_REFUSED" and "Test_Task_A-1 (OPERATION_NOT_PERMITTED)" in alert["reason"]
+    h.complete("Test_Task_A", "a")  # it ended by itself: the execution is canceled, and that is alerted
+    task = {**task, "events": list(h.events)}
+    assert handle_decision_task(FakeSWF(), config, task).swf[0]["decisionType"] == "CancelWorkflowExecution"
+    assert [a["status"] for a in recorded(tmp_path)] == ["CANCEL_REFUSED", "CANCELED"]
 
 
 @mock_aws
@@ -167,7 +189,7 @@ def test_a_broken_alert_does_not_stop_the_decision(aws_env: None, tmp_path: Path
     config = make_config(tmp_path, sns_topic_arn=missing_topic if broken in ("topic", "both") else topic,
                          command=command)
     swf = FakeSWF()
-    decisions = handle_decision_task(swf, config, failed_task()).decisions
+    decisions = handle_decision_task(swf, config, failed_task()).swf
     assert swf.responded == [decisions] and decisions[0]["decisionType"] == "FailWorkflowExecution"
     problems = alerts.send(config, alerts.message(config, "w", "r", "FAILED", "why"))
     assert len(problems) == (2 if broken == "both" else 1)

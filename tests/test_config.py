@@ -31,6 +31,7 @@ BROKEN = [
     ("missing workflow name", lambda d: d["workflow"].pop("name"), "workflow.name: is missing"),
     ("mistyped timeout", lambda d: d["workflow"].update(execution_timeout="soon"), "workflow.execution_timeout: must be a whole number"),
     ("version as a number", lambda d: d["workflow"].update(version=1.0), 'workflow.version: must be a string: write "1.0"'),
+    ("version too long", lambda d: d["workflow"].update(version="v" * 65), "workflow.version: is longer than SWF's 64 characters"),
     ("command as a string", lambda d: d["activities"]["Test_Task_A"].update(command="python a.py"), "activities.Test_Task_A.command: must be a non-empty list"),
     ("unknown key", lambda d: d["activities"]["Test_Task_A"].update(retires=2), "activities.Test_Task_A.retires: unknown key"),
     ("unknown activity in a step", lambda d: d["workflow"]["steps"].append({"activity": "Nope"}), "workflow.steps[2].activity: unknown activity 'Nope'"),
@@ -120,4 +121,4 @@ def test_a_yaml_mistake_shows_its_line_and_what_to_look_at(tmp_path: Path, text:
 
 
 def test_the_readme_shows_the_shipped_config_as_it_is() -> None:
-    assert (ROOT / "config.yaml").read_text() in (ROOT / "README.md").read_text()
+    assert (ROOT / "config.yaml").read_text() in (ROOT / "docs" / "configuration.md").read_text()

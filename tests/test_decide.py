@@ -7,14 +7,15 @@ from typing import Any
 
 import pytest
 
-from swfagent.decide import MAX_WAITS, Answer, Closing, after_error, decide, describe, retry_delay, wait_delay
+from swfagent.decide import CAUSES, MAX_WAITS, Answer, Closing, after_error, decide, describe, lasts, retry_delay, wait_delay
+from swfagent.status import Lasts
 from tests.flows import ARTICLE, DIAMOND, FAN, config_from, retrying
-from tests.histories import History
+from tests.histories import History, model_causes
 
 
 def kinds(answer: Answer | list[dict[str, Any]]) -> list[str]:
     out = []
-    for d in answer.decisions if isinstance(answer, Answer) else answer:
+    for d in answer.swf if isinstance(answer, Answer) else answer:
         t = d["decisionType"]
         if t == "ScheduleActivityTask":
             out.append("schedule " + d["scheduleActivityTaskDecisionAttributes"]["activityId"])
@@ -177,18 +178,18 @@ def test_signals_and_markers_are_recorded() -> None:
     (History(), None),  # no input at all: none sent
 ])
 def test_first_step_gets_the_execution_input(history: History, expected_input: str | None) -> None:
-    [d] = decide(ARTICLE.workflow, history.state()).decisions
+    [d] = decide(ARTICLE.workflow, history.state()).swf
     assert d["scheduleActivityTaskDecisionAttributes"].get("input") == expected_input
 
 
 def test_one_after_gets_its_result() -> None:
-    [d] = decide(ARTICLE.workflow, History().schedule("Test_Task_A").complete("Test_Task_A", "b").state()).decisions
+    [d] = decide(ARTICLE.workflow, History().schedule("Test_Task_A").complete("Test_Task_A", "b").state()).swf
     assert d["scheduleActivityTaskDecisionAttributes"]["input"] == "b"
 
 
 def test_several_after_get_a_json_object_of_results() -> None:
     h = History().schedule("A").complete("A", "a").schedule("B").schedule("C").complete("B", "bb").complete("C", "cc")
-    [d] = decide(FAN.workflow, h.state()).decisions
+    [d] = decide(FAN.workflow, h.state()).swf
     assert json.loads(d["scheduleActivityTaskDecisionAttributes"]["input"]) == {"B": "bb", "C": "cc"}
 
 
@@ -200,13 +201,13 @@ def test_skipped_steps_are_left_out_of_the_json_input() -> None:
         {"activity": "D", "after": ["B", "C"]},
     ])
     h = History().schedule("A").complete("A", "z").schedule("C").complete("C", "cc")
-    [d] = decide(flow.workflow, h.state()).decisions
+    [d] = decide(flow.workflow, h.state()).swf
     assert json.loads(d["scheduleActivityTaskDecisionAttributes"]["input"]) == {"C": "cc"}
 
 
 def test_schedule_carries_every_timeout_and_the_task_list() -> None:
     flow = config_from([{"activity": "A"}], {"A": {"timeout": 42, "heartbeat_timeout": 9, "task_list": "big-hosts"}})
-    [d] = decide(flow.workflow, History().state()).decisions
+    [d] = decide(flow.workflow, History().state()).swf
     a = d["scheduleActivityTaskDecisionAttributes"]
     assert a["activityType"] == {"name": "A", "version": "1.0"}
     assert a["taskList"] == {"name": "big-hosts"}
@@ -216,18 +217,18 @@ def test_schedule_carries_every_timeout_and_the_task_list() -> None:
 
 def test_one_activity_type_in_several_steps() -> None:
     flow = config_from([{"id": "first", "activity": "A"}, {"id": "second", "activity": "A", "after": ["first"]}])
-    decisions = decide(flow.workflow, History().schedule("first", activity="A").complete("first", "1").state()).decisions
+    decisions = decide(flow.workflow, History().schedule("first", activity="A").complete("first", "1").state()).swf
     assert kinds(decisions) == ["schedule second-1"]
     assert decisions[0]["scheduleActivityTaskDecisionAttributes"]["activityType"]["name"] == "A"
 
 
 def test_failure_carries_the_activity_details() -> None:
-    [d] = decide(ARTICLE.workflow, History().schedule("Test_Task_A").fail("Test_Task_A", "exit code 1", "stderr tail").state()).decisions
+    [d] = decide(ARTICLE.workflow, History().schedule("Test_Task_A").fail("Test_Task_A", "exit code 1", "stderr tail").state()).swf
     assert d["failWorkflowExecutionDecisionAttributes"]["details"] == "stderr tail"
 
 
 def test_reason_is_cut_to_256() -> None:
-    [d] = decide(ARTICLE.workflow, History().schedule("Test_Task_A").fail("Test_Task_A", "x" * 1000).state()).decisions
+    [d] = decide(ARTICLE.workflow, History().schedule("Test_Task_A").fail("Test_Task_A", "x" * 1000).state()).swf
     assert len(d["failWorkflowExecutionDecisionAttributes"]["reason"]) == 256
 
 
@@ -241,9 +242,9 @@ def test_history_over_the_threshold_fails_clearly() -> None:
     h = History().schedule("A")
     while len(h.events) < 20:
         h.signal("noise")
-    assert decide(flow.workflow, h.state()).decisions == []  # at the threshold: A is still running, nothing to do
+    assert decide(flow.workflow, h.state()).swf == []  # at the threshold: A is still running, nothing to do
     h.signal("one more")
-    [d] = decide(flow.workflow, h.state()).decisions
+    [d] = decide(flow.workflow, h.state()).swf
     assert "history has 21 events, past max_history_events (20)" in d["failWorkflowExecutionDecisionAttributes"]["reason"]
 
 
@@ -261,7 +262,7 @@ def test_describe_matches_the_article() -> None:
 def test_a_retry_gets_the_input_its_first_attempt_got() -> None:
     # the flow chart changed while the execution was open: B's retry still has its input
     flow = config_from([{"activity": "A"}, {"activity": "B", "after": ["A"]}], {"B": {"retries": 1}})
-    decisions = decide(flow.workflow, History().schedule("B", input="first").fail("B").state()).decisions
+    decisions = decide(flow.workflow, History().schedule("B", input="first").fail("B").state()).swf
     [b] = [d["scheduleActivityTaskDecisionAttributes"] for d in decisions
            if d["scheduleActivityTaskDecisionAttributes"]["activityId"] == "B-2"]
     assert b["input"] == "first"
@@ -270,7 +271,7 @@ def test_a_retry_gets_the_input_its_first_attempt_got() -> None:
 def test_a_result_that_is_not_text_fails_the_execution_clearly() -> None:
     h = History().schedule("Test_Task_A").complete("Test_Task_A", "b")
     h.events[-1]["activityTaskCompletedEventAttributes"]["result"] = 7
-    [d] = decide(ARTICLE.workflow, h.state()).decisions
+    [d] = decide(ARTICLE.workflow, h.state()).swf
     assert "result is int, not text" in d["failWorkflowExecutionDecisionAttributes"]["reason"]
 
 
@@ -312,7 +313,7 @@ def test_a_large_fan_out_is_answered_in_parts_of_at_most_100_decisions() -> None
         names = kinds(answer)
         parts.append(len(names))
         if names[-1].startswith("timer swfagent-more-"):
-            for d in answer.decisions[:-1]:
+            for d in answer.swf[:-1]:
                 h.schedule(d["scheduleActivityTaskDecisionAttributes"]["activityId"].rsplit("-", 1)[0])
             more = names[-1].split()[1]
             h.timer(more, 0).fire(more).decision()
@@ -327,8 +328,8 @@ def test_an_answer_over_one_megabyte_is_split_too() -> None:
     big = "x" * 30_000  # every step gets A's 30,000 characters: 1.2 MB in all
     h = History().decision().schedule("A").complete("A", big)
     answer = decide(flow.workflow, h.state())
-    assert len(answer.decisions) < 40 and kinds(answer)[-1].startswith("timer swfagent-more-")
-    assert sum(len(json.dumps(d)) for d in answer.decisions) <= 1_000_000
+    assert len(answer.swf) < 40 and kinds(answer)[-1].startswith("timer swfagent-more-")
+    assert sum(len(json.dumps(d)) for d in answer.swf) <= 1_000_000
 
 
 def test_an_input_over_32768_characters_fails_the_step_unless_values_go_to_s3() -> None:
@@ -376,11 +377,11 @@ def test_a_close_refused_for_good_is_not_sent_again() -> None:
     h = History().schedule("Test_Task_A").fail("Test_Task_A").decision().close_refused(
         "FailWorkflowExecution", "OPERATION_NOT_PERMITTED")
     answer = decide(ARTICLE.workflow, h.state())
-    assert answer.decisions == [] and answer.refused is not None
+    assert answer.swf == [] and answer.refused is not None
     assert (answer.refused.decision, answer.refused.cause) == ("FailWorkflowExecution", "OPERATION_NOT_PERMITTED")
     assert describe(answer).startswith("Wait -- SWF refused to close the execution (OPERATION_NOT_PERMITTED)")
     h.signal("anything").decision()
-    assert decide(ARTICLE.workflow, h.state()).decisions == []  # still nothing: it waits for a person
+    assert decide(ARTICLE.workflow, h.state()).swf == []  # still nothing: it waits for a person
 
 
 def test_unhandled_decision_decides_again() -> None:
@@ -395,3 +396,98 @@ def test_the_answer_says_what_an_alert_says() -> None:
     assert failed.steps["Test_Task_A"].status == "failed"
     canceled = decide(ARTICLE.workflow, History().decision().cancel_request().state())
     assert canceled.closing is not None and canceled.closing.status == "CANCELED"
+
+
+# ---- liveness: whatever SWF refuses, the decider never sends the same refused decision on every decision task ----
+
+def test_every_cause_in_botocores_model_is_classified_once() -> None:
+    causes = {c for cs in model_causes().values() for c in cs}
+    assert sorted(causes - set(CAUSES)) == [], "a cause botocore knows and decide.CAUSES does not: classify it"
+    assert sorted(set(CAUSES) - causes) == [], "decide.CAUSES has a cause botocore's model does not"
+    assert {c for c, k in CAUSES.items() if k is Lasts.PASSING} == {
+        "ACTIVITY_CREATION_RATE_EXCEEDED", "OPEN_ACTIVITIES_LIMIT_EXCEEDED", "TIMER_CREATION_RATE_EXCEEDED",
+        "OPEN_TIMERS_LIMIT_EXCEEDED"}
+    assert lasts("A_CAUSE_FROM_THE_FUTURE") is Lasts.LASTING  # unknown: the decider stops asking
+
+
+def running_a_then_cancel() -> History:
+    return History().decision().schedule("Test_Task_A").start("Test_Task_A").cancel_request().decision()
+
+
+def test_an_activity_cancel_refused_for_good_is_not_asked_again_and_the_cancel_waits_for_it() -> None:
+    h = running_a_then_cancel()
+    [ask] = decide(ARTICLE.workflow, h.state()).swf
+    h.refuse(ask, "OPERATION_NOT_PERMITTED").decision()
+    answer = decide(ARTICLE.workflow, h.state())
+    assert answer.swf == [] and answer.refused is not None
+    assert (answer.refused.decision, answer.refused.target) == ("RequestCancelActivityTask", "Test_Task_A-1")
+    assert describe(answer) == "Wait -- Test_Task_A-1 to end by itself: SWF refused to cancel it (OPERATION_NOT_PERMITTED)"
+    h.signal("poke").decision()
+    assert decide(ARTICLE.workflow, h.state()).swf == []
+    h.complete("Test_Task_A", "a")  # it ended by itself: now the execution is canceled, B never scheduled
+    answer = decide(ARTICLE.workflow, h.state())
+    assert kinds(answer) == ["cancel"] and answer.refused is None and answer.closing is not None
+
+
+def test_an_activity_cancel_refused_as_unknown_is_not_asked_again_nor_reported() -> None:
+    h = running_a_then_cancel()
+    [ask] = decide(ARTICLE.workflow, h.state()).swf
+    h.refuse(ask, "ACTIVITY_ID_UNKNOWN").decision()  # it closed meanwhile; its close comes in the history
+    answer = decide(ARTICLE.workflow, h.state())
+    assert answer.swf == [] and answer.refused is None
+
+
+def test_a_refused_cancel_timer_is_not_sent_again() -> None:
+    flow = config_from([{"activity": "A"}, {"activity": "B"}], {"A": {"retries": 1, "retry_delay": 60}})
+    h = History().decision().schedule("A").schedule("B").start("B").fail("A").decision().timer("A-2", 60)
+    h.cancel_request().decision()
+    answer = decide(flow.workflow, h.state())
+    assert kinds(answer) == ["cancel activity B-1", "cancel timer A-2"]
+    h.apply(answer.swf[0]).refuse(answer.swf[1], "OPERATION_NOT_PERMITTED").decision()
+    assert kinds(decide(flow.workflow, h.state())) == []
+    h.canceled("B")
+    assert kinds(decide(flow.workflow, h.state())) == ["cancel"]  # the timer goes with the execution
+
+
+def test_a_refused_error_marker_still_counts_toward_the_three_decider_errors_and_is_not_sent_again() -> None:
+    h = History().decision()
+    first = after_error(h.state(), "cannot decide: KeyError('x')")
+    assert kinds(first) == ["marker swfagent-error", "timer swfagent-error-4 30"]
+    h.refuse(first.swf[0], "OPERATION_NOT_PERMITTED").apply(first.swf[1])
+    assert h.state().decider_errors == ["its marker was refused (OPERATION_NOT_PERMITTED)"]  # marker and timer: one
+    h.fire("swfagent-error-4").decision()
+    second = after_error(h.state(), "cannot decide: KeyError('x')")
+    assert kinds(second) == ["timer swfagent-error-10 60"]  # no marker: SWF will not take one
+    h.apply(second.swf[0]).fire("swfagent-error-10").decision()
+    assert len(h.state().decider_errors) == 2
+    third = after_error(h.state(), "cannot decide: KeyError('x')")
+    assert kinds(third) == ["fail the decider failed 3 times in a row: cannot decide: KeyError('x')"]
+
+
+def test_a_decider_error_whose_timer_is_refused_for_good_fails_at_once_saying_what_to_do() -> None:
+    h = History().decision()
+    for d in after_error(h.state(), "boom").swf:
+        h.refuse(d, "OPERATION_NOT_PERMITTED")
+    h.decision()  # SWF's next decision task, at once: there is no timer to wait on
+    assert kinds(after_error(h.state(), "boom")) == [
+        "fail the decider failed (boom), and SWF refused the timer to decide again (OPERATION_NOT_PERMITTED): see "
+        "python -m swfagent policies"]
+
+
+def test_decision_tasks_no_decider_took_are_not_a_slow_decider() -> None:
+    h = History()
+    for _ in range(5):
+        h.decision_timed_out("SCHEDULE_TO_START")
+    state = h.state()
+    assert state.decision_timeouts_in_a_row == 0 and len(state.unpolled_decisions) == 5
+    assert kinds(decide(ARTICLE.workflow, state)) == ["schedule Test_Task_A-1"]
+
+
+@pytest.mark.parametrize(("history", "expected"), [
+    (History().schedule("A").complete("A", "x"), {"B": "A's result 'x' does not match [a-m]"}),
+    (History().schedule("A").complete("A", " 7\n"),
+     {"B": "A's result '7' does not match [a-m]", "C": "A's result '7' does not match [n-z]", "D": "B and C skipped"}),
+])
+def test_a_skipped_step_says_why(history: History, expected: dict[str, str]) -> None:
+    steps = decide(DIAMOND.workflow, history.state()).steps
+    assert {s: st.reason for s, st in steps.items() if st.status == "skipped"} == expected

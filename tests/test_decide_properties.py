@@ -8,11 +8,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from swfagent.config import Config
-from swfagent.decide import decide
-from swfagent.history import ExecutionState, parse_activity_id
-from swfagent.status import ActivityStatus
-from tests.flows import config_from
-from tests.histories import History
+from swfagent.decide import MAX_WAITS, after_error, decide, lasts
+from swfagent.history import ExecutionState
+from swfagent.ids import parse_activity_id
+from swfagent.status import ActivityStatus, Lasts
+from tests.flows import ARTICLE, config_from, retrying
+from tests.histories import SENT, History, model_causes
 
 
 @st.composite
@@ -71,7 +72,7 @@ def test_random_histories_keep_the_rules(config: Config, data: Any) -> None:
     h = History(input=data.draw(st.sampled_from([None, "", "go"])))
     for _ in range(60):
         state = h.state()
-        decisions = decide(config.workflow, state).decisions  # never raises
+        decisions = decide(config.workflow, state).swf  # never raises
         _check(config, state, decisions)
         if decisions and decisions[0]["decisionType"] in ("CompleteWorkflowExecution", "FailWorkflowExecution",
                                                           "CancelWorkflowExecution"):
@@ -102,7 +103,7 @@ def test_random_histories_keep_the_rules(config: Config, data: Any) -> None:
 def test_when_everything_succeeds_it_completes(config: Config, data: Any) -> None:
     h = History()
     for _ in range(50):
-        decisions = decide(config.workflow, h.state()).decisions
+        decisions = decide(config.workflow, h.state()).swf
         _check(config, h.state(), decisions)
         if decisions and decisions[0]["decisionType"] == "CompleteWorkflowExecution":
             return
@@ -113,3 +114,81 @@ def test_when_everything_succeeds_it_completes(config: Config, data: Any) -> Non
             step, attempt = parse_activity_id(d["scheduleActivityTaskDecisionAttributes"]["activityId"])
             h.complete(step, data.draw(st.sampled_from(["a", "q", "z"])), attempt)
     raise AssertionError("did not complete")
+
+
+# ---- liveness: whatever SWF refuses, and however often, the decider gets somewhere -------------------------------
+
+def _scenarios() -> list[tuple[str, Config, History, bool]]:
+    """For each decision the decider sends, the histories on which it sends it: (the decision, a flow chart, the
+    history, whether the decider cannot decide: the RecordMarker and StartTimer of a decider error)."""
+    two = config_from([{"activity": "A"}, {"activity": "B"}], {"A": {"retries": 1, "retry_delay": 60}})
+    return [
+        ("ScheduleActivityTask", ARTICLE, History().decision(), False),
+        ("StartTimer", retrying(), History().decision().schedule("Test_Task_A").fail("Test_Task_A"), False),
+        ("StartTimer", ARTICLE, History().decision(), True),
+        ("CancelTimer", two, History().decision().schedule("A").schedule("B").start("B").fail("A").decision()
+         .timer("A-2", 60).cancel_request(), False),
+        ("RequestCancelActivityTask", ARTICLE, History().decision().schedule("Test_Task_A").start("Test_Task_A")
+         .cancel_request(), False),
+        ("RecordMarker", ARTICLE, History().decision(), True),
+        ("CompleteWorkflowExecution", ARTICLE, History().decision().schedule("Test_Task_A").complete("Test_Task_A", "a")
+         .decision().schedule("Test_Task_B").complete("Test_Task_B", "b"), False),
+        ("FailWorkflowExecution", ARTICLE, History().decision().schedule("Test_Task_A").fail("Test_Task_A"), False),
+        ("CancelWorkflowExecution", ARTICLE, History().decision().cancel_request(), False),
+    ]
+
+
+CAUSES_IN_MODEL = model_causes()
+
+
+def test_every_decision_the_decider_sends_has_a_scenario() -> None:
+    assert {s[0] for s in _scenarios()} == set(SENT)
+
+
+@given(scenario=st.integers(0, len(_scenarios()) - 1), data=st.data())
+def test_a_refused_decision_is_never_sent_on_every_decision_task(scenario: int, data: Any) -> None:
+    decision, config, h, broken = _scenarios()[scenario]
+    cause = data.draw(st.sampled_from(CAUSES_IN_MODEL[decision]), label="cause")
+    times = data.draw(st.integers(1, 12), label="refused this many times in a row, then taken")
+    [step_one] = [d for d in (after_error(h.state(), "x") if broken else decide(config.workflow, h.state())).swf
+                  if d["decisionType"] == decision] or [None]
+    assert step_one is not None, f"the scenario does not make the decider send {decision}"
+    sent, refusals, just_refused = 0, 0, []
+    for _ in range(60):
+        state = h.state()
+        answer = after_error(state, "cannot decide: boom") if broken else decide(config.workflow, state)
+        mine = [d for d in answer.swf if d["decisionType"] == decision]
+        sent += len(mine)
+        if lasts(cause) is not Lasts.RACE:  # a refused decision again at once: only once a wait timer fired
+            again = [d for d in mine if d in just_refused]
+            assert not again, f"{decision} refused ({cause}) and sent again at once"
+        h.decision()
+        just_refused = []
+        for d in answer.swf:
+            if d["decisionType"] == decision and refusals < times:
+                h.refuse(d, cause)
+                refusals += 1
+                just_refused.append(d)
+            else:
+                h.apply(d)
+        if just_refused and lasts(cause) is Lasts.RACE:
+            h.signal("came in while the decider decided")  # what UNHANDLED_DECISION means
+        state = h.state()
+        if state.close_status is not None:
+            break
+        if not answer.swf:  # nothing to do: time passes
+            timers = [t for t in state.timers.values() if not t.fired]
+            running = [a for a in state.activities.values() if a.status.open]
+            if timers:
+                h.fire(timers[0].timer_id)
+            elif running:
+                h.complete(str(running[0].step_id), "a", running[0].attempt)
+            else:
+                assert answer.refused is not None, "stuck: nothing decided, nothing running, no timer, no alert"
+                break  # SWF will not close it: waits for a person, alerted
+    else:
+        raise AssertionError(f"no end after 60 decision tasks: {decision} sent {sent} times")
+    if lasts(cause) in (Lasts.LASTING, Lasts.MOOT):
+        assert sent <= 2, f"{decision} refused ({cause}) and sent {sent} times"
+    elif lasts(cause) is Lasts.PASSING:
+        assert sent <= MAX_WAITS + 1

@@ -13,6 +13,7 @@ import pytest
 from swfagent import executions
 from swfagent.cli import main
 from swfagent.config import Config, load_config
+from swfagent.errors import UsageError
 from swfagent.history import fold
 from swfagent.register import register_all
 from tests.e2e import Driver
@@ -314,3 +315,19 @@ def test_check_exits_0_when_all_went_well(server: Server, config: Config, tmp_pa
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("No execution closed other than COMPLETED since ")
     assert not (tmp_path / "alerts.jsonl").exists()
+
+
+def test_an_id_template_fills_its_fields_and_nothing_else(config: Config) -> None:
+    now = dt.datetime(2026, 12, 1, 6, 5, 4)
+    assert executions.new_workflow_id(config, None, "daily-{date}-{time}", now) == "daily-2026-12-01-060504"
+    for bad in ("{date:>999999999999}", "{date!s}", "{0}", "{nope}", "{", "a:b-{date}"):
+        with pytest.raises(UsageError):
+            executions.new_workflow_id(config, None, bad, now)
+    with pytest.raises(UsageError, match="not a valid SWF name"):
+        executions.new_workflow_id(config, "a/b", None, now)
+
+
+def test_start_reads_an_input_file_with_a_bound(server: Server, config: Config,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = in_process(capsys, config, "start", "--input-file", "/dev/zero")  # endless: read to a bound only
+    assert code == 2 and err.count("\n") == 1 and "over 131072 bytes" in err, err

@@ -24,9 +24,10 @@ from swfagent.config import Config
 from swfagent.executions import start_execution
 from swfagent.logs import TIME_FORMAT
 from tests.e2e import Local, e2e_config, final_state, pollers, register_and_start, wait_closed
-from tests.support import ROOT, Server, run_script, start_script
+from tests.support import ROOT, Server, docs, run_script, start_script
 
 README = (ROOT / "README.md").read_text()
+DOCS = docs()  # the README and the guides in docs/
 STAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ")
 
 
@@ -53,7 +54,7 @@ def test_a_single_run_with_nothing_queued_says_it_waits_and_ctrl_c_stops_it(serv
         out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert "Traceback" not in err
-    assert "polls until it has its one task" in README
+    assert "polls until it has its one task" in DOCS
 
 
 def _failing_step(tmp_path: Path) -> Config:
@@ -142,8 +143,10 @@ def test_a_decider_leaves_a_workflow_version_it_does_not_have_in_one_line(server
     done = run_script("decider.py", "--config", str(config.path), env=server.env)
     assert done.returncode == 0, done.stderr
     # said once for the version; the run goes on to a task of its own
-    assert done.stderr == ("ERROR: workflow v2 is of type TestWorkflow 2.0, and config.yaml has TestWorkflow 1.0: "
-                           "its decision tasks are left to a decider that has it\n")
+    first, *rest = done.stderr.splitlines()
+    assert first == f"Config: {config.path} (TestWorkflow 1.0: 1 steps, 1 activities)"  # what it decides with
+    assert rest == ["ERROR: workflow v2 is of type TestWorkflow 2.0, and config.yaml has TestWorkflow 1.0: "
+                    "its decision tasks are left to a decider that has it"]
     assert done.stdout.splitlines()[-1] == "Decision Made: Schedule activity -- Say"
     open_ids = {e["execution"]["workflowId"] for e in client.list_open_workflow_executions(
         domain="TEST_SWF", startTimeFilter={"oldestDate": 0})["executionInfos"]}
@@ -152,7 +155,7 @@ def test_a_decider_leaves_a_workflow_version_it_does_not_have_in_one_line(server
 
 def _readme_block(starts: str) -> str:
     """The README's fenced block whose first line starts with `starts`."""
-    blocks = re.findall(r"^```\w*\n(.*?)^```$", README, re.S | re.M)
+    blocks = re.findall(r"^```\w*\n(.*?)^```$", DOCS, re.S | re.M)
     return next(b for b in blocks if b.startswith(starts))
 
 
@@ -234,8 +237,21 @@ def test_an_unknown_region_is_one_line_at_once(server: Server, demo_config: Conf
     embedded = {**server.env, "AWS_DEFAULT_REGION": "us-east-99"}
     done = run_script("worker.py", "--config", str(demo_config.path), env=embedded, timeout=30)
     assert done.returncode != 0
-    assert done.stderr.count("\n") == 1 and "unknown region us-east-99: SWF has no such region" in done.stderr, done.stderr
+    said, error = done.stderr.splitlines()  # the config it runs, then the one line of the error
+    assert said.startswith("Config: ") and "unknown region us-east-99: SWF has no such region" in error, done.stderr
     assert time.monotonic() - began < 20  # not the 21 s of retries, twice, that the trial saw
+
+
+def test_no_region_is_the_same_exit_as_an_unknown_one(server: Server, demo_config: Config) -> None:
+    unset = {k: v for k, v in server.env.items() if k not in ("AWS_ENDPOINT_URL_SWF", "AWS_DEFAULT_REGION", "AWS_REGION")}
+    unset |= {"AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent"}
+    for script in ("worker.py", "swfagent"):
+        args = ("executions",) if script == "swfagent" else ()
+        done = run_script(script, *args, "--config", str(demo_config.path), env=unset, timeout=30)
+        assert done.returncode == 2, done.stderr  # as for an unknown region, and as the README says
+        assert done.stderr.endswith("error: no AWS region is set: export AWS_DEFAULT_REGION (e.g. us-east-1) or use "
+                                    "a profile with a region\n"), done.stderr
+        assert done.stderr.count("\n") == 1
 
 
 @pytest.fixture
@@ -271,5 +287,5 @@ def test_the_servers_terminal_has_one_line_per_refused_request(local_server: Loc
 def test_the_readme_says_how_long_make_test_takes_and_that_graphviz_is_optional() -> None:
     head = README.split("\n## ", 1)[0]
     assert re.search(r"^make test +# [^\n]*\babout \d+ minutes", head, re.M), head
-    graphviz = README[README.index("DOT goes to Graphviz"):][:400]
+    graphviz = DOCS[DOCS.index("DOT goes to Graphviz"):][:400]
     assert "optional and not installed by `make`" in graphviz and "apt-get install graphviz" in graphviz

@@ -398,7 +398,7 @@ def check_decide(config: Config, events: list[Any]) -> list[dict[str, Any]]:
     state = fold(events)
     answer = decide(config.workflow, state)
     describe(answer)
-    decisions = answer.decisions
+    decisions = answer.swf
     json.dumps(decisions)  # what respond_decision_task_completed sends
     assert isinstance(decisions, list)
     for d in decisions:

@@ -6,7 +6,8 @@ import boto3
 from botocore.stub import Stubber
 
 from swfagent.decision_tasks import poll_decision_task
-from swfagent.history import fold, parse_activity_id
+from swfagent.history import fold
+from swfagent.ids import parse_activity_id
 from swfagent.status import ActivityStatus
 from tests.flows import ARTICLE
 from tests.histories import History

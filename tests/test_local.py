@@ -9,11 +9,12 @@ import urllib.request
 
 import boto3
 
-from tests.support import ROOT, run_script
+from tests.support import ROOT, docs, run_script
 
 
 def test_local_serves_on_127_0_0_1_and_prints_how_to_point_at_it_and_its_console() -> None:
-    proc = subprocess.Popen([sys.executable, "-m", "swfagent", "local", "--port", "0", "--console-port", "0"], cwd=ROOT,
+    # --port 0 alone: the console takes a free port too (not 5056, which another run may hold)
+    proc = subprocess.Popen([sys.executable, "-m", "swfagent", "local", "--port", "0"], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         lines = []
@@ -28,8 +29,10 @@ def test_local_serves_on_127_0_0_1_and_prints_how_to_point_at_it_and_its_console
                               aws_access_key_id=env["AWS_ACCESS_KEY_ID"], aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"])
         client.register_domain(name="D", workflowExecutionRetentionPeriodInDays="1")
         assert [d["name"] for d in client.list_domains(registrationStatus="REGISTERED")["domainInfos"]] == ["D"]
-        console = next(line for line in lines if line.startswith("Web console: ")).split(": ", 1)[1]
-        assert console.startswith("http://127.0.0.1:")
+        said = next(line for line in lines if line.startswith("Web console: "))
+        console = said.split()[2]
+        assert console.startswith("http://127.0.0.1:") and not console.endswith(":5056/")
+        assert said.endswith(f"(serving {ROOT / 'config.yaml'})")
         page = urllib.request.urlopen(console + "types", timeout=10).read().decode()
         assert "Domain TEST_SWF</td><td>not registered: run python register_swf.py" in page
     finally:
@@ -48,3 +51,11 @@ def test_the_demo_runs_the_walkthrough_to_completed() -> None:
         assert line in out
     assert out.count("$ python decider.py") == 3 and out.count("$ python worker.py") == 2
     assert "Execution Demo closed COMPLETED; Test_Task_B's result: " in out
+    # the line the README's walkthrough shows, word for word
+    line = "Execute Test_Task_A with command - python tasks/a.py"
+    assert f"\n{line}\n" in out and f"\n{line}\n" in (ROOT / "README.md").read_text()
+
+
+def test_the_cron_credentials_file_is_never_committed() -> None:
+    assert "swf.env" in docs()  # the cron section's file of credentials
+    assert "swf.env" in (ROOT / ".gitignore").read_text().split()

@@ -112,6 +112,22 @@ def test_a_decision_task_times_out_and_another_is_scheduled(clocked: ClockedSWF,
     assert swf.describe()["executionInfo"]["closeStatus"] == "COMPLETED"
 
 
+def test_previous_started_event_id_is_the_last_decision_task_answered(clocked: ClockedSWF, swf: Swf) -> None:
+    swf.start()
+    first = swf.decide(schedule("a-1"))
+    assert first.get("previousStartedEventId", 0) == 0
+    swf.c.respond_activity_task_completed(taskToken=swf.poll_activity()["taskToken"], result="ok")
+    lost = swf.poll_decision()
+    assert lost["previousStartedEventId"] == first["startedEventId"]
+    clocked.clock.advance(11)  # it times out unanswered: what came since `first` is still news
+    again = swf.poll_decision()
+    assert again["startedEventId"] > lost["startedEventId"]
+    assert again["previousStartedEventId"] == first["startedEventId"]  # moto: lost's, though nobody answered it
+    swf.c.respond_decision_task_completed(taskToken=again["taskToken"], decisions=[])
+    swf.c.signal_workflow_execution(domain=DOMAIN, workflowId="w", signalName="s")
+    assert swf.poll_decision()["previousStartedEventId"] == again["startedEventId"]
+
+
 # ---- decision tasks ----------------------------------------------------------------------------------
 
 

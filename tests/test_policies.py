@@ -14,6 +14,7 @@ from parliament import analyze_policy_string
 from swfagent import policies
 from swfagent.cli import main
 from swfagent.config import DEFAULT_CONFIG, Config, load_config
+from swfagent.decisions import DecisionType
 from swfagent.errors import UsageError
 from swfagent.policies import ROLES, actions, policy
 from tests.support import ROOT, demo_config_data, run_script, write_config
@@ -160,11 +161,13 @@ def test_each_role_allows_every_swf_call_its_code_makes(shipped: Config, role: s
 
 
 def test_the_decider_may_make_every_decision_decide_makes(shipped: Config) -> None:
-    tree = ast.parse((ROOT / "swfagent" / "decide.py").read_text())
-    kinds = {str(v.value) for d in ast.walk(tree) if isinstance(d, ast.Dict)
-             for k, v in zip(d.keys, d.values, strict=True)
-             if isinstance(k, ast.Constant) and k.value == "decisionType" and isinstance(v, ast.Constant)}
-    assert len(kinds) >= 5, kinds
+    # every Decision(DecisionType.X, ...) the decider's constructors make
+    tree = ast.parse((ROOT / "swfagent" / "decisions.py").read_text())
+    kinds = {DecisionType[call.args[0].attr].value for call in ast.walk(tree)
+             if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "Decision"
+             and call.args and isinstance(call.args[0], ast.Attribute) and isinstance(call.args[0].value, ast.Name)
+             and call.args[0].value.id == "DecisionType"}
+    assert len(kinds) >= 8, kinds
     assert {f"swf:{k}" for k in kinds} <= actions(policy(shipped, "decider"))
 
 

@@ -1,13 +1,18 @@
-"""The poll loop and backoff, with no waiting: sleeps and clocks are injected."""
+"""The poll loop and retrying, with no waiting: sleeps, clocks and dice are injected in a Timing."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
 
 import pytest
 from botocore.exceptions import ClientError
 
-from swfagent.backoff import jittered
-from swfagent.poller import LOOP, ONCE, UNTIL_IDLE, LoopOptions, Poll, Stop, keep_trying, run_loop
+from swfagent.client import error_code, is_transient
+from swfagent.poller import LoopOptions, Mode, Poll, Stop, run_loop
+from swfagent.retrying import Backoff, Timing, doubling, jittered, retry
 
+T = TypeVar("T")
 H, E, D = Poll.HANDLED, Poll.EMPTY, Poll.DROPPED
 
 
@@ -18,10 +23,23 @@ def _throttled(code: str = "ThrottlingException") -> ClientError:
 def test_backoff_doubles_and_caps() -> None:
     assert [jittered(n, base=1, cap=10) for n in range(1, 7)] == [1, 2, 4, 8, 10, 10]
     assert jittered(1, base=1, cap=10, jitter=0.5) == 1.25
+    assert [Backoff(base=1, cap=10).delay(n) for n in range(1, 7)] == [1, 2, 4, 8, 10, 10]
+    assert Backoff(base=1, cap=10).delay(5, jitter=0.99) == 10  # at the cap: no jitter
+    assert [doubling(n, 5, 300) for n in (0, 1, 2, 7, 1000)] == [5, 5, 10, 300, 300]
 
 
-def test_keep_trying_retries_then_succeeds() -> None:
-    calls, sleeps = [], []
+def test_a_timing_jitters_with_its_own_dice() -> None:
+    assert Timing(rand=lambda: 0.5).delay(2, Backoff(base=1, cap=10)) == 2.5
+
+
+def _retry(call: Callable[[], T], timing: Timing) -> T:
+    """retry() as the reports call it, until 100 on the timing's clock."""
+    return retry(call, "x", until=100.0, on=is_transient, code=error_code, timing=timing)
+
+
+def test_retry_retries_then_succeeds() -> None:
+    calls: list[int] = []
+    sleeps: list[float] = []
 
     def call() -> str:
         calls.append(1)
@@ -29,11 +47,11 @@ def test_keep_trying_retries_then_succeeds() -> None:
             raise _throttled()
         return "done"
 
-    assert keep_trying(call, "x", until=100.0, sleep=sleeps.append, clock=lambda: 0.0, rand=lambda: 0) == "done"
+    assert _retry(call, Timing(sleep=sleeps.append, clock=lambda: 0.0, rand=lambda: 0)) == "done"
     assert sleeps == [1, 2]
 
 
-def test_keep_trying_does_not_retry_other_errors() -> None:
+def test_retry_does_not_retry_other_errors() -> None:
     err = ClientError({"Error": {"Code": "UnknownResourceFault", "Message": "gone"}}, "RespondActivityTaskCompleted")
     calls = []
 
@@ -42,7 +60,7 @@ def test_keep_trying_does_not_retry_other_errors() -> None:
         raise err
 
     with pytest.raises(ClientError):
-        keep_trying(call, "x", until=100.0, sleep=lambda s: None, clock=lambda: 0.0)
+        _retry(call, Timing(sleep=lambda s: None, clock=lambda: 0.0))
     assert calls == [1]
 
 
@@ -57,16 +75,17 @@ class FakeStop(Stop):
 
 def test_once_waits_for_one_task() -> None:
     answers = iter([E, E, H, H])
-    assert run_loop(lambda: next(answers), LoopOptions(ONCE), FakeStop(), clock=iter(range(0, 100, 1)).__next__) == 1
+    ticks = Timing(clock=iter(range(0, 100, 1)).__next__)
+    assert run_loop(lambda: next(answers), LoopOptions(Mode.ONCE), FakeStop(), timing=ticks) == 1
 
 
 def test_until_idle_stops_at_the_first_empty_poll() -> None:
     answers = iter([H, H, E, H])
-    assert run_loop(lambda: next(answers), LoopOptions(UNTIL_IDLE), FakeStop()) == 2
+    assert run_loop(lambda: next(answers), LoopOptions(Mode.UNTIL_IDLE), FakeStop()) == 2
 
 
 def test_max_tasks_bounds_a_loop() -> None:
-    assert run_loop(lambda: H, LoopOptions(LOOP, max_tasks=3), FakeStop()) == 3
+    assert run_loop(lambda: H, LoopOptions(Mode.LOOP, max_tasks=3), FakeStop()) == 3
 
 
 def test_stop_request_ends_the_loop_after_the_task() -> None:
@@ -76,7 +95,7 @@ def test_stop_request_ends_the_loop_after_the_task() -> None:
         stop.request()
         return H
 
-    assert run_loop(handle, LoopOptions(LOOP), stop) == 1
+    assert run_loop(handle, LoopOptions(Mode.LOOP), stop) == 1
 
 
 def test_fast_empty_polls_back_off_instead_of_spinning() -> None:
@@ -90,7 +109,7 @@ def test_fast_empty_polls_back_off_instead_of_spinning() -> None:
             stop.request()
             return E
 
-    run_loop(poll, LoopOptions(LOOP), stop, clock=lambda: 0.0, rand=lambda: 0)
+    run_loop(poll, LoopOptions(Mode.LOOP), stop, timing=Timing(clock=lambda: 0.0, rand=lambda: 0))
     assert stop.waits[:4] == [0.5, 1.0, 2.0, 4.0]
 
 
@@ -105,7 +124,7 @@ def test_the_loop_survives_an_error_and_backs_off() -> None:
         stop.request()
         return H
 
-    assert run_loop(poll, LoopOptions(LOOP), stop, rand=lambda: 0) == 1
+    assert run_loop(poll, LoopOptions(Mode.LOOP), stop, timing=Timing(rand=lambda: 0)) == 1
     assert stop.waits == [1.0]
 
 
@@ -113,19 +132,19 @@ def _denied() -> ClientError:
     return ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "PollForActivityTask")
 
 
-@pytest.mark.parametrize("mode", [ONCE, UNTIL_IDLE])
-def test_a_lasting_error_ends_a_single_or_cron_run(mode: str) -> None:
+@pytest.mark.parametrize("mode", [Mode.ONCE, Mode.UNTIL_IDLE])
+def test_a_lasting_error_ends_a_single_or_cron_run(mode: Mode) -> None:
     def poll() -> Poll:
         raise _denied()
 
     with pytest.raises(ClientError):
-        run_loop(poll, LoopOptions(mode), FakeStop(), rand=lambda: 0)
+        run_loop(poll, LoopOptions(mode), FakeStop(), timing=Timing(rand=lambda: 0))
 
 
 def test_a_service_outlives_lasting_errors_and_a_cron_run_outlives_a_task_error() -> None:
     from swfagent.errors import TaskError
 
-    for mode, error in ((LOOP, _denied()), (UNTIL_IDLE, TaskError("workflow w: boom"))):
+    for mode, error in ((Mode.LOOP, _denied()), (Mode.UNTIL_IDLE, TaskError("workflow w: boom"))):
         stop = FakeStop()
         results: list[object] = [error, H]
 
@@ -136,7 +155,7 @@ def test_a_service_outlives_lasting_errors_and_a_cron_run_outlives_a_task_error(
             stop.request()
             return H
 
-        assert run_loop(poll, LoopOptions(mode), stop, rand=lambda: 0) == 1
+        assert run_loop(poll, LoopOptions(mode), stop, timing=Timing(rand=lambda: 0)) == 1
 
 
 def test_poll_threads_share_max_tasks() -> None:
@@ -152,7 +171,7 @@ def test_poll_threads_share_max_tasks() -> None:
             handled.append(threading.current_thread().name)
         return H
 
-    assert run_threads(poll, LoopOptions(LOOP, max_tasks=7), Stop(), threads=3) == 7
+    assert run_threads(poll, LoopOptions(Mode.LOOP, max_tasks=7), Stop(), threads=3) == 7
     assert len(handled) == 7
 
 
@@ -160,13 +179,13 @@ def test_one_empty_poll_ends_an_until_idle_run_for_every_thread() -> None:
     from swfagent.poller import run_threads
 
     answers = iter([H, H, H, E] + [H] * 100)
-    assert run_threads(lambda: next(answers), LoopOptions(UNTIL_IDLE), Stop(), threads=2) <= 4
+    assert run_threads(lambda: next(answers), LoopOptions(Mode.UNTIL_IDLE), Stop(), threads=2) <= 4
 
 
 def test_a_single_run_takes_one_task_whatever_the_threads() -> None:
     from swfagent.poller import run_threads
 
-    assert run_threads(lambda: H, LoopOptions(ONCE), Stop(), threads=4) == 1
+    assert run_threads(lambda: H, LoopOptions(Mode.ONCE), Stop(), threads=4) == 1
 
 
 def test_a_lasting_error_in_a_thread_ends_the_run() -> None:
@@ -176,10 +195,10 @@ def test_a_lasting_error_in_a_thread_ends_the_run() -> None:
         raise _denied()
 
     with pytest.raises(ClientError):
-        run_threads(poll, LoopOptions(UNTIL_IDLE), Stop(), threads=3)
+        run_threads(poll, LoopOptions(Mode.UNTIL_IDLE), Stop(), threads=3)
 
 
-def test_keep_trying_goes_on_until_the_deadline_and_no_further() -> None:
+def test_retry_goes_on_until_the_deadline_and_no_further() -> None:
     now = [0.0]
     calls = []
 
@@ -191,12 +210,12 @@ def test_keep_trying_goes_on_until_the_deadline_and_no_further() -> None:
         now[0] += seconds
 
     with pytest.raises(ClientError):
-        keep_trying(call, "x", until=100.0, sleep=sleep, clock=lambda: now[0], rand=lambda: 0)
+        _retry(call, Timing(sleep=sleep, clock=lambda: now[0], rand=lambda: 0))
     assert len(calls) > 6 and calls[-1] <= 100.0  # as many attempts as fit, none past the deadline
 
 
-@pytest.mark.parametrize("mode", [ONCE, UNTIL_IDLE])
-def test_a_single_or_cron_run_gives_up_when_swf_stays_out_of_reach(mode: str) -> None:
+@pytest.mark.parametrize("mode", [Mode.ONCE, Mode.UNTIL_IDLE])
+def test_a_single_or_cron_run_gives_up_when_swf_stays_out_of_reach(mode: Mode) -> None:
     from swfagent.poller import GIVE_UP_AFTER
 
     calls = []
@@ -206,12 +225,12 @@ def test_a_single_or_cron_run_gives_up_when_swf_stays_out_of_reach(mode: str) ->
         raise _throttled()
 
     with pytest.raises(ClientError):
-        run_loop(poll, LoopOptions(mode), FakeStop(), rand=lambda: 0)
+        run_loop(poll, LoopOptions(mode), FakeStop(), timing=Timing(rand=lambda: 0))
     assert len(calls) == GIVE_UP_AFTER
 
 
-@pytest.mark.parametrize("mode", [ONCE, UNTIL_IDLE, LOOP])
-def test_a_dropped_task_goes_on_in_every_mode(mode: str) -> None:
+@pytest.mark.parametrize("mode", [Mode.ONCE, Mode.UNTIL_IDLE, Mode.LOOP])
+def test_a_dropped_task_goes_on_in_every_mode(mode: Mode) -> None:
     answers = iter([D, D, H])
     assert run_loop(lambda: next(answers), LoopOptions(mode, max_tasks=1), FakeStop()) == 1
 
@@ -225,4 +244,39 @@ def test_limit_exceeded_is_transient() -> None:
             raise _throttled("LimitExceededException")
         return "ok"
 
-    assert keep_trying(call, "poll", until=100.0, sleep=lambda s: None, clock=lambda: 0.0, rand=lambda: 0) == "ok"
+    assert _retry(call, Timing(sleep=lambda s: None, clock=lambda: 0.0, rand=lambda: 0)) == "ok"
+
+
+def test_retry_logs_each_retry_with_the_code_only(capsys: pytest.CaptureFixture[str]) -> None:
+    from swfagent.logs import setup_logging
+
+    setup_logging()
+    answers: list[object] = [ClientError({"Error": {"Code": "ThrottlingException", "Message": "token tok-123"}},
+                                         "RespondActivityTaskCompleted"), "ok"]
+
+    def call() -> object:
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    assert retry(call, "workflow wf: reporting A-1", until=100.0, on=is_transient, code=error_code,
+                 timing=Timing(sleep=lambda s: None, clock=lambda: 0.0, rand=lambda: 0)) == "ok"
+    err = capsys.readouterr().err
+    assert "workflow wf: reporting A-1: ThrottlingException; retrying in 1.0 s" in err
+    assert "tok-123" not in err
+
+
+def test_the_loop_pauses_after_errors_as_a_report_retries() -> None:
+    stop = FakeStop()
+    results: list[object] = [RuntimeError("1"), RuntimeError("2"), RuntimeError("3"), H]
+
+    def poll() -> Poll:
+        r = results.pop(0)
+        if isinstance(r, Exception):
+            raise r
+        stop.request()
+        return H
+
+    assert run_loop(poll, LoopOptions(Mode.LOOP), stop, timing=Timing(rand=lambda: 0.5)) == 1
+    assert stop.waits == [1.25, 2.5, 5.0]

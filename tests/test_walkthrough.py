@@ -89,3 +89,18 @@ def test_execution_started_by_a_plain_api_call_completes(server: Server, demo_co
         _run(server, demo_config, script)
     closed = client.list_closed_workflow_executions(domain="TEST_SWF", startTimeFilter={"oldestDate": 0})
     assert [e["closeStatus"] for e in closed["executionInfos"]] == ["COMPLETED"]
+
+
+def test_the_walkthrough_s_single_runs_make_the_article_s_calls_and_no_more(server: Server, demo_config: Config) -> None:
+    """Each single run polls and answers: 2 calls, no CountPending* first (the waiting line comes from a timer)."""
+    register_and_start(server, demo_config, "counted")
+    calls: list[str] = []
+    for script in ("decider.py", "worker.py", "decider.py", "worker.py", "decider.py"):
+        done = run_script(script, "--stats", "--config", str(demo_config.path), env=server.env)
+        assert done.returncode == 0, done.stderr
+        stats = done.stderr.splitlines()[-1]
+        assert stats.startswith("API calls: ") and stats.endswith("; empty polls: 0"), stats
+        calls += stats[len("API calls: "):].split(";")[0].split()
+    assert calls == ["PollForDecisionTask=1", "RespondDecisionTaskCompleted=1", "PollForActivityTask=1",
+                     "RespondActivityTaskCompleted=1"] * 2 + ["PollForDecisionTask=1", "RespondDecisionTaskCompleted=1"]
+    # with the start, the 11 calls of the walkthrough by hand (register's 4 come once per account and region)

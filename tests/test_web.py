@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 import pytest
+import yaml
 from flask.testing import FlaskClient
 
 from swfagent.config import Config
@@ -15,7 +16,9 @@ from swfagent.errors import UsageError
 from swfagent.executions import fetch_history, list_executions
 from swfagent.history import fold
 from swfagent.web import WebConsole, is_loopback
-from swfagent.web.app import HEADERS, PAGE_SIZE, create_app
+from swfagent.web.app import create_app
+from swfagent.web.pages import PAGE_SIZE
+from swfagent.web.security import HEADERS
 from tests.e2e import Driver
 from tests.support import Server
 
@@ -204,7 +207,7 @@ def test_only_its_own_host_name_and_the_security_headers(web: tuple[FlaskClient,
 
 
 def test_a_token_guards_every_page(server: Server, demo_config: Config) -> None:
-    browser = create_app(server.client(), demo_config, token="s3cret-token").test_client()
+    browser = create_app(server.client(), demo_config, token="s3cret-token-long-enough").test_client()
     first = browser.get("/types")
     assert first.status_code == 302 and first.location.startswith("/login?next=")
     login = _text(browser.get(first.location))
@@ -212,22 +215,24 @@ def test_a_token_guards_every_page(server: Server, demo_config: Config) -> None:
     wrong = browser.post("/login", data={"csrf": _csrf(login), "token": "nope", "next": "/types"})
     assert wrong.status_code == 401 and "not the token" in _text(wrong)
     assert "TEST_SWF" not in login and "127.0.0.1" not in login  # nothing about the SWF behind it before the token
+    probe = create_app(server.client(), demo_config, token="s3cret-token-long-enough").test_client()
+    probe_login = _text(probe.get("/login"))
     for elsewhere in ("//evil.example/", "/\t/evil.example/", "/\\evil.example", "https://evil.example/", "/%09/x"):
-        gone = browser.post("/login", data={"csrf": _csrf(login), "token": "nope", "next": elsewhere})
+        gone = probe.post("/login", data={"csrf": _csrf(probe_login), "token": "nope", "next": elsewhere})
         assert 'name="next" value="/"' in _text(gone) or "evil" not in _text(gone), elsewhere
-    outside = browser.post("/login", data={"csrf": _csrf(login), "token": "s3cret-token", "next": "/\t/evil.example/"})
+    outside = browser.post("/login", data={"csrf": _csrf(login), "token": "s3cret-token-long-enough", "next": "/\t/evil.example/"})
     assert outside.location == "/"
     cookie = outside.headers["Set-Cookie"]
-    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "s3cret-token" not in cookie
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "s3cret-token-long-enough" not in cookie
     page = _text(browser.get("/start"))
     assert _csrf(page) != _csrf(login)  # the forms' token is only on pages served after the token was given
     assert browser.post("/start", data={"csrf": _csrf(login), "workflow_id": "x"}).status_code == 403
-    other = create_app(server.client(), demo_config, token="s3cret-token").test_client()
-    assert other.get("/types", headers={"Authorization": "Bearer s3cret-token"}).status_code == 200
+    other = create_app(server.client(), demo_config, token="s3cret-token-long-enough").test_client()
+    assert other.get("/types", headers={"Authorization": "Bearer s3cret-token-long-enough"}).status_code == 200
     assert other.get("/types", headers={"Authorization": "Bearer wrong"}).status_code == 302
     # a script with the token sends no cookie a page could ride on: no form token needed
     Driver(server.client(), demo_config)
-    scripted = other.post("/start", data={"workflow_id": "scripted"}, headers={"Authorization": "Bearer s3cret-token"})
+    scripted = other.post("/start", data={"workflow_id": "scripted"}, headers={"Authorization": "Bearer s3cret-token-long-enough"})
     assert scripted.status_code == 303
 
 
@@ -246,4 +251,47 @@ def test_off_loopback_needs_a_token() -> None:
     assert not is_loopback("0.0.0.0") and not is_loopback("10.0.0.5") and not is_loopback("example.com")
     with pytest.raises(UsageError, match="--host 0.0.0.0 lets other machines in: give a token too"):
         WebConsole(None, None, host="0.0.0.0")  # type: ignore[arg-type]
-    WebConsole(None, None, host="0.0.0.0", token="t")  # type: ignore[arg-type]
+    WebConsole(None, None, host="0.0.0.0", token="t" * 16)  # type: ignore[arg-type]
+    for weak in ("t", " " * 20, "short-token", " padded-token-of-twenty "):
+        with pytest.raises(UsageError, match="token must be at least 16 characters"):
+            WebConsole(None, None, host="0.0.0.0", token=weak)  # type: ignore[arg-type]
+
+
+def test_the_console_reads_an_edited_config_and_names_it(server: Server, demo_config: Config) -> None:
+    client = server.client()
+    browser = create_app(client, demo_config, hosts=frozenset({HOST})).test_client()
+    d = Driver(client, demo_config)
+    d.start("edited")
+    page = _text(browser.get("/execution?workflow_id=edited"))
+    assert html.escape(str(demo_config.path)) in page and "Test_Task_Late" not in page  # the header names the file
+    data = yaml.safe_load(demo_config.path.read_text())
+    data["workflow"]["steps"].append({"id": "Test_Task_Late", "activity": "Test_Task_B", "after": ["Test_Task_B"]})
+    demo_config.path.write_text(yaml.safe_dump(data))
+    page = _text(browser.get("/execution?workflow_id=edited"))
+    assert "Test_Task_Late" in page  # the chart as the file is now, as a --loop poller runs it
+    demo_config.path.write_text("workflow: [")  # an edit that does not load: the config before it is served
+    assert "Test_Task_Late" in _text(browser.get("/execution?workflow_id=edited"))
+
+
+def test_a_page_s_words_are_the_page_s(web: tuple[FlaskClient, Driver]) -> None:
+    browser, d = web
+    missing = browser.get("/execution?workflow_id=nobody")
+    assert missing.status_code == 404 and "<h1>Not found</h1>" in _text(missing)
+    bad = html.unescape(_text(browser.get("/?since=2x")))
+    assert "Started in the last '2x': give a number and a unit" in bad and "--since" not in bad
+    since = re.search(r'<input name="since"[^>]*placeholder="([^"]+)" size="(\d+)"', _text(browser.get("/")))
+    assert since and int(since.group(2)) >= len(since.group(1))  # the placeholder is not clipped
+
+
+def test_the_last_step_of_an_execution_whose_step_could_not_be_scheduled_is_that_step(
+        web: tuple[FlaskClient, Driver], server: Server) -> None:
+    browser, d = web
+    client = server.client()
+    d.start("unscheduled")
+    d.decide()  # Test_Task_A scheduled
+    d.work()
+    client.deprecate_activity_type(domain="TEST_SWF", activityType={"name": "Test_Task_B", "version": "1.0"})
+    d.decide()  # Test_Task_B refused (ACTIVITY_TYPE_DEPRECATED)
+    d.decide()  # the execution fails on it
+    row = re.search(r'<tr class="execution">(.*?)</tr>', _text(browser.get("/?which=closed")), re.S)
+    assert row and "Test_Task_B-1" in row.group(1) and "Test_Task_A-1" not in row.group(1)

@@ -119,6 +119,8 @@ def test_start_watch_and_read_an_execution_in_the_browser(browser: Any, tmp_path
             rows = _wait(lambda: browser.find_elements(By.CSS_SELECTOR, "tr.activity"), what="the activities")
             assert [r.find_element(By.CSS_SELECTOR, "td").text for r in rows] == ["Test_Task_A-1", "Test_Task_B-1"]
             assert all("COMPLETED" in r.text for r in rows) and fruit in rows[1].text
+            out = rows[1].find_element(By.CSS_SELECTOR, "td.out")
+            assert out.size["width"] >= 300, out.size  # the result column fits a sentence, not three words
             _screenshot(browser, "4-execution-activities")
 
             browser.get(local.console)

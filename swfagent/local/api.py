@@ -30,14 +30,14 @@ from moto.swf.models.decision_task import DecisionTask
 from moto.swf.responses import SWFResponse
 from werkzeug.wrappers import Response
 
+from ..limits import MAX_PAGE, MAX_REQUEST_BYTES
 from .engine import ACTIVITY, DECISION, Engine, UnknownRegion
-from .faults import MEBIBYTE, describe_limits, parse_faults
+from .faults import describe_limits, parse_faults
 from .models import Execution
 
 log = logging.getLogger("swfagent.local")
 
 TARGET_PREFIX = "SimpleWorkflowService."
-MAX_PAGE = 1000
 JSON = "application/x-amz-json-1.0"
 
 
@@ -410,7 +410,7 @@ _IAM_CODES = {"AccessDenied": "AccessDeniedException", "InvalidClientTokenId": "
 ORDINARY = frozenset({"DomainAlreadyExistsFault", "TypeAlreadyExistsFault"})
 
 TEST_API = ("/swfagent-api/", "/moto-api/")  # the operator endpoints: only with --test-api
-OTHER_MAX = 64 * MEBIBYTE  # a request body to moto's other services (S3 results, SNS alerts)
+OTHER_MAX = 64 * MAX_REQUEST_BYTES  # 64 MB: a request body to moto's other services (S3 results, SNS alerts)
 READ_CHUNK = 64 * 1024
 DENIED = "com.amazon.coral.service#AccessDeniedException"
 SIGNATURE = re.compile(r"AWS4-HMAC-SHA256 Credential=[^/\s]+/\d{8}/[a-z0-9-]+/[a-z0-9-]+/aws4_request,")

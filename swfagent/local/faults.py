@@ -12,8 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..errors import UsageError
-
-MEBIBYTE = 1024 * 1024
+from ..limits import ACTIVITY_RATE, MAX_OPEN_ACTIVITIES, MAX_OPEN_TIMERS, MAX_REQUEST_BYTES
 
 
 @dataclass(frozen=True)
@@ -24,14 +23,14 @@ class Limits:
     throttle_only: frozenset[str] = frozenset()  # those operations only (empty: every operation)
     errors: float = 0.0  # share of calls answered with InternalFailure, HTTP 500
     errors_only: frozenset[str] = frozenset()
-    open_activities: int = 1000  # per execution: ScheduleActivityTaskFailed OPEN_ACTIVITIES_LIMIT_EXCEEDED
-    activity_rate: int = 2000  # schedules per second per task list: ACTIVITY_CREATION_RATE_EXCEEDED
-    open_timers: int = 1000  # per execution: StartTimerFailed OPEN_TIMERS_LIMIT_EXCEEDED
+    open_activities: int = MAX_OPEN_ACTIVITIES  # per execution: ScheduleActivityTaskFailed OPEN_ACTIVITIES_LIMIT_EXCEEDED
+    activity_rate: int = ACTIVITY_RATE  # schedules per second per task list: ACTIVITY_CREATION_RATE_EXCEEDED
+    open_timers: int = MAX_OPEN_TIMERS  # per execution: StartTimerFailed OPEN_TIMERS_LIMIT_EXCEEDED
     timer_rate: int | None = None  # timers per second per execution: TIMER_CREATION_RATE_EXCEEDED
     max_decisions: int | None = None  # decisions in one RespondDecisionTaskCompleted
     deny: frozenset[str] = frozenset()  # decision types refused with OPERATION_NOT_PERMITTED (a policy without them)
     page_errors: float = 0.0  # share of further history pages (PollForDecisionTask with nextPageToken) failed: HTTP 500
-    max_request: int = MEBIBYTE  # bytes in one request body
+    max_request: int = MAX_REQUEST_BYTES  # bytes in one request body
     seed: int | None = None
 
 
@@ -39,9 +38,9 @@ class Limits:
 _KEYS = {
     "throttle": ("throttle", float, "SHARE[@Operation+Operation]: that share of calls answered ThrottlingException"),
     "errors": ("errors", float, "SHARE[@Operation+Operation]: that share of calls answered InternalFailure (HTTP 500)"),
-    "open-activities": ("open_activities", int, "N: ScheduleActivityTask fails past N open activities (SWF: 1000)"),
-    "activity-rate": ("activity_rate", int, "N: ScheduleActivityTask fails past N a second per task list (SWF: 2000)"),
-    "open-timers": ("open_timers", int, "N: StartTimer fails past N open timers (SWF: 1000)"),
+    "open-activities": ("open_activities", int, f"N: ScheduleActivityTask fails past N open activities (SWF: {MAX_OPEN_ACTIVITIES})"),
+    "activity-rate": ("activity_rate", int, f"N: ScheduleActivityTask fails past N a second per task list (SWF: {ACTIVITY_RATE})"),
+    "open-timers": ("open_timers", int, f"N: StartTimer fails past N open timers (SWF: {MAX_OPEN_TIMERS})"),
     "timer-rate": ("timer_rate", int, "N: StartTimer fails past N a second per execution"),
     "max-decisions": ("max_decisions", int, "N: a decision response with more than N decisions is refused"),
     "deny": ("deny", str, "Decision+Decision: those decisions fail with OPERATION_NOT_PERMITTED, as under an IAM "

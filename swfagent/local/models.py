@@ -67,6 +67,7 @@ class Execution(WorkflowExecution):
         self.own_decision_tasks: list[DecisionTask] = []  # the open ones: scheduled or started
         self.timers: dict[str, int] = {}  # open timer id -> its TimerStarted event id
         self.issued_tokens: list[str] = []  # every task token handed out for it, dropped with it
+        self.answered_started_event_id = 0  # the DecisionTaskStarted of the last decision task answered
         self.should_schedule_decision_next = False
 
     # -- indexes instead of scans of the whole domain ---------------------------------------------
@@ -109,6 +110,13 @@ class Execution(WorkflowExecution):
             return  # SWF keeps one decision task scheduled at most; moto adds one per event
         super()._schedule_decision_task()
 
+    def start_decision_task(self, task_token: str, identity: str | None = None) -> None:
+        """previousStartedEventId is the last decision task the decider answered (moto: the last started, even one that
+        timed out, whose news would then never be told)."""
+        task = self._find_decision_task(task_token)
+        event = self._add_event("DecisionTaskStarted", scheduled_event_id=task.scheduled_event_id, identity=identity)
+        task.start(event.event_id, self.answered_started_event_id)
+
     def decision_task_ended(self, task: DecisionTask) -> None:
         """A decision task completed or timed out: the next one may now be handed out."""
         if task in self.own_decision_tasks:
@@ -119,6 +127,7 @@ class Execution(WorkflowExecution):
                                execution_context: str | None = None) -> None:
         task = self._find_decision_task(task_token)
         super().complete_decision_task(task_token, decisions, execution_context)
+        self.answered_started_event_id = task.started_event_id or 0
         self.decision_task_ended(task)
 
     def handle_decisions(self, event_id: int, decisions: list[dict[str, Any]]) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 from ..config import Config
 from ..errors import UsageError
+from .security import check_token
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 5056  # beside the embedded SWF's 5055
@@ -27,18 +28,21 @@ def is_loopback(host: str) -> bool:
 
 
 def check_exposure(host: str, token: str | None) -> None:
-    """UsageError when the console would listen where other machines reach it, with no token to ask for."""
+    """UsageError when the console would listen where other machines reach it with no token to ask for, or when
+    its token is too weak to guard it."""
     if not is_loopback(host) and not token:
         raise UsageError(f"--host {host} lets other machines in: give a token too (--token, or {TOKEN_ENV})")
+    check_token(token)
 
 
 class WebConsole:
     """The console on host:port; `with WebConsole(client, config) as web: web.url`."""
 
     def __init__(self, client: Any, config: Config, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
-                 token: str | None = None):
+                 token: str | None = None, behind_tls: bool = False):
         check_exposure(host, token)
         self.client, self.config, self.host, self.port, self.token = client, config, host, port, token or None
+        self.behind_tls = behind_tls
         self._server: Any = None
         self._thread: threading.Thread | None = None
         self.url = ""
@@ -61,17 +65,21 @@ class WebConsole:
         # on loopback, only its own address: a page from elsewhere cannot reach it through a rebound DNS name
         hosts = (frozenset({f"{shown}:{port}", f"localhost:{port}", f"127.0.0.1:{port}"}) if is_loopback(self.host)
                  else None)
-        self._server.app = create_app(self.client, self.config, token=self.token, hosts=hosts)
+        self._server.app = create_app(self.client, self.config, token=self.token, hosts=hosts,
+                                      behind_tls=self.behind_tls)
         self._thread = threading.Thread(target=self._server.serve_forever, name="web-console", daemon=True)
         self._thread.start()
         self.url = f"http://{shown}:{port}/"
         return self
 
     def stop(self) -> None:
-        """Stop serving."""
+        """Stop serving, and the pages' shared state with it."""
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+            from .pages import EXTENSION
+
+            self._server.app.extensions[EXTENSION].close()
         if self._thread is not None:
             self._thread.join(timeout=10)
 

@@ -1,0 +1,122 @@
+"""Every id the decider makes or reads, in one codec: activity ids, retry and wait timers, the error timer and marker,
+the timer that brings the rest of an answer. Pure; parse(make(x)) == x for every id config.yaml allows.
+
+- an attempt of a step:           STEP-N          (the activity id, and the id of the retry timer before it)
+- its wait for SWF's capacity:    STEP-N.waitK    (after K refusals for a passing cause)
+- the decider could not decide:   swfagent-error  (the marker) and swfagent-error-E (its timer; E: an event id)
+- the rest of a large answer:     swfagent-more-E (a 0-second timer)
+
+Ids beginning with PREFIX are the decider's own: config.yaml refuses step ids that do.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+
+from .limits import MAX_NAME
+
+PREFIX = "swfagent-"
+DECIDER_ERROR = f"{PREFIX}error"  # the marker a decider records when it cannot decide
+_ERROR_TIMER = f"{DECIDER_ERROR}-"
+_MORE_TIMER = f"{PREFIX}more-"
+_WAIT = re.compile(r"(?P<attempt>.+)\.wait(?P<waits>[1-9][0-9]*)", re.DOTALL)
+# room a step id leaves for its attempt and wait suffixes within SWF's id length (up to "-1000.wait1000")
+MAX_STEP_ID = MAX_NAME - len("-1000.wait1000")
+
+
+def activity_id(step_id: str, attempt: int) -> str:
+    """The deterministic activity id of a step's attempt (also the id of the retry timer before it)."""
+    return f"{step_id}-{attempt}"
+
+
+def parse_activity_id(value: str) -> tuple[str | None, int]:
+    """The step id and attempt of an activity id made by activity_id; (None, 0) for a foreign one."""
+    step, _, attempt = value.rpartition("-")
+    if step and not step.startswith(PREFIX) and attempt.isdigit() and attempt[0] != "0":
+        return step, int(attempt)
+    return None, 0
+
+
+def wait_timer_id(attempt_id: str, waits: int) -> str:
+    """The id of the timer a step's attempt waits on after SWF refused it `waits` times for a passing cause."""
+    return f"{attempt_id}.wait{waits}"
+
+
+def error_timer_id(last_event_id: int) -> str:
+    """The timer after which a decider that could not decide tries again."""
+    return f"{_ERROR_TIMER}{last_event_id}"
+
+
+def more_timer_id(last_event_id: int) -> str:
+    """The 0-second timer that brings the rest of an answer too large for one response."""
+    return f"{_MORE_TIMER}{last_event_id}"
+
+
+class TimerKind(enum.Enum):
+    """What a timer is for."""
+
+    RETRY = "retry"  # before a step's next attempt
+    WAIT = "wait"  # a step's wait for SWF's capacity
+    ERROR = "error"  # the decider's next try after it could not decide
+    MORE = "more"  # the rest of a large answer
+    FOREIGN = "foreign"  # not the decider's
+
+
+@dataclass(frozen=True)
+class Timer:
+    """A timer id, parsed: its kind, and for a step's timers the attempt (activity id), step, attempt and waits."""
+
+    kind: TimerKind
+    attempt_id: str = ""
+    step: str | None = None
+    attempt: int = 0
+    waits: int = 0
+    event_id: int = 0  # ERROR, MORE: the event the answer that started it was made on
+
+
+def parse_timer(timer_id: str) -> Timer:
+    """What a timer id stands for; FOREIGN for one this codec does not make."""
+    for prefix, kind in ((_ERROR_TIMER, TimerKind.ERROR), (_MORE_TIMER, TimerKind.MORE)):
+        number = timer_id[len(prefix):]
+        if timer_id.startswith(prefix) and number.isdigit() and str(int(number)) == number:
+            return Timer(kind, event_id=int(number))
+    waited = _WAIT.fullmatch(timer_id)
+    attempt_id, waits = (waited["attempt"], int(waited["waits"])) if waited else (timer_id, 0)
+    step, attempt = parse_activity_id(attempt_id)
+    if step is None:
+        return Timer(TimerKind.FOREIGN)
+    return Timer(TimerKind.WAIT if waits else TimerKind.RETRY, attempt_id, step, attempt, waits)
+
+
+def attempt_of_timer(timer_id: str) -> str:
+    """The attempt a retry or wait timer is for (its activity id); any other timer's own id."""
+    return parse_timer(timer_id).attempt_id or timer_id
+
+
+def is_error_timer(timer_id: str) -> bool:
+    """True for the timer of a decider's next try after an error."""
+    return parse_timer(timer_id).kind is TimerKind.ERROR
+
+
+_NAME_BAD = re.compile(r"[:/|\x00-\x1f\x7f-\x9f]")
+
+
+def swf_name_problem(value: str) -> str | None:
+    """Why SWF refuses this as a name or id (a workflow id, a type's name), or None: 1 to 256 characters, no ':', '/',
+    '|' or control characters, no space at either end, and not the word 'arn'."""
+    if not value or len(value) > MAX_NAME:
+        return f"must be 1 to {MAX_NAME} characters"
+    if value != value.strip() or value == "arn" or _NAME_BAD.search(value):
+        return "is not a valid SWF name (no ':', '/', '|', control characters or edge spaces; not 'arn')"
+    return None
+
+
+def step_id_problem(step_id: str) -> str | None:
+    """Why a step id cannot be used in the decider's ids, or None."""
+    if step_id.startswith(PREFIX):
+        return f"begins with {PREFIX!r}, which the decider keeps for its own timers and markers"
+    if len(step_id) > MAX_STEP_ID:
+        return f"is longer than {MAX_STEP_ID} characters (its activity ids add an attempt number, within SWF's {MAX_NAME})"
+    return None

@@ -1,0 +1,140 @@
+"""What the console's pages show, as frozen view types handed between modules (executions.py makes them; render.py,
+the web console, the demo and the commands read them): never an untyped dict.
+
+`as_json()` gives each one as `--json` prints it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from .status import ActivityStatus, Shown
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The console's Summary tab: one execution's type, status, times, input, result and progress."""
+
+    workflow_id: str
+    run_id: str
+    workflow_type: str
+    status: str | None
+    close_status: str | None
+    started: dt.datetime | None
+    closed: dt.datetime | None
+    input: str | None
+    result: str | None
+    reason: str | None  # why it closed other than COMPLETED
+    progress: dict[str, int]  # steps by Shown
+
+
+@dataclass(frozen=True)
+class EventRow:
+    """One row of the Events tab."""
+
+    id: int
+    type: str
+    time: dt.datetime | None
+    attributes: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ActivityRow:
+    """One row of the Activities tab: an attempt of a step."""
+
+    activity_id: str
+    type: str
+    version: str
+    status: ActivityStatus
+    scheduled: dt.datetime | None
+    started: dt.datetime | None
+    closed: dt.datetime | None
+    input: str | None
+    result: str | None
+    reason: str | None
+    details: str | None  # the end of its stderr, as SWF keeps it
+
+    def as_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class ExecutionView:
+    """One execution as the console shows it: Summary, Events, Activities, and each step's state for the chart."""
+
+    summary: Summary
+    events: tuple[EventRow, ...]
+    activities: tuple[ActivityRow, ...]
+    steps: dict[str, Shown]
+
+    def activity(self, activity_id: str) -> ActivityRow | None:
+        """One attempt, by its activity id."""
+        return next((a for a in self.activities if a.activity_id == activity_id), None)
+
+    def as_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class ExecutionRow:
+    """One execution in a list (the console's My Workflow Executions), from SWF's executionInfo."""
+
+    workflow_id: str
+    run_id: str
+    type: str  # name and version
+    status: str  # its close status, or OPEN
+    started: dt.datetime | None
+    closed: dt.datetime | None
+    info: dict[str, Any]  # as SWF listed it: what --json prints
+    step: str | None = None  # its current or last step, where a page looked it up
+
+    @classmethod
+    def of(cls, info: dict[str, Any]) -> ExecutionRow:
+        """The row for one executionInfo of SWF's list calls."""
+        ex, wtype = info["execution"], info["workflowType"]
+        return cls(ex["workflowId"], ex["runId"], f"{wtype['name']} {wtype['version']}",
+                   str(info.get("closeStatus") or info.get("executionStatus", "-")), info.get("startTimestamp"),
+                   info.get("closeTimestamp"), info)
+
+    def as_json(self) -> dict[str, Any]:
+        return self.info
+
+
+@dataclass(frozen=True)
+class Alert:
+    """What an alert says: the same fields for SNS and for the alert command (as JSON)."""
+
+    domain: str
+    workflow_type: str
+    workflow_id: str
+    run_id: str
+    status: str
+    step: str | None
+    reason: str | None
+    details: str | None
+    show: str  # the command that shows the execution
+
+    def as_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class Failure:
+    """An execution that closed other than COMPLETED, as `check` reports it: SWF's own listing, and its alert."""
+
+    info: dict[str, Any]  # the executionInfo SWF listed, as SWF gave it
+    alert: Alert
+
+    @property
+    def workflow_id(self) -> str:
+        return str(self.info["execution"]["workflowId"])
+
+    @property
+    def run_id(self) -> str:
+        return str(self.info["execution"]["runId"])
+
+    def as_json(self) -> dict[str, Any]:
+        return {**self.info, "alert": self.alert.as_json()}

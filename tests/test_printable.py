@@ -10,6 +10,8 @@ import pytest
 
 from swfagent.logs import printable, setup_logging
 from swfagent.render import format_activity, format_executions
+from swfagent.status import ActivityStatus
+from swfagent.views import ActivityRow, ExecutionRow
 
 HOSTILE = "red\x1b[31m bell\x07 nul\x00 back\x08 cr\r csi\x9b2J del\x7f"
 CONTROLS = [chr(c) for c in (*range(0, 9), *range(11, 32), *range(0x7f, 0xa0))]
@@ -40,12 +42,12 @@ def test_logs_carry_no_control_characters(fmt: str, capsys: pytest.CaptureFixtur
 
 def test_terminal_tables_carry_no_control_characters() -> None:
     when = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
-    rows = [{"execution": {"workflowId": HOSTILE, "runId": "r\x1b]0;title\x07"}, "workflowType": {"name": "W", "version": "1"},
-             "startTimestamp": when, "executionStatus": "OPEN"}]
+    rows = [ExecutionRow.of({"execution": {"workflowId": HOSTILE, "runId": "r\x1b]0;title\x07"},
+                             "workflowType": {"name": "W", "version": "1"}, "startTimestamp": when,
+                             "executionStatus": "OPEN"})]
     text = format_executions(rows)
     assert not any(c in text for c in CONTROLS) and "red[31m" in text
-    activity = {"activity_id": "a\x1b[2J", "type": "T", "version": "1", "status": "FAILED", "scheduled": when,
-                "started": when, "closed": when, "reason": "boom\x07", "input": HOSTILE, "result": None,
-                "details": f"line 1 {HOSTILE}\nline 2\x1b[1A"}
+    activity = ActivityRow("a\x1b[2J", "T", "1", ActivityStatus.FAILED, when, when, when, input=HOSTILE, result=None,
+                           reason="boom\x07", details=f"line 1 {HOSTILE}\nline 2\x1b[1A")
     text = format_activity(activity)
     assert not any(c in text for c in CONTROLS) and "line 1 red[31m" in text and "\n  | line 2[1A" in text

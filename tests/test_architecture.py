@@ -7,8 +7,6 @@ import ast
 import graphlib
 from pathlib import Path
 
-import pytest
-
 import swfagent
 
 PACKAGE = Path(swfagent.__file__).parent
@@ -62,6 +60,17 @@ def test_no_import_cycle_outside_the_embedded_swf() -> None:
     graphlib.TopologicalSorter(graph).prepare()  # CycleError names the cycle
 
 
-@pytest.mark.xfail(strict=True, reason="issue 20: local/engine.py and local/models.py import each other, for now")
 def test_no_import_cycle_in_the_embedded_swf() -> None:
     graphlib.TopologicalSorter(imports()).prepare()
+
+
+def test_moto_is_imported_by_the_adapter_only() -> None:
+    """Every module of swfagent/local/ takes moto's names from local/moto_adapter.py (imports inside functions too)."""
+    importers = set()
+    for path in (PACKAGE / "local").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else []
+            if any(n == "moto" or n.startswith("moto.") for n in names):
+                importers.add(path.name)
+    assert importers == {"moto_adapter.py"}

@@ -3,7 +3,8 @@
 - server.py   EmbeddedSWF: the HTTP server, in a thread of this process
 - api.py      the WSGI layer: SWF's limits and throttles, then each operation under the engine's lock
 - engine.py   one lock, task-list queues and long polls, one clock for timeouts, timers and retention
-- models.py   moto's SWF models, corrected where they answer other than SWF
+- models.py   moto's SWF models, corrected where they answer other than SWF; the engine reached through EngineHooks
+- moto_adapter.py  the one importer of moto, and the list of what the layer relies on in it
 - faults.py   SWF's quotas, and faults on demand (--faults)
 
 Each correction is a row of the README's table "The embedded SWF and moto", with the test that proves it.

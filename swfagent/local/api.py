@@ -22,18 +22,22 @@ from typing import Any
 
 import botocore.session
 from botocore.model import ListShape, Shape, StructureShape
-from moto.core.request import Request
-from moto.core.utils import camelcase_to_underscores
-from moto.moto_server.werkzeug_app import MotoRequestHandler
-from moto.swf.exceptions import SWFClientError, SWFValidationException
-from moto.swf.models.decision_task import DecisionTask
-from moto.swf.responses import SWFResponse
 from werkzeug.wrappers import Response
 
 from ..limits import MAX_PAGE, MAX_REQUEST_BYTES
 from .engine import ACTIVITY, DECISION, Engine, UnknownRegion
 from .faults import describe_limits, parse_faults
 from .models import Execution
+from .moto_adapter import (
+    DecisionTask,
+    MotoRequestHandler,
+    Request,
+    SWFClientError,
+    SWFResponse,
+    SWFValidationException,
+    camelcase_to_underscores,
+    moto_app,
+)
 
 log = logging.getLogger("swfagent.local")
 
@@ -505,9 +509,7 @@ class Layer:
     @functools.cached_property
     def moto_app(self) -> Any:
         """moto's own app, for every other service (SNS alerts, S3): made on first use (it loads Flask)."""
-        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-
-        return DomainDispatcherApplication(create_backend_app)
+        return moto_app()
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         start_response = _no_cors(start_response)

@@ -21,12 +21,10 @@ from collections.abc import Callable
 from typing import Any
 
 import botocore.session
-from moto.swf.models.activity_task import ActivityTask
-from moto.swf.models.decision_task import DecisionTask
-from moto.swf.models.timeout import Timeout
 
 from .faults import Faults, Limits
 from .models import Backend, Execution, SwfDomain, seconds
+from .moto_adapter import ActivityTask, DecisionTask, Timeout
 
 log = logging.getLogger("swfagent.local")
 

@@ -8,29 +8,47 @@ real start and close times, and lookups by index instead of scans of everything 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
-from moto.core.utils import camelcase_to_underscores, unix_time
-from moto.swf.exceptions import (
+from .faults import Faults
+from .moto_adapter import (
+    EVENT_STAND_IN,
+    ActivityTask,
+    ActivityType,
+    DecisionTask,
+    Domain,
+    HistoryEvent,
+    SWFBackend,
     SWFDomainAlreadyExistsFault,
     SWFDomainDeprecatedFault,
     SWFTypeDeprecatedFault,
     SWFUnknownResourceFault,
     SWFValidationException,
     SWFWorkflowExecutionAlreadyStartedFault,
+    WorkflowExecution,
+    WorkflowType,
+    camelcase_to_underscores,
+    decapitalize,
+    unix_time,
 )
-from moto.swf.models import SWFBackend
-from moto.swf.models.activity_task import ActivityTask
-from moto.swf.models.activity_type import ActivityType
-from moto.swf.models.decision_task import DecisionTask
-from moto.swf.models.domain import Domain
-from moto.swf.models.history_event import HistoryEvent
-from moto.swf.models.workflow_execution import WorkflowExecution
-from moto.swf.models.workflow_type import WorkflowType
-from moto.swf.utils import decapitalize
 
-if TYPE_CHECKING:
-    from .engine import Engine
+
+class EngineHooks(Protocol):
+    """What the models ask of the engine that runs them (engine.Engine is one): its clock, queues and tokens."""
+
+    faults: Faults
+    tokens: dict[str, Any]
+    clock: Callable[[], float]
+
+    def at(self, due: float, action: Callable[..., None], *args: Any) -> None: ...
+    def execution_started(self, wfe: Any) -> None: ...
+    def execution_closed(self, wfe: Any) -> None: ...
+    def activity_scheduled(self, domain: Any, task_list: str, task: Any) -> None: ...
+    def decision_scheduled(self, domain: Any, task_list: str, task: Any) -> None: ...
+    def decisions_unblocked(self, wfe: Any) -> None: ...
+    def count_pending(self, domain: Any, kind: str, name: str) -> int: ...
+
 
 # Decisions moto carries out (its own code) and the ones this layer adds; the rest are refused up front.
 SUPPORTED_DECISIONS = frozenset({
@@ -53,14 +71,14 @@ class Event(HistoryEvent):
 
     def __init__(self, event_id: int, event_type: str, event_timestamp: float | None = None, **kwargs: Any):
         # moto builds the attributes the same way whatever the type: build it as a type moto knows, then name it.
-        super().__init__(event_id, "MarkerRecorded", event_timestamp, **kwargs)
+        super().__init__(event_id, EVENT_STAND_IN, event_timestamp, **kwargs)
         self.event_type = event_type
 
 
 class Execution(WorkflowExecution):
     """One workflow execution, as SWF runs it."""
 
-    def __init__(self, engine: Engine, domain: SwfDomain, workflow_type: WorkflowType, workflow_id: str, **kwargs: Any):
+    def __init__(self, engine: EngineHooks, domain: SwfDomain, workflow_type: WorkflowType, workflow_id: str, **kwargs: Any):
         super().__init__(domain, workflow_type, workflow_id, **kwargs)
         self.engine = engine
         self.own_activity_tasks: list[ActivityTask] = []
@@ -306,7 +324,7 @@ class Execution(WorkflowExecution):
 class SwfDomain(Domain):
     """A domain with its executions indexed by run id and open workflow id, and its task lists' queues."""
 
-    def __init__(self, engine: Engine, name: str, retention: Any, account_id: str, region_name: str,
+    def __init__(self, engine: EngineHooks, name: str, retention: Any, account_id: str, region_name: str,
                  description: str | None = None):
         super().__init__(name, retention, account_id=account_id, region_name=region_name, description=description)
         self.engine = engine
@@ -365,7 +383,7 @@ class SwfDomain(Domain):
 class Backend(SWFBackend):
     """moto's SWF backend for one account and region, with this layer's models and indexes."""
 
-    def __init__(self, region_name: str, account_id: str, engine: Engine):
+    def __init__(self, region_name: str, account_id: str, engine: EngineHooks):
         super().__init__(region_name, account_id)
         self.engine = engine
 

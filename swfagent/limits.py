@@ -12,6 +12,7 @@ MAX_REQUEST_BYTES = 1_048_576  # one request, the task token and the JSON around
 MAX_PAGE = 1_000  # events or executions in one page
 MAX_TIMEOUT = 31_536_000  # one year: SWF's ceiling for every timeout, in seconds
 MAX_RETENTION_DAYS = 90  # days SWF keeps a closed execution's history
+MAX_TAGS = 50  # tags on one domain
 MAX_OPEN_ACTIVITIES = 1_000  # open activity tasks in one execution: ScheduleActivityTask fails past it
 MAX_OPEN_TIMERS = 1_000  # open timers in one execution: StartTimer fails past it
 ACTIVITY_RATE = 2_000  # activity tasks scheduled a second on one task list

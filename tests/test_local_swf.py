@@ -308,7 +308,7 @@ def test_closed_executions_leave_after_the_domains_retention(clocked: ClockedSWF
     assert swf.c.list_closed_workflow_executions(domain=DOMAIN, startTimeFilter={"oldestDate": 0})["executionInfos"] == []
     assert refused(swf.c.describe_workflow_execution, domain=DOMAIN, execution=swf.execution("old"))[:2] == (
         "UnknownResourceFault", 400)
-    assert refused(swf.c.respond_decision_task_completed, taskToken=task["taskToken"])[0] == "ValidationException"
+    assert refused(swf.c.respond_decision_task_completed, taskToken=task["taskToken"])[0] == "UnknownResourceFault"  # a token of an execution gone: unknown
     assert swf.describe("new")["executionInfo"]["executionStatus"] == "OPEN"
     assert clocked.swf.engine.tokens.keys() == {t.task_token for t in clocked.swf.engine.tokens.values()
                                                  if t.workflow_execution.workflow_id == "new"}

@@ -24,7 +24,7 @@ import botocore.session
 from botocore.model import ListShape, Shape, StructureShape
 from werkzeug.wrappers import Response
 
-from ..limits import MAX_PAGE, MAX_REQUEST_BYTES
+from ..limits import MAX_PAGE, MAX_REQUEST_BYTES, MAX_RETENTION_DAYS, MAX_TIMEOUT
 from .engine import ACTIVITY, DECISION, Engine, UnknownRegion
 from .faults import describe_limits, parse_faults
 from .models import Execution
@@ -42,6 +42,7 @@ from .moto_adapter import (
 log = logging.getLogger("swfagent.local")
 
 TARGET_PREFIX = "SimpleWorkflowService."
+EMPTY_POLL = {"taskToken": "", "startedEventId": 0}  # SWF's answer when no task came: the SDKs read "" as none
 JSON = "application/x-amz-json-1.0"
 
 
@@ -132,7 +133,7 @@ class SwfApi(SWFResponse):
         p = self._params
         self._check_none_or_string(p.get("identity"))
         task = self.engine.poll(self._domain(), ACTIVITY, p["taskList"]["name"], p.get("identity"), self.gone)
-        return json.dumps(task.to_full_dict() if task is not None else {"startedEventId": 0})
+        return json.dumps(task.to_full_dict() if task is not None else EMPTY_POLL)
 
     def poll_for_decision_task(self) -> str:
         p = self._params
@@ -146,8 +147,74 @@ class SwfApi(SWFResponse):
             return json.dumps(decision_page(task, p, int(page.get("offset", 0))))
         task = self.engine.poll(self._domain(), DECISION, p["taskList"]["name"], p.get("identity"), self.gone)
         if task is None:
-            return json.dumps({"previousStartedEventId": 0, "startedEventId": 0})
+            return json.dumps({**EMPTY_POLL, "previousStartedEventId": 0})
         return json.dumps(decision_page(task, p))
+
+    # -- registrations, types and tags ---------------------------------------------------------------
+
+    def start_workflow_execution(self) -> str:
+        p = self._params  # moto passes no taskPriority
+        wfe = self.swf_backend.start_workflow_execution(
+            p["domain"], p["workflowId"], p["workflowType"]["name"], p["workflowType"]["version"],
+            task_list=(p.get("taskList") or {}).get("name"), child_policy=p.get("childPolicy"),
+            execution_start_to_close_timeout=p.get("executionStartToCloseTimeout"), workflow_input=p.get("input"),
+            tag_list=p.get("tagList"), task_start_to_close_timeout=p.get("taskStartToCloseTimeout"),
+            task_priority=p.get("taskPriority"))
+        return json.dumps({"runId": wfe.run_id})
+
+    def register_domain(self) -> str:
+        p = self._params
+        tags = p.get("tags") or []
+        self.swf_backend.check_domain_tags(tags)
+        self.swf_backend.register_domain(
+            p["name"], p["workflowExecutionRetentionPeriodInDays"], description=p.get("description"),
+            tags=[{"Key": t["key"], "Value": t.get("value", "")} for t in tags])  # SWF: the value is optional
+        return ""
+
+    def tag_resource(self) -> str:
+        self.swf_backend.tag(self._params["resourceArn"], self._params.get("tags") or [])
+        return ""
+
+    def list_tags_for_resource(self) -> str:
+        arn = self._params["resourceArn"]
+        self.swf_backend.domain_for_arn(arn)
+        tags = self.swf_backend.tagger.list_tags_for_resource(arn).get("Tags", [])
+        return json.dumps({"tags": [{"key": t["Key"], **({"value": t["Value"]} if t["Value"] else {})} for t in tags]})
+
+    def untag_resource(self) -> str:
+        arn = self._params["resourceArn"]
+        self.swf_backend.domain_for_arn(arn)
+        self.swf_backend.tagger.untag_resource_using_names(arn, self._params.get("tagKeys") or [])
+        return ""
+
+    def list_domains(self) -> str:
+        p = self._params
+        domains = self.swf_backend.list_domains(p["registrationStatus"], reverse_order=p.get("reverseOrder"))
+        page, token = _page(list(domains), p)
+        return json.dumps({"domainInfos": [d.to_short_dict() for d in page], **({"nextPageToken": token} if token else {})})
+
+    def list_workflow_types(self) -> str:
+        return self._types("workflow")
+
+    def list_activity_types(self) -> str:
+        return self._types("activity")
+
+    def _types(self, kind: str) -> str:
+        p = self._params
+        found = self.swf_backend.list_types(kind, p["domain"], p["registrationStatus"], reverse_order=p.get("reverseOrder"))
+        found = [t for t in found if p.get("name") in (None, t.name)]
+        page, token = _page(found, p)
+        return json.dumps({"typeInfos": [t.to_medium_dict() for t in page], **({"nextPageToken": token} if token else {})})
+
+    def delete_workflow_type(self) -> str:
+        wanted = self._params["workflowType"]
+        self.swf_backend.delete_type("workflow", self._params["domain"], wanted["name"], wanted["version"])
+        return ""
+
+    def delete_activity_type(self) -> str:
+        wanted = self._params["activityType"]
+        self.swf_backend.delete_type("activity", self._params["domain"], wanted["name"], wanted["version"])
+        return ""
 
     def get_workflow_execution_history(self) -> str:
         domain_name, run_id, workflow_id = self._get_workflow_execution_params()
@@ -368,6 +435,8 @@ def _validate(shape: Shape, value: Any, where: str, id_rule: bool) -> None:
             raise _invalid(where, value, f"Member must satisfy enum value set: [{', '.join(enum)}]")
         if id_rule:
             _id_rule(where, value)
+        if shape.name in DURATIONS:
+            _duration(shape.name, where, value)
     elif kind in ("integer", "long"):
         if not isinstance(value, int) or isinstance(value, bool):
             raise _wrong_type(where, "an integer")
@@ -380,6 +449,23 @@ def _validate(shape: Shape, value: Any, where: str, id_rule: bool) -> None:
         raise _wrong_type(where, "a number (seconds since 1970)" if kind == "timestamp" else "a number")
     if id_rule and kind == "structure" and "name" in value:  # a task list: the rule is on its name
         _id_rule(f"{where}.name", value["name"])
+
+
+# SWF's durations: whole seconds (NONE where the shape is optional), and days for a domain's retention.
+DURATIONS = {"DurationInSeconds": MAX_TIMEOUT, "DurationInSecondsOptional": MAX_TIMEOUT,
+             "DurationInDays": MAX_RETENTION_DAYS}
+
+
+def _duration(shape: str, where: str, value: str) -> None:
+    """A duration SWF refuses: not a whole number (or NONE), or over its ceiling."""
+    if value == "NONE" and shape != "DurationInSeconds":
+        return
+    unit = "days" if shape == "DurationInDays" else "seconds"
+    if not (value.isascii() and value.isdigit()):
+        raise _invalid(where, value, f"Member must be a whole number of {unit}"
+                                     + (" or NONE" if shape != "DurationInSeconds" else ""))
+    if int(value) > DURATIONS[shape]:
+        raise _invalid(where, value, f"Member must be at most {DURATIONS[shape]} {unit}")
 
 
 def _bounds(shape: Shape, n: int, where: str, value: Any, what: str) -> None:

@@ -23,7 +23,7 @@ from typing import Any
 import botocore.session
 
 from .faults import Faults, Limits
-from .models import Backend, Execution, SwfDomain, seconds
+from .models import Backend, Execution, LimitExceeded, SwfDomain, seconds
 from .moto_adapter import ActivityTask, DecisionTask, Timeout
 
 log = logging.getLogger("swfagent.local")
@@ -49,12 +49,32 @@ class UnknownRegion(Exception):
     """A request signed for a region SWF does not have."""
 
 
+def priority(task: Any) -> int:
+    """A task's priority: the activity's, or its execution's for a decision task (higher goes first)."""
+    value = getattr(task, "task_priority", None) or getattr(task.workflow_execution, "task_priority", None) or 0
+    try:
+        return int(value)
+    except ValueError:
+        return 0
+
+
 class TaskList:
-    """What is scheduled on one task list, oldest first, and the condition its long polls wait on."""
+    """What is scheduled on one task list, highest priority first then oldest, and the condition its polls wait on."""
 
     def __init__(self, lock: threading.RLock):
         self.queue: deque[Any] = deque()
         self.ready = threading.Condition(lock)
+        self.polling = 0  # polls waiting on it now
+
+    def add(self, task: Any) -> None:
+        """Queued behind every task of its priority or higher (SWF: best effort)."""
+        rank = priority(task)
+        if not self.queue or priority(self.queue[-1]) >= rank:
+            self.queue.append(task)
+        else:
+            at = next(i for i, t in enumerate(self.queue) if priority(t) < rank)
+            self.queue.insert(at, task)
+        self.ready.notify()
 
 
 class Engine:
@@ -176,9 +196,7 @@ class Engine:
     def activity_scheduled(self, domain: SwfDomain, task_list: str, task: ActivityTask) -> None:
         """Queued; its SCHEDULE_TO_START and SCHEDULE_TO_CLOSE clocks start (never its heartbeat's)."""
         self._issue(task)
-        queue = self._task_list(domain, ACTIVITY, task_list)
-        queue.queue.append(task)
-        queue.ready.notify()
+        self._task_list(domain, ACTIVITY, task_list).add(task)
         now = self.clock()
         for kind in ("SCHEDULE_TO_START", "SCHEDULE_TO_CLOSE"):
             limit = seconds(task.timeouts.get(TIMEOUT_KEYS[kind]))
@@ -197,9 +215,7 @@ class Engine:
     def decision_scheduled(self, domain: SwfDomain, task_list: str, task: DecisionTask) -> None:
         """Queued for the deciders."""
         self._issue(task)
-        queue = self._task_list(domain, DECISION, task_list)
-        queue.queue.append(task)
-        queue.ready.notify()
+        self._task_list(domain, DECISION, task_list).add(task)
 
     def decisions_unblocked(self, wfe: Execution) -> None:
         """The execution's decision task ended: a scheduled one behind it may be handed out now."""
@@ -215,6 +231,16 @@ class Engine:
         task stays queued for the next poller.
         """
         task_list = self._task_list(domain, kind, name)
+        most = self.faults.limits.pollers
+        if most is not None and task_list.polling >= most:
+            raise LimitExceeded(f"{most} polls already wait on task list {name} (--faults pollers={most})")
+        task_list.polling += 1
+        try:
+            return self._poll(task_list, kind, identity, gone)
+        finally:
+            task_list.polling -= 1
+
+    def _poll(self, task_list: TaskList, kind: str, identity: str | None, gone: Callable[[], bool] | None) -> Any:
         take = self._take_activity if kind == ACTIVITY else self._take_decision
         deadline = time.monotonic() + self.poll_seconds
         generation = self._generation

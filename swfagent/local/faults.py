@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..errors import UsageError
-from ..limits import ACTIVITY_RATE, MAX_OPEN_ACTIVITIES, MAX_OPEN_TIMERS, MAX_REQUEST_BYTES
+from ..limits import ACTIVITY_RATE, MAX_HISTORY_EVENTS, MAX_OPEN_ACTIVITIES, MAX_OPEN_TIMERS, MAX_REQUEST_BYTES
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,8 @@ class Limits:
     deny: frozenset[str] = frozenset()  # decision types refused with OPERATION_NOT_PERMITTED (a policy without them)
     page_errors: float = 0.0  # share of further history pages (PollForDecisionTask with nextPageToken) failed: HTTP 500
     max_request: int = MAX_REQUEST_BYTES  # bytes in one request body
+    pollers: int | None = None  # polls waiting at once on one task list: LimitExceededFault past it
+    history_events: int = MAX_HISTORY_EVENTS  # events in one history: terminated with EVENT_LIMIT_EXCEEDED past it
     seed: int | None = None
 
 
@@ -47,6 +49,9 @@ _KEYS = {
                           "policy without them"),
     "page-errors": ("page_errors", float, "SHARE: that share of a decision task's further history pages fail (HTTP 500)"),
     "max-request": ("max_request", int, "BYTES: a request larger than this is refused (SWF: 1 MB)"),
+    "pollers": ("pollers", int, "N: a poll is refused with LimitExceededFault while N polls wait on its task list"),
+    "history-events": ("history_events", int, f"N: an execution whose history reaches N events is terminated "
+                                              f"(EVENT_LIMIT_EXCEEDED; SWF: {MAX_HISTORY_EVENTS})"),
     "seed": ("seed", int, "N: the same random choices on every run"),
 }
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from ..limits import MAX_TAGS
 from .faults import Faults
 from .moto_adapter import (
     EVENT_STAND_IN,
@@ -20,16 +21,17 @@ from .moto_adapter import (
     Domain,
     HistoryEvent,
     SWFBackend,
+    SWFClientError,
     SWFDomainAlreadyExistsFault,
     SWFDomainDeprecatedFault,
     SWFTypeDeprecatedFault,
     SWFUnknownResourceFault,
     SWFValidationException,
-    SWFWorkflowExecutionAlreadyStartedFault,
     WorkflowExecution,
     WorkflowType,
     camelcase_to_underscores,
     decapitalize,
+    underscores_to_camelcase,
     unix_time,
 )
 
@@ -49,6 +51,52 @@ class EngineHooks(Protocol):
     def decisions_unblocked(self, wfe: Any) -> None: ...
     def count_pending(self, domain: Any, kind: str, name: str) -> int: ...
 
+
+FAULT = "com.amazonaws.swf.base.model#"
+
+
+class AlreadyStarted(SWFClientError):
+    """WorkflowExecutionAlreadyStartedFault with SWF's empty message (moto's: "Already Started")."""
+
+    def __init__(self) -> None:
+        super().__init__(f"{FAULT}WorkflowExecutionAlreadyStartedFault", "")
+
+
+class TypeNotDeprecated(SWFClientError):
+    """TypeNotDeprecatedFault: a type is deleted only once deprecated (moto has no DeleteWorkflowType)."""
+
+    def __init__(self, kind: str, name: str, version: str) -> None:
+        super().__init__(f"{FAULT}TypeNotDeprecatedFault", f"{kind.capitalize()}Type=[name={name}, version={version}]")
+
+
+class LimitExceeded(SWFClientError):
+    """LimitExceededFault: a limit of SWF's was reached (moto never answers it)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"{FAULT}LimitExceededFault", message)
+
+
+class TooManyTags(SWFClientError):
+    """TooManyTagsFault: more tags on a domain than SWF keeps."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"{FAULT}TooManyTagsFault", message)
+
+
+class UnknownToken(SWFClientError):
+    """A task token this SWF never handed out (moto: ValidationException "Invalid token")."""
+
+    def __init__(self) -> None:
+        super().__init__(f"{FAULT}UnknownResourceFault", "Unknown task token")
+
+
+# Members SWF writes as 0 or NONE where moto writes nothing (moto's HistoryEvent drops every falsy value).
+EVENT_DEFAULTS: dict[str, dict[str, Any]] = {
+    "WorkflowExecutionStarted": {"parent_initiated_event_id": 0},
+    "DecisionTaskScheduled": {"schedule_to_start_timeout": "NONE"},
+    "ActivityTaskTimedOut": {"started_event_id": 0},
+    "ActivityTaskCanceled": {"started_event_id": 0},
+}
 
 # Decisions moto carries out (its own code) and the ones this layer adds; the rest are refused up front.
 SUPPORTED_DECISIONS = frozenset({
@@ -73,6 +121,9 @@ class Event(HistoryEvent):
         # moto builds the attributes the same way whatever the type: build it as a type moto knows, then name it.
         super().__init__(event_id, EVENT_STAND_IN, event_timestamp, **kwargs)
         self.event_type = event_type
+        for key, value in kwargs.items():  # moto drops falsy values; SWF writes a 0 id
+            if value == 0 and type(value) is int:
+                self.event_attributes[underscores_to_camelcase(key)] = 0
 
 
 class Execution(WorkflowExecution):
@@ -87,6 +138,8 @@ class Execution(WorkflowExecution):
         self.issued_tokens: list[str] = []  # every task token handed out for it, dropped with it
         self.answered_started_event_id = 0  # the DecisionTaskStarted of the last decision task answered
         self.should_schedule_decision_next = False
+        self.closing = False  # terminating for its history's size: no further event limit check
+        self.task_priority = str(kwargs.get("task_priority") or getattr(workflow_type, "default_task_priority", None) or "0")
 
     # -- indexes instead of scans of the whole domain ---------------------------------------------
 
@@ -101,9 +154,17 @@ class Execution(WorkflowExecution):
     def next_event_id(self) -> int:
         return len(self._events) + 1
 
-    def _add_event(self, *args: Any, **kwargs: Any) -> HistoryEvent:
-        event = Event(len(self._events) + 1, *args, **kwargs)
+    def _add_event(self, event_type: str, *args: Any, **kwargs: Any) -> HistoryEvent:
+        if event_type in ("WorkflowExecutionStarted", "DecisionTaskScheduled"):
+            kwargs.setdefault("task_priority", self.task_priority)  # moto leaves it out
+        for key, value in EVENT_DEFAULTS.get(event_type, {}).items():
+            if kwargs.get(key) is None:
+                kwargs[key] = value
+        event = Event(len(self._events) + 1, event_type, *args, **kwargs)
         self._events.append(event)
+        if self.open and not self.closing and len(self._events) >= self.engine.faults.limits.history_events - 1:
+            self.closing = True  # room for one last event: the termination's
+            self.terminate(details=None, reason=None, cause="EVENT_LIMIT_EXCEEDED")
         return event
 
     def _process_timeouts(self) -> None:
@@ -124,6 +185,8 @@ class Execution(WorkflowExecution):
     # -- decision tasks -----------------------------------------------------------------------------
 
     def _schedule_decision_task(self) -> None:
+        if not self.open:
+            return  # closed meanwhile (its history's limit): nothing more to decide
         if any(t.state == "SCHEDULED" for t in self.own_decision_tasks):
             return  # SWF keeps one decision task scheduled at most; moto adds one per event
         super()._schedule_decision_task()
@@ -150,6 +213,8 @@ class Execution(WorkflowExecution):
 
     def handle_decisions(self, event_id: int, decisions: list[dict[str, Any]]) -> None:
         for decision in decisions:
+            if not self.open:
+                break  # terminated meanwhile (its history's limit)
             kind = decision["decisionType"]
             attrs = decision.get(f"{decapitalize(kind)}DecisionAttributes", {})
             if kind in self.engine.faults.limits.deny:
@@ -208,8 +273,16 @@ class Execution(WorkflowExecution):
         self._add_event("WorkflowExecutionCanceled", decision_task_completed_event_id=event_id, details=details)
         self.engine.execution_closed(self)
 
-    def terminate(self, child_policy: str | None = None, details: Any = None, reason: str | None = None) -> None:
-        super().terminate(child_policy, details, reason)
+    def terminate(self, child_policy: str | None = None, details: Any = None, reason: str | None = None,
+                  cause: str | None = None) -> None:
+        self.closing = True
+        if cause is None:
+            super().terminate(child_policy, details, reason)
+        else:  # moto writes no cause
+            self.execution_status, self.close_status = "CLOSED", "TERMINATED"
+            self.close_cause = cause
+            self._add_event("WorkflowExecutionTerminated", child_policy=child_policy or self.child_policy,
+                            details=details, reason=reason, cause=cause)
         self.close_timestamp = unix_time()  # moto leaves it out
         self.engine.execution_closed(self)
 
@@ -239,7 +312,14 @@ class Execution(WorkflowExecution):
                     cause=cause, decision_task_completed_event_id=event_id)
                 self.should_schedule_decision_next = True
                 return
+        count = len(self._events)
         super().schedule_activity_task(event_id, attributes)
+        scheduled = [e for e in self._events[count:] if e.event_type == "ActivityTaskScheduled"]
+        if scheduled and registered is not None:  # moto writes only the timeouts given, not the type's defaults
+            task = self.own_activity_tasks[-1]
+            priority = attributes.get("taskPriority") or getattr(registered, "default_task_priority", None) or "0"
+            task.task_priority = str(priority)  # type: ignore[attr-defined]
+            scheduled[0].event_attributes.update({**task.timeouts, "taskPriority": str(priority)})
 
     def request_cancel_activity(self, event_id: int, activity_id: str) -> None:
         """The RequestCancelActivityTask decision (moto has none)."""
@@ -341,7 +421,7 @@ class SwfDomain(Domain):
     def add_workflow_execution(self, workflow_execution: WorkflowExecution) -> None:
         wfe = workflow_execution
         if wfe.workflow_id in self.open_runs:
-            raise SWFWorkflowExecutionAlreadyStartedFault()
+            raise AlreadyStarted()
         self.runs[wfe.run_id] = wfe  # type: ignore[assignment]
         self.open_runs[wfe.workflow_id] = wfe  # type: ignore[assignment]
 
@@ -403,6 +483,39 @@ class Backend(SWFBackend):
         if tags:
             self.tagger.tag_resource(domain.to_short_dict()["arn"], tags)
 
+    def check_domain_tags(self, tags: list[dict[str, Any]]) -> None:
+        """TooManyTagsFault for more tags than a domain keeps (checked before anything is registered)."""
+        if len({t["key"] for t in tags}) > MAX_TAGS:
+            raise TooManyTags(f"a domain has at most {MAX_TAGS} tags")
+
+    def register_type(self, kind: str, domain_name: str, name: str, version: str, **kwargs: Any) -> None:
+        if self._get_domain(domain_name).status == "DEPRECATED":  # moto registers it anyway
+            raise SWFDomainDeprecatedFault(domain_name)
+        super().register_type(kind, domain_name, name, version, **kwargs)
+
+    def delete_type(self, kind: str, domain_name: str, name: str, version: str) -> None:
+        """DeleteWorkflowType, DeleteActivityType (moto has neither): a deprecated type only."""
+        domain = self._get_domain(domain_name)
+        found = domain.get_type(kind, name, version)
+        if found.status != "DEPRECATED":
+            raise TypeNotDeprecated(kind, name, version)
+        del domain.types[kind][name][version]
+
+    def domain_for_arn(self, arn: str) -> SwfDomain:
+        """The domain an ARN names (a domain is SWF's only taggable resource); UnknownResourceFault if none."""
+        found = next((d for d in self.domains if d.to_short_dict()["arn"] == arn), None)
+        if found is None:
+            raise SWFUnknownResourceFault("resource", arn)
+        return found  # type: ignore[return-value]
+
+    def tag(self, arn: str, tags: list[dict[str, Any]]) -> None:
+        """TagResource: tags on a domain that exists, the value optional, at most SWF's count."""
+        self.domain_for_arn(arn)
+        have = {t["Key"] for t in self.tagger.list_tags_for_resource(arn).get("Tags", [])}
+        if len(have | {t["key"] for t in tags}) > MAX_TAGS:
+            raise TooManyTags(f"a domain has at most {MAX_TAGS} tags")
+        self.tagger.tag_resource(arn, [{"Key": t["key"], "Value": t.get("value", "")} for t in tags])
+
     def start_workflow_execution(self, domain_name: str, workflow_id: str, workflow_name: str,
                                  workflow_version: str, tag_list: Any = None, workflow_input: str | None = None,
                                  **kwargs: Any) -> WorkflowExecution:
@@ -415,8 +528,13 @@ class Backend(SWFBackend):
         wfe = Execution(self.engine, domain, wf_type, workflow_id, tag_list=tag_list, workflow_input=workflow_input,
                         **kwargs)
         domain.add_workflow_execution(wfe)
-        wfe.start()
-        self.engine.execution_started(wfe)
+        try:
+            wfe.start()
+            self.engine.execution_started(wfe)
+        except Exception:  # all or nothing: a start that failed leaves no execution behind
+            domain.runs.pop(wfe.run_id, None)
+            domain.open_runs.pop(wfe.workflow_id, None)
+            raise
         return wfe
 
     def request_cancel_workflow_execution(self, domain_name: str, workflow_id: str, run_id: str | None) -> None:
@@ -430,7 +548,7 @@ class Backend(SWFBackend):
     def _task(self, task_token: str, kind: type[Any]) -> Any:
         task: Any = self.engine.tokens.get(task_token)
         if not isinstance(task, kind):
-            raise SWFValidationException("Invalid token")
+            raise UnknownToken()
         wfe = task.workflow_execution
         if not wfe.open:
             raise SWFUnknownResourceFault("execution", f"WorkflowExecution=[workflowId={wfe.workflow_id}, runId={wfe.run_id}]")

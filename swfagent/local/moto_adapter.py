@@ -17,7 +17,7 @@ from typing import Any
 
 import moto
 from moto.core.request import Request
-from moto.core.utils import camelcase_to_underscores, unix_time
+from moto.core.utils import camelcase_to_underscores, underscores_to_camelcase, unix_time
 from moto.moto_server.werkzeug_app import MotoRequestHandler
 from moto.swf.exceptions import (
     SWFClientError,
@@ -45,7 +45,7 @@ __all__ = [
     "SWFBackend", "SWFClientError", "SWFDomainAlreadyExistsFault", "SWFDomainDeprecatedFault", "SWFResponse",
     "SWFTypeDeprecatedFault", "SWFUnknownResourceFault", "SWFValidationException",
     "SWFWorkflowExecutionAlreadyStartedFault", "Timeout", "WorkflowExecution", "WorkflowType",
-    "camelcase_to_underscores", "decapitalize", "moto_app", "moto_version", "unix_time",
+    "camelcase_to_underscores", "decapitalize", "moto_app", "moto_version", "underscores_to_camelcase", "unix_time",
 ]
 
 TESTED_SERIES = "5.2."  # the moto series this list was checked against

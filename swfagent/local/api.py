@@ -162,6 +162,17 @@ class SwfApi(SWFResponse):
             task_priority=p.get("taskPriority"))
         return json.dumps({"runId": wfe.run_id})
 
+    def register_activity_type(self) -> str:
+        p = self._params  # moto keeps no defaultTaskPriority for an activity type
+        self.swf_backend.register_type(
+            "activity", p["domain"], p["name"], p["version"], task_list=(p.get("defaultTaskList") or {}).get("name"),
+            default_task_heartbeat_timeout=p.get("defaultTaskHeartbeatTimeout"),
+            default_task_schedule_to_close_timeout=p.get("defaultTaskScheduleToCloseTimeout"),
+            default_task_schedule_to_start_timeout=p.get("defaultTaskScheduleToStartTimeout"),
+            default_task_start_to_close_timeout=p.get("defaultTaskStartToCloseTimeout"),
+            default_task_priority=p.get("defaultTaskPriority"), description=p.get("description"))
+        return ""
+
     def register_domain(self) -> str:
         p = self._params
         tags = p.get("tags") or []

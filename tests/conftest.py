@@ -20,6 +20,10 @@ from tests.swf import FakeClock
 _PROPERTIES = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
 settings.register_profile("quick", max_examples=60, **_PROPERTIES)
 settings.register_profile("deep", max_examples=1200, **_PROPERTIES)
+# The shape contract: every answer of every embedded SWF the tests start (in this process or a child) is checked
+# against botocore's output shapes; a mismatch answers HTTP 500, naming what differs (swfagent/local/api.py).
+os.environ.setdefault("SWFAGENT_SHAPE_CHECK", "1")
+
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "quick"))
 
 

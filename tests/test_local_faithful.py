@@ -5,6 +5,8 @@ Each test drives the embedded server over HTTP with boto3, on a clock the test m
 
 from __future__ import annotations
 
+import json
+import os
 import threading
 from typing import Any
 
@@ -12,6 +14,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from swfagent.limits import MAX_TAGS
+from swfagent.local.api import SHAPE_CHECK, SwfApi, operations, shape_problems
 from swfagent.local.faults import parse_faults
 from tests.support import ClockedSWF
 from tests.swf import ACTIVITY, DOMAIN, TASK_LIST, WORKFLOW, Swf, client, decision, schedule
@@ -251,3 +254,30 @@ def test_too_many_pollers_is_limit_exceeded_fault(clocked: ClockedSWF, swf: Swf)
         assert swf.poll_decision()["taskToken"] == ""  # another task list: not counted with it
     finally:
         waiting.join()
+
+
+# ---- the shape contract ----------------------------------------------------------------------------------
+
+
+def test_the_shape_contract_finds_what_breaks_botocores_shapes() -> None:
+    assert shape_problems("DescribeDomain", '{"domainInfo": {"name": "D"}, "extra": 1}') == [
+        "DescribeDomain.configuration: required, missing", "DescribeDomain.domainInfo.status: required, missing",
+        "DescribeDomain.extra: not in botocore's shape DomainDetail"]
+    history = {"events": [{"eventId": 1, "eventType": "TimerCancelled", "eventTimestamp": 1.0}]}
+    assert shape_problems("GetWorkflowExecutionHistory", json.dumps(history)) == [
+        "GetWorkflowExecutionHistory.events[0].eventType: 'TimerCancelled' not in EventType's values"]
+    assert shape_problems("CountPendingActivityTasks", '{"count": "1"}') == [
+        "CountPendingActivityTasks.count: str, not integer"]
+    assert shape_problems("PollForActivityTask", '{"taskToken": "", "startedEventId": 0}') == []  # an empty poll
+    assert shape_problems("DeprecateDomain", "") == []
+    for operation in operations():  # every operation's output shape can be checked
+        shape_problems(operation, "{}")
+
+
+def test_every_answer_of_the_tests_embedded_swf_is_checked(clocked: ClockedSWF, swf: Swf,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    assert os.environ.get(SHAPE_CHECK) and clocked.swf._server.app.shape_check  # conftest turns it on for all
+    monkeypatch.setattr(SwfApi, "describe_domain", lambda self: json.dumps({"domainInfo": {"name": DOMAIN}}))
+    code, status, message = refused(swf.c.describe_domain, name=DOMAIN)  # the client does not retry
+    assert (code, status) == ("InternalFailure", 500)
+    assert "shape contract" in message and "DescribeDomain.configuration: required, missing" in message

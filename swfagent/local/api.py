@@ -14,6 +14,7 @@ import html
 import io
 import json
 import logging
+import os
 import re
 import select
 import socket
@@ -497,6 +498,53 @@ def _id_rule(where: str, value: Any) -> None:
         raise _invalid(where, value, "Member must not start or end with whitespace")
 
 
+# ---- the shape contract: every answer against botocore's output shapes ---------------------------------------
+
+SHAPE_CHECK = "SWFAGENT_SHAPE_CHECK"  # set (the tests set it): every answer is checked, a mismatch is a 500
+
+
+def shape_problems(operation: str, body: Any) -> list[str]:
+    """What in a successful answer differs from botocore's output shape of the operation: a required member
+    missing, a member the shape does not have, a wrong type, a value outside its enum."""
+    shape = _service_model().operation_model(operation).output_shape
+    text = body.decode() if isinstance(body, bytes) else str(body or "")
+    if shape is None:
+        return [] if text.strip() in ("", "{}") else [f"{operation} has no output, answered {text[:100]!r}"]
+    try:
+        value = json.loads(text or "{}")
+    except ValueError:
+        return [f"{operation}: the answer is not JSON"]
+    # an empty poll: SWF answers the token "" and no task (the developer guide), not the task's required members
+    empty = operation in ("PollForActivityTask", "PollForDecisionTask") and value.get("taskToken") == ""
+    problems: list[str] = []
+    _shape_check(shape, value, operation, problems, required=not empty)
+    return problems
+
+
+def _shape_check(shape: Shape, value: Any, where: str, problems: list[str], required: bool = True) -> None:
+    kind = shape.type_name
+    wanted: dict[str, Any] = {"structure": dict, "map": dict, "list": list, "string": str, "blob": str, "boolean": bool,
+              "integer": int, "long": int, "timestamp": (int, float), "double": (int, float), "float": (int, float)}
+    if not isinstance(value, wanted[kind]) or (kind in ("integer", "long", "timestamp") and isinstance(value, bool)):
+        problems.append(f"{where}: {type(value).__name__}, not {kind}")
+        return
+    if kind == "structure":
+        assert isinstance(shape, StructureShape)
+        if required:
+            problems.extend(f"{where}.{n}: required, missing" for n in shape.required_members if n not in value)
+        for name, item in value.items():
+            if name not in shape.members:
+                problems.append(f"{where}.{name}: not in botocore's shape {shape.name}")
+            elif item is not None:
+                _shape_check(shape.members[name], item, f"{where}.{name}", problems)
+    elif kind == "list":
+        assert isinstance(shape, ListShape)
+        for i, item in enumerate(value):
+            _shape_check(shape.member, item, f"{where}[{i}]", problems)
+    elif kind == "string" and getattr(shape, "enum", None) and value not in shape.enum:
+        problems.append(f"{where}: {value!r} not in {shape.name}'s values")
+
+
 # ---- the WSGI application ------------------------------------------------------------------------------
 
 
@@ -599,9 +647,10 @@ class Handler(MotoRequestHandler):
 class Layer:
     """The WSGI app of the embedded SWF: SWF through the engine, /swfagent-api/ for settings, the rest to moto."""
 
-    def __init__(self, engine: Engine, *, test_api: bool = False):
+    def __init__(self, engine: Engine, *, test_api: bool = False, shape_check: bool | None = None):
         self.engine = engine
         self.test_api = test_api
+        self.shape_check = bool(os.environ.get(SHAPE_CHECK)) if shape_check is None else shape_check
 
     @functools.cached_property
     def moto_app(self) -> Any:
@@ -781,6 +830,12 @@ class Layer:
             status, body = _json_refusal(body)
         if int(status) >= 400:
             self._refused(operation, (int(status), headers, body))
+        elif self.shape_check:
+            problems = shape_problems(operation, body)
+            if problems:
+                log.error("%s: the answer breaks botocore's shape: %s", operation, "; ".join(problems[:5]))
+                return _error(500, "com.amazon.coral.service#InternalFailure",
+                              f"shape contract: {'; '.join(problems[:5])}"[:1000])
         return int(status), headers, body
 
     def _refused(self, operation: str, answer: tuple[int, dict[str, str], Any]) -> tuple[int, dict[str, str], Any]:

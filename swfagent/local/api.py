@@ -786,8 +786,8 @@ class Layer:
     def swf(self, environ: dict[str, Any], operation: str) -> tuple[int, dict[str, str], Any]:
         """One SWF request, answered as SWF answers it."""
         if operation not in operations():
-            return self._refused(_printable(operation[:100]), _error(
-                400, "com.amazon.coral.service#UnknownOperationException", "unknown operation"))
+            return self._refused(_printable(operation[:100]), _error(  # SWF: HTTP 404 for an operation it lacks
+                404, "com.amazon.coral.service#UnknownOperationException", "unknown operation"))
         if not hasattr(SwfApi, camelcase_to_underscores(operation)):
             return self._refused(operation, _error(
                 400, "com.amazon.coral.service#UnknownOperationException",

@@ -245,7 +245,7 @@ def test_too_many_pollers_is_limit_exceeded_fault(clocked: ClockedSWF, swf: Swf)
         deadline = threading.Event()
         for _ in range(50):  # until the first poll waits
             domain = clocked.swf.engine.backend("123456789012", "us-east-1")._get_domain(DOMAIN)
-            task_list = domain.task_lists.get(("activity", TASK_LIST))
+            task_list = clocked.swf.engine.task_list(domain, "activity", TASK_LIST)
             if task_list is not None and task_list.polling:
                 break
             deadline.wait(0.05)

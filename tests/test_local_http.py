@@ -111,7 +111,7 @@ def server_log(caplog: pytest.LogCaptureFixture) -> Iterator[list[str]]:
 def _held_polls(clocked: ClockedSWF) -> int:
     """How many polls wait on the activity task list now."""
     domain = clocked.swf.engine.backend("123456789012", "us-east-1")._get_domain(DOMAIN)
-    task_list = domain.task_lists.get(("activity", TASK_LIST))
+    task_list = clocked.swf.engine.task_list(domain, "activity", TASK_LIST)
     return len(task_list.ready._waiters) if task_list is not None else 0  # type: ignore[attr-defined]
 
 

@@ -90,6 +90,8 @@ class Engine:
         self.tokens: dict[str, ActivityTask | DecisionTask] = {}
         self.stopped = False
         self._backends: dict[tuple[str, str], Backend] = {}
+        # (account, region, domain, kind, name) -> its queue: the engine's, as its tokens and clock are
+        self._task_lists: dict[tuple[str, str, str, str, str], TaskList] = {}
         self._regions = _swf_regions()
         self._due: list[tuple[float, int, Callable[..., None], tuple[Any, ...]]] = []
         self._seq = itertools.count()
@@ -122,6 +124,7 @@ class Engine:
             self._generation += 1
             self._notify_all()
             self._backends.clear()
+            self._task_lists.clear()
             self._due.clear()
             self.tokens.clear()
             self.faults = Faults(self.limits)
@@ -136,10 +139,8 @@ class Engine:
             self._thread.join(timeout=5)
 
     def _notify_all(self) -> None:
-        for backend in self._backends.values():
-            for domain in backend.domains:
-                for task_list in domain.task_lists.values():  # type: ignore[attr-defined]
-                    task_list.ready.notify_all()
+        for task_list in self._task_lists.values():
+            task_list.ready.notify_all()
 
     # -- the clock -----------------------------------------------------------------------------------
 
@@ -171,10 +172,15 @@ class Engine:
     # -- what the models tell the engine ------------------------------------------------------------
 
     def _task_list(self, domain: SwfDomain, kind: str, name: str) -> TaskList:
-        found = domain.task_lists.get((kind, name))
+        key = (domain.account_id, domain.region_name, domain.name, kind, name)
+        found = self._task_lists.get(key)
         if found is None:
-            found = domain.task_lists[(kind, name)] = TaskList(self.lock)
+            found = self._task_lists[key] = TaskList(self.lock)
         return found
+
+    def task_list(self, domain: SwfDomain, kind: str, name: str) -> TaskList | None:
+        """One task list's queue and polls, if anything was ever scheduled or polled on it."""
+        return self._task_lists.get((domain.account_id, domain.region_name, domain.name, kind, name))
 
     def _issue(self, task: ActivityTask | DecisionTask) -> None:
         self.tokens[task.task_token] = task
@@ -292,7 +298,7 @@ class Engine:
 
     def count_pending(self, domain: SwfDomain, kind: str, name: str) -> int:
         """Tasks waiting in the task list: scheduled, not yet taken, their execution open."""
-        task_list = domain.task_lists.get((kind, name))
+        task_list = self.task_list(domain, kind, name)
         if task_list is None:
             return 0
         return sum(1 for t in task_list.queue if t.state == "SCHEDULED" and t.workflow_execution.open)

@@ -402,7 +402,7 @@ class Execution(WorkflowExecution):
 
 
 class SwfDomain(Domain):
-    """A domain with its executions indexed by run id and open workflow id, and its task lists' queues."""
+    """A domain with its executions indexed by run id and open workflow id (its task lists are the engine's)."""
 
     def __init__(self, engine: EngineHooks, name: str, retention: Any, account_id: str, region_name: str,
                  description: str | None = None):
@@ -410,7 +410,6 @@ class SwfDomain(Domain):
         self.engine = engine
         self.runs: dict[str, Execution] = {}  # every execution still within retention, by run id
         self.open_runs: dict[str, Execution] = {}  # workflow id -> its open execution
-        self.task_lists: dict[tuple[str, str], Any] = {}  # (kind, name) -> the engine's TaskList
 
     @property
     def retention_seconds(self) -> float:

@@ -147,6 +147,11 @@ PRIVATE: dict[str, str] = {
     "DecisionTask.workflow_execution": "engine and models",
     "DecisionTask.workflow_type": "api.decision_page",
     "DecisionTask.scheduled_event_id": "models.Execution.start_decision_task",
+    "Domain.account_id": "engine._task_list: a task list's key",
+    "Domain.region_name": "engine._task_list: a task list's key",
+    "Domain.types": "models.Backend.delete_type: kind -> name -> version -> type",
+    "WorkflowExecution.latest_execution_context": "describe's latestExecutionContext (moto sets it, the layer pins it)",
+    "WorkflowExecution.close_cause": "models.Execution.terminate: EVENT_LIMIT_EXCEEDED",
     "WorkflowExecution._find_decision_task": "models.Execution.start_decision_task and complete_decision_task",
 }
 

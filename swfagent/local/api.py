@@ -835,7 +835,7 @@ class Layer:
             if problems:
                 log.error("%s: the answer breaks botocore's shape: %s", operation, "; ".join(problems[:5]))
                 return _error(500, "com.amazon.coral.service#InternalFailure",
-                              f"shape contract: {'; '.join(problems[:5])}"[:1000])
+                              f"shape contract: {'; '.join(problems[:5])}"[:500])
         return int(status), headers, body
 
     def _refused(self, operation: str, answer: tuple[int, dict[str, str], Any]) -> tuple[int, dict[str, str], Any]:

@@ -72,12 +72,14 @@ def foreign(config: Config, task: Task) -> str | None:
 
 
 def condition_texts(config: Config, state: ExecutionState, store: S3Store | None) -> dict[str, str]:
-    """The results kept in S3 that a `when` condition reads, fetched by activity id (decide itself does no I/O)."""
+    """The results kept in S3 that decide reads (a condition's, a map's items, a wait's time), fetched by activity id
+    (decide itself does no I/O)."""
     texts: dict[str, str] = {}
     if store is None:
         return texts
     for step in config.workflow.steps:
-        for dep, _ in step.when:
+        read = [dep for dep, _ in (*step.when, *step.unless)] + [d for d in (step.for_each, step.wait_until_step) if d]
+        for dep in read:
             act = state.by_step.get(dep)
             if act is not None and act.status == ActivityStatus.COMPLETED and is_reference(act.result):
                 texts[act.activity_id] = store.get_text(str(act.result))

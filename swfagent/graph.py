@@ -44,7 +44,7 @@ class Chart:
             used.update(step.after)
             if step.when:
                 diamond = "when_" + self.ids[step.id][len("step_"):]
-                tests = [f"{'and ' if i else ''}{dep} result matches {p.pattern}" for i, (dep, p) in enumerate(step.when)]
+                tests = [f"{'and ' if i else ''}{dep} {c}" for i, (dep, c) in enumerate(step.when)]
                 self.nodes.append((diamond, "diamond", tests))
                 self.edges += [(self.ids[dep], diamond, "", False) for dep in step.after]
                 self.edges.append((diamond, self.ids[step.id], "yes", False))

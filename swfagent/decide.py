@@ -495,9 +495,9 @@ def step_input(step: Step, state: ExecutionState, steps: dict[str, StepPlan]) ->
     return json.dumps({d: r or "" for d, r in done.items()}, ensure_ascii=False)
 
 
-def signal_marker(step_id: str, event_id: int) -> Decision:
+def signal_marker(step_id: str, signal: str, event_id: int) -> Decision:
     """The marker that records which signal a signal step took, so a later decision task sees the same."""
-    return marker(SIGNAL_TAKEN, json.dumps({"step": step_id, "event": event_id}))
+    return marker(SIGNAL_TAKEN, json.dumps({"step": step_id, "signal": signal, "event": event_id}))
 
 
 def failure_reason(step_id: str, act: ActivityState) -> str:
@@ -559,7 +559,7 @@ def decide(workflow: Workflow, state: ExecutionState) -> Answer:
                           for i, attempt, text in st.items.schedule]
             decisions += [start_timer(timer_id, delay) for timer_id, delay in st.items.timers]
         elif st.new_signal and st.signal_event is not None:
-            decisions.append(signal_marker(step.id, st.signal_event))
+            decisions.append(signal_marker(step.id, str(step.signal), st.signal_event))
         elif st.status in (StepStatus.RETRY, StepStatus.HELD, StepStatus.SLEEP, StepStatus.SIGNAL) \
                 and st.timer_id is not None and st.timer_id not in state.timers:
             decisions.append(start_timer(st.timer_id, st.delay))
@@ -641,7 +641,7 @@ def describe(answer: Answer) -> str:
     if not decisions or all(d.type is DecisionType.RECORD_MARKER for d in decisions):
         return _waiting(answer)
     last = decisions[-1]
-    caught = [f"{failed}: caught by {st.handler}" for failed, st in _newly_caught(answer)]
+    caught = [f"{failed} failed: caught by {st.handler}" for failed, st in _newly_caught(answer)]
     if last.type is DecisionType.COMPLETE_WORKFLOW_EXECUTION:
         return "; ".join([*caught, "Complete the workflow execution"])
     if last.type is DecisionType.FAIL_WORKFLOW_EXECUTION:
@@ -673,7 +673,8 @@ def describe(answer: Answer) -> str:
         scheduled.append(f"{step} (item{'s' if len(numbers) > 1 else ''} {_ranges(numbers)}{of})")
     if scheduled:
         parts.insert(0, "Schedule activity -- " + ", ".join(scheduled))
-    return "; ".join(dict.fromkeys(p for p in [*caught, *parts] if p))
+    signals = [f"Waiting for signal {st.signal} -- {s}" for s, st in answer.steps.items() if st.status == StepStatus.SIGNAL]
+    return "; ".join(dict.fromkeys(p for p in [*caught, *parts, *signals] if p))
 
 
 def _waiting(answer: Answer) -> str:
@@ -694,7 +695,7 @@ def _newly_caught(answer: Answer) -> list[tuple[str, StepPlan]]:
 def _signal_text(details: str) -> str:
     try:
         mark = json.loads(details)
-        return f"Signal taken -- {mark['step']} (event {mark['event']})"
+        return f"Signal {mark['signal']} taken -- {mark['step']} (event {mark['event']})"
     except (ValueError, KeyError, TypeError):
         return "Signal taken"
 
@@ -727,6 +728,6 @@ def _timer_text(timer_id: str, delay: str) -> str:
     if timer.kind is TimerKind.STEP_WAIT:
         return f"Start timer -- {timer.step} ({delay} s)"
     if timer.kind is TimerKind.SIGNAL:
-        return f"Start timer -- {timer.step} (its signal within {delay} s)"
+        return f"Start timer -- {timer.step} ({delay} s for its signal)"
     return f"Timer {timer_id} ({delay} s)"
 

@@ -573,6 +573,33 @@ def decide(workflow: Workflow, state: ExecutionState) -> Answer:
     return Answer(decisions, statuses)
 
 
+def step_notes(workflow: Workflow, state: ExecutionState, steps: dict[str, StepPlan]) -> dict[str, str]:
+    """A line per step beyond its state, for the chart and `show`: a map's items, a signal, when a wait fires."""
+    notes: dict[str, str] = {}
+    for step in workflow.steps:
+        st = steps.get(step.id)
+        if st is None:
+            continue
+        if st.items is not None:
+            notes[step.id] = str(st.items)
+        elif st.status == StepStatus.CAUGHT:
+            notes[step.id] = f"failed: caught by {st.handler}"
+        elif st.status == StepStatus.SIGNAL:
+            notes[step.id] = f"waiting for signal {step.signal}"
+        elif step.kind is StepKind.SIGNAL and st.signal_event is not None:
+            notes[step.id] = f"signal {step.signal} taken (event {st.signal_event})"
+        elif st.status == StepStatus.SLEEP:
+            notes[step.id] = f"fires {st.delay} s after it starts"
+        elif step.kind is StepKind.WAIT and st.status == StepStatus.WAITING and st.timer_id in state.timers:
+            timer = state.timers[str(st.timer_id)]
+            if isinstance(timer.started_at, dt.datetime):
+                at = timer.started_at + dt.timedelta(seconds=timer.delay)
+                notes[step.id] = f"fires at {at.astimezone(dt.timezone.utc):%Y-%m-%d %H:%M:%S} UTC"
+            else:
+                notes[step.id] = f"fires {timer.delay} s after it started"
+    return notes
+
+
 def _cancelling(state: ExecutionState) -> Answer:
     """A cancel was asked for: cancel the open activities and timers, then the execution once none is open.
 

@@ -48,6 +48,8 @@ class TimerState:
 
     timer_id: str
     fired: bool = False
+    started_at: Any = None
+    delay: int = 0  # seconds, as started
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,7 +188,9 @@ class _Folder:
 
     def timer_started(self, e: Event) -> None:
         a = e["timerStartedEventAttributes"]
-        self.state.timers[a["timerId"]] = TimerState(a["timerId"])
+        delay = str(a.get("startToFireTimeout", "0"))
+        self.state.timers[a["timerId"]] = TimerState(a["timerId"], False, e.get("eventTimestamp"),
+                                                     int(delay) if delay.isdigit() else 0)
         if is_error_timer(a["timerId"]):
             self._decider_error(a, None)
 

@@ -104,3 +104,13 @@ def test_each_mistake_is_one_line_naming_the_key(steps: list[dict[str, Any]], me
         parse_config(data, Path("/tmp/config.yaml"))
     text = str(caught.value)
     assert message in text and "\n" not in text, text
+
+
+def test_the_policies_grant_the_new_kinds_what_they_need_and_no_more() -> None:
+    from swfagent.policies import statements
+
+    decider = {s["Sid"]: s for s in statements(STATES, "decider", "arn:aws:swf:us-east-1:1:/domain/D", wildcard=False)}
+    names = decider["ScheduleConfiguredActivities"]["Condition"]["StringEquals"]["swf:activityType.name"]
+    assert names == ["Convert_One", "List_Files", "Notify", "Publish"]  # the map's activity; nothing for signal/wait/fail
+    actions = decider["RespondDecisionTasks"]["Action"]
+    assert {"swf:StartTimer", "swf:RecordMarker"} <= set(actions)  # wait and signal timers; the signal taken

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from swfagent.config import Config
@@ -121,10 +121,6 @@ class Run:
             self.h.time_out(step, "START_TO_CLOSE", attempt)
 
 
-QUICK = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-
-@QUICK
 @given(config=charts(), data=st.data())
 def test_random_event_orders_keep_the_rules(config: Config, data: Any) -> None:
     run = Run(config)
@@ -147,7 +143,6 @@ def test_random_event_orders_keep_the_rules(config: Config, data: Any) -> None:
             run.h.decision_timed_out()
 
 
-@QUICK
 @given(config=charts(), data=st.data())
 def test_every_chart_closes_once_every_task_answers(config: Config, data: Any) -> None:
     """Each round answers every open task, fires every timer and sends every signal waited for: it closes."""

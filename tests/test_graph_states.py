@@ -50,7 +50,8 @@ def test_a_signal_and_a_wait_say_what_they_wait_for() -> None:
     h = _mid_map().complete("Convert@3", "Z").decision()
     assert _notes(h)["Approval"] == "waiting for signal approve"
     h.signal("approve", "yes").decision()
-    h.marker("swfagent-signal", '{"step": "Approval", "signal": "approve", "event": %d}' % (len(h.events) - 3))
+    event = len(h.events) - 3
+    h.marker("swfagent-signal", f'{{"step": "Approval", "signal": "approve", "event": {event}}}')
     h.timer("swfagent-wait-Settle", 600)
     notes = _notes(h)
     assert notes["Approval"].startswith("signal approve taken (event ")

@@ -170,3 +170,22 @@ def test_a_catch_that_ends_in_a_fail(server: Server, tmp_path: Path) -> None:
     assert "After-1" not in state.activities
     assert str(state.close_status) == "FAILED" and state.close_reason == "Publish failed: see Report"
     assert counts(events)["ActivityTaskScheduled"] == 2
+
+
+def test_the_web_console_names_the_signal_waited_for_and_fills_in_the_form(server: Server, tmp_path: Path) -> None:
+    from swfagent.web.app import create_app
+
+    config = e2e_config(tmp_path, [{"activity": "A"}, {"id": "Approval", "signal": "approve", "after": ["A"]},
+                                   {"id": "Convert", "activity": "A", "for_each": "A", "after": ["Approval"]}],
+                        {"A": ECHO})
+    d = Driver(server.client(), config)
+    d.start("web-signal")
+    d.decide()
+    d.work("a\nb")
+    d.decide()
+    browser = create_app(server.client(), config, hosts=frozenset({"localhost"})).test_client()
+    page = browser.get("/execution?workflow_id=web-signal").get_data(as_text=True)
+    assert 'data-signal="approve"' in page and "waiting for signal approve" in page
+    assert "signal_name=approve" in page
+    form = browser.get("/action?do=signal&workflow_id=web-signal&signal_name=approve").get_data(as_text=True)
+    assert 'name="signal_name" size="30" value="approve"' in form

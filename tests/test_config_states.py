@@ -114,3 +114,30 @@ def test_the_policies_grant_the_new_kinds_what_they_need_and_no_more() -> None:
     assert names == ["Convert_One", "List_Files", "Notify", "Publish"]  # the map's activity; nothing for signal/wait/fail
     actions = decider["RespondDecisionTasks"]["Action"]
     assert {"swf:StartTimer", "swf:RecordMarker"} <= set(actions)  # wait and signal timers; the signal taken
+
+
+def test_the_shipped_configs_commented_steps_parse_once_uncommented(tmp_path: Path) -> None:
+    """config.yaml shows every new key commented out: uncommented (one `when` at a time), it loads."""
+    from swfagent.config import load_config
+    from tests.support import ROOT
+
+    out: list[str] = []
+    in_step = False
+    for line in (ROOT / "config.yaml").read_text().splitlines():
+        indent, _, body = line.partition("# ")
+        if indent.strip() == "" and body.startswith("- id:"):
+            in_step = True
+            out.append(indent + body)
+        elif in_step and indent.strip() == "" and body.startswith("  ") and body.strip()[:1].isalpha():
+            out.append(indent + body)
+        elif indent.strip() == "" and body.startswith(("when: {Test_Task_A: {json", "catch:")):
+            in_step = False
+            out.append(indent + body)
+        else:
+            in_step = in_step and indent.strip() == "" and body.startswith("  ")
+            out.append(line)
+    path = tmp_path / "config.yaml"
+    path.write_text("\n".join(out).replace("python, tasks/", f"python, {ROOT}/tasks/") + "\n")
+    steps = {s.id: s for s in load_config(path).workflow.steps}
+    assert {s.kind for s in steps.values()} == set(StepKind)
+    assert steps["Test_Task_B"].catch == "Report" and steps["Convert"].tolerated_percent == 10

@@ -26,7 +26,7 @@ from .limits import MAX_REASON
 from .logs import log
 from .poller import Mode, Stop
 from .pollers import cmd_poller
-from .runner import RunningTasks
+from .runner import RunningTasks, become_subreaper
 from .runtime import Runtime
 
 SCRIPTS = {"decider.py": "decider", "worker.py": "worker", "register_swf.py": "register"}
@@ -116,6 +116,8 @@ def _local_arguments(c: argparse.ArgumentParser) -> None:
     c.add_argument("--console-port", type=port_number,
                    help="the web console's port (default 5056, or any free one with --port 0; 0: any free one)")
     c.add_argument("--no-console", action="store_true", help="serve the embedded SWF only, without the web console")
+    c.add_argument("--test-api", action="store_true",
+                   help="also serve /swfagent-api/settings and moto's /moto-api/ (reset, data): for tests only")
 
 
 def _web_arguments(c: argparse.ArgumentParser) -> None:
@@ -271,6 +273,8 @@ def run(argv: list[str] | None = None, prog: str | None = None, *, signals: bool
     rt = Runtime(prog or f"swfagent {args.command}", target=target)
     if signals and args.command in ("decider", "worker"):
         install_signal_handlers(rt.stop, rt.running)
+        if args.command == "worker":
+            become_subreaper()  # a task's daemons come back to the worker, which stops them with the task
     try:
         code = int(args.func(args, rt))
         sys.stdout.flush()  # here, where a closed pipe can be told apart, not at the interpreter's exit

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import stat
 import sys
 import time
@@ -12,6 +13,25 @@ import time
 CONTEXT_FIELDS = ("workflow_id", "run_id", "activity_id", "activity_type")
 
 log = logging.getLogger("swfagent")
+
+# What a terminal acts on rather than shows (escape sequences, bell, backspace, carriage return), NUL, DEL, C1.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_WIDE_CONTROL = re.compile(r"[\x7f-\x9f]")
+_LINE_BREAKS = re.compile(r"[\t\n]")
+
+
+def printable(text: str, lines: bool = True) -> str:
+    """The text without control characters; tabs and line breaks kept if `lines`, else made spaces."""
+    text = _CONTROL.sub("", text)
+    return text if lines else _LINE_BREAKS.sub(" ", text)
+
+
+class TextFormatter(logging.Formatter):
+    """The plain lines, without the control characters a task's output may carry (JSON lines escape them)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return printable(super().format(record))
+
 
 # extra= for an info line said to the person on stderr (the config a poller uses), outside the article's stdout lines
 NOTICE = {"notice": True}
@@ -33,7 +53,8 @@ class JsonFormatter(logging.Formatter):
                 data[name] = value
         if record.exc_info:
             data["error"] = self.formatException(record.exc_info)
-        return json.dumps(data, ensure_ascii=False)
+        # json.dumps escapes the C0 controls; DEL and C1 (\x9b starts an escape sequence too) it leaves raw
+        return _WIDE_CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(data, ensure_ascii=False))
 
 
 class _Below(logging.Filter):
@@ -104,8 +125,8 @@ def setup_logging(fmt: str = "text", verbose: bool = False) -> None:
         out.setFormatter(JsonFormatter())
         err.setFormatter(JsonFormatter())
     else:  # the time of day in front when the lines go to a file (cron's >> log), not to a terminal
-        out.setFormatter(logging.Formatter(_stamped(sys.stdout, "%(message)s"), TIME_FORMAT))
-        err.setFormatter(logging.Formatter(_stamped(sys.stderr, "%(prefix)s%(message)s"), TIME_FORMAT))
+        out.setFormatter(TextFormatter(_stamped(sys.stdout, "%(message)s"), TIME_FORMAT))
+        err.setFormatter(TextFormatter(_stamped(sys.stderr, "%(prefix)s%(message)s"), TIME_FORMAT))
     log.handlers[:] = [out, err]
     log.setLevel(logging.DEBUG if verbose else logging.INFO)
     log.propagate = False

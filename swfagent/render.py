@@ -8,6 +8,7 @@ import textwrap
 from typing import Any
 
 from .limits import MAX_REASON, cut_middle, last_lines, one_line, shorten
+from .logs import printable
 from .status import ActivityStatus, Shown
 from .views import ActivityRow, ExecutionRow, ExecutionView, Failure
 
@@ -36,7 +37,10 @@ def duration(start: Any, end: Any) -> str:
 
 
 def table(headers: list[str], rows: list[list[str]]) -> str:
-    """Aligned columns, the last one left ragged; its further lines (a wrapped reason) start under its first."""
+    """Aligned columns, the last one left ragged; its further lines (a wrapped reason) start under its first.
+    No control character reaches the terminal."""
+    last = len(headers) - 1
+    rows = [[printable(cell, lines=i == last) for i, cell in enumerate(row)] for row in rows]
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
     under = " " * sum(w + 2 for w in widths[:-1])
     return "\n".join(
@@ -67,7 +71,7 @@ def event_summary(attrs: dict[str, Any], width: int = 70) -> str:
 
 
 def _indent(text: str, by: str = "  ") -> str:
-    return "\n".join(by + line for line in text.splitlines())
+    return "\n".join(by + line for line in printable(text).splitlines())
 
 
 def format_show(data: ExecutionView) -> str:

@@ -4,12 +4,18 @@ The command runs from its argv list (never a shell) in a process group of its ow
 to stdin; it is heartbeaten while it runs, killed at its deadline, and ended when SWF cancels it.
 Its stdin, stdout and stderr are files in a spool folder, never pipes held in memory: a task may
 print gigabytes, and the worker reads back only what SWF can take (or streams it to S3).
+
+A task's descendants that leave its process group (a daemon: double fork and setsid) are found by a
+mark in their environment, and stopped with the task when it times out, is canceled or the worker is
+stopped at once. On Linux the worker is their child subreaper, so that they stay its descendants.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -24,29 +30,143 @@ from .limits import MAX_DATA, MAX_REASON, cut, shorten
 from .status import Beat, TaskOutcome
 
 UTF8_MAX = 4  # bytes a character takes at most: a file this many times MAX_DATA is over it, whatever it holds
+TASK_MARK = "SWFAGENT_TASK"  # in each task's environment: its descendants inherit it
+PR_SET_CHILD_SUBREAPER = 36  # linux/prctl.h
+_subreaper = False  # this process is its descendants' subreaper: it reaps the orphans that come to it
+
+
+def become_subreaper() -> bool:
+    """Make this process the child subreaper of its descendants (Linux): an orphan is re-parented to it, not to init.
+
+    So a task's daemonized descendants stay this process's descendants, where stop_descendants finds them.
+    False where the system has no such thing.
+    """
+    global _subreaper
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        _subreaper = bool(libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
+    except (OSError, AttributeError):
+        _subreaper = False
+    return _subreaper
+
+
+def _processes() -> dict[int, tuple[bytes, int]]:
+    """Every process's state and parent, from /proc (empty where there is no /proc)."""
+    found: dict[int, tuple[bytes, int]] = {}
+    with contextlib.suppress(OSError):
+        for entry in os.scandir("/proc"):
+            if entry.name.isdigit():
+                try:
+                    stat = Path(entry.path, "stat").read_bytes()
+                except OSError:  # gone meanwhile
+                    continue
+                fields = stat[stat.rfind(b")") + 2:].split()  # after "pid (comm) ": state, ppid, ...
+                if len(fields) > 1:
+                    found[int(entry.name)] = (fields[0], int(fields[1]))
+    return found
+
+
+def _environ(pid: int) -> list[bytes]:
+    try:
+        return Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    except OSError:
+        return []
+
+
+# Task processes subprocess.Popen waits for, and the descendants of finished tasks re-parented to this process.
+_own: set[int] = set()
+_adopted: set[int] = set()
+_own_lock = threading.Lock()
+
+
+def reap_adopted() -> None:
+    """Reap the daemons of earlier tasks that were re-parented to this process (its subreaper) and have exited."""
+    me = os.getpid()
+    with _own_lock:
+        procs = _processes()
+        for pid, (state, parent) in procs.items():
+            if parent == me and state != b"Z" and pid not in _own and \
+                    any(v.startswith(TASK_MARK.encode() + b"=") for v in _environ(pid)):
+                _adopted.add(pid)
+        for pid in list(_adopted):
+            if pid in procs and procs[pid][0] != b"Z":
+                continue
+            try:
+                if os.waitpid(pid, os.WNOHANG)[0] == 0:
+                    continue
+            except ChildProcessError:
+                pass
+            _adopted.discard(pid)
+
+
+def marked_descendants(mark: str) -> list[int]:
+    """This process's living descendants whose environment holds the task's mark."""
+    children: dict[int, list[int]] = {}
+    for pid, (state, parent) in _processes().items():
+        if state != b"Z":  # a zombie has run its course
+            children.setdefault(parent, []).append(pid)
+    wanted = f"{TASK_MARK}={mark}".encode()
+    found, todo = [], list(children.get(os.getpid(), []))
+    while todo:
+        pid = todo.pop()
+        todo.extend(children.get(pid, []))
+        if wanted in _environ(pid):
+            found.append(pid)
+    return found
+
+
+def stop_descendants(mark: str, keep: set[int] | frozenset[int] = frozenset()) -> None:
+    """Kill what is left of a task outside its process group; reap those re-parented to this process.
+
+    `keep`: pids that subprocess.Popen waits for itself (reaping them here would lose their exit code).
+    """
+    for _ in range(5):  # a daemon may fork again while it is being killed
+        pids = marked_descendants(mark)
+        if not pids:
+            return
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 2
+        waiting = [pid for pid in pids if pid not in keep and pid not in _own]
+        while waiting and time.monotonic() < deadline:
+            for pid in list(waiting):
+                try:
+                    if os.waitpid(pid, os.WNOHANG)[0] == 0:
+                        continue
+                except ChildProcessError:  # not this process's child: its parent reaps it
+                    pass
+                waiting.remove(pid)
+            if waiting:
+                time.sleep(0.01)
 
 
 class RunningTasks:
     """The task processes under way, for the entry point's second signal to kill at once."""
 
     def __init__(self) -> None:
-        self._procs: set[subprocess.Popen[bytes]] = set()
+        self._procs: dict[subprocess.Popen[bytes], str] = {}
         self._lock = threading.RLock()  # the second-signal handler may run while its own thread holds it
 
-    def add(self, proc: subprocess.Popen[bytes]) -> None:
+    def add(self, proc: subprocess.Popen[bytes], mark: str = "") -> None:
         with self._lock:
-            self._procs.add(proc)
+            self._procs[proc] = mark
 
     def discard(self, proc: subprocess.Popen[bytes]) -> None:
         with self._lock:
-            self._procs.discard(proc)
+            self._procs.pop(proc, None)
 
     def kill_all(self) -> None:
-        """Kill every task's process group now."""
+        """Kill every task's process group now, and its descendants that left the group."""
         with self._lock:
-            procs = list(self._procs)
+            procs = dict(self._procs)
         for proc in procs:
             kill_group(proc)
+        keep = {proc.pid for proc in procs}
+        for mark in filter(None, procs.values()):
+            stop_descendants(mark, keep)
 
 
 @dataclass(frozen=True)
@@ -152,11 +272,14 @@ def run_task(
         if not isinstance(input, Path):
             stdin.write_bytes((input or "").encode("utf-8", errors="replace"))
         out, err = folder / "stdout", folder / "stderr"
+        mark = secrets.token_hex(16)
         start = clock()
         try:
-            with stdin.open("rb") as fin, out.open("wb") as fout, err.open("wb") as ferr:
+            with stdin.open("rb") as fin, out.open("wb") as fout, err.open("wb") as ferr, _own_lock:
                 proc = subprocess.Popen(argv, stdin=fin, stdout=fout, stderr=ferr, cwd=cwd,
-                                        env=dict(env) if env is not None else None, start_new_session=True)
+                                        env={**(os.environ if env is None else env), TASK_MARK: mark},
+                                        start_new_session=True)
+                _own.add(proc.pid)
         except FileNotFoundError:
             if cwd is not None and not Path(cwd).is_dir():
                 return TaskResult(TaskOutcome.FAILED, reason=shorten(f"working directory not found: {cwd}", MAX_REASON))
@@ -166,11 +289,18 @@ def run_task(
         except OSError as exc:
             return TaskResult(TaskOutcome.FAILED, reason=shorten(f"cannot run {argv[0]}: {exc.strerror or exc}", MAX_REASON))
         running = running or RunningTasks()
-        running.add(proc)
+        running.add(proc, mark)
         try:
             ended = _supervise(proc, start, timeout, heartbeat, heartbeat_every, grace, clock)
         finally:
             running.discard(proc)
+        if ended is not None:  # timed out, canceled, given up: what it started goes with it
+            stop_descendants(mark, {proc.pid})
+        if proc.returncode is not None:
+            with _own_lock:
+                _own.discard(proc.pid)
+        if _subreaper:
+            reap_adopted()
         seconds = clock() - start
         details = tail(err)
         if ended is not None:

@@ -60,7 +60,7 @@ def cmd_local(args: argparse.Namespace, rt: Runtime) -> int:
     need_local()
     limits = parse_faults(args.faults)
     try:
-        swf = EmbeddedSWF(args.port, poll_seconds=args.poll_seconds, faults=limits).start()
+        swf = EmbeddedSWF(args.port, poll_seconds=args.poll_seconds, faults=limits, test_api=args.test_api).start()
     except OSError as exc:
         raise UsageError(f"{cannot_listen('127.0.0.1', args.port, exc)}: give another port, "
                          "--port N, or --port 0 for any free one") from None

@@ -30,7 +30,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def _embedded() -> Iterator[EmbeddedSWF]:
-    with EmbeddedSWF(poll_seconds=TEST_POLL_SECONDS) as swf:
+    with EmbeddedSWF(poll_seconds=TEST_POLL_SECONDS, test_api=True) as swf:
         yield swf
 
 

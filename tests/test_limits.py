@@ -45,6 +45,7 @@ ALLOWED = {
     ("payloads.py", "CHUNK"): "1 MiB read from S3 at a time: a buffer's size, chosen, not SWF's request limit",
     ("web/pages.py", "LONG_HISTORY"): "the web console refreshes a history this long less often: a page's choice",
     ("ids.py", "MAX_STEP_ID"): "the room a step id leaves for its suffixes, as '-1000.wait1000': an id's digits",
+    ("web/security.py", "MAX_SESSIONS"): "the web console's live logins kept: a bound of its own, not SWF's",
 }
 
 # A limit's number inside a string, with or without separators ("25,000", "25_000", "25000"), not part of a longer one

@@ -5,9 +5,11 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 
 import boto3
+import pytest
 
 from tests.support import ROOT, docs, run_script
 
@@ -28,6 +30,10 @@ def test_local_serves_on_127_0_0_1_and_prints_how_to_point_at_it_and_its_console
         client = boto3.client("swf", endpoint_url=endpoint, region_name=env["AWS_DEFAULT_REGION"],
                               aws_access_key_id=env["AWS_ACCESS_KEY_ID"], aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"])
         client.register_domain(name="D", workflowExecutionRetentionPeriodInDays="1")
+        for path in ("/moto-api/data.json", "/swfagent-api/settings"):  # the test API: only with --test-api
+            with pytest.raises(urllib.error.HTTPError) as info:
+                urllib.request.urlopen(endpoint + path, timeout=10)
+            assert info.value.code == 404
         assert [d["name"] for d in client.list_domains(registrationStatus="REGISTERED")["domainInfos"]] == ["D"]
         said = next(line for line in lines if line.startswith("Web console: "))
         console = said.split()[2]

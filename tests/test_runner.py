@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from swfagent.limits import cut as fit
 from swfagent.runner import run_task
 from swfagent.status import Beat, TaskOutcome
+from tests.support import HELPERS, ROOT
 
 COMPLETED, FAILED, CANCELED, GONE = TaskOutcome.COMPLETED, TaskOutcome.FAILED, TaskOutcome.CANCELED, TaskOutcome.GONE
 
@@ -98,3 +105,71 @@ def test_the_tail_of_a_huge_stderr_says_how_large_it_was() -> None:
     r = run_task([PY, "-c", "import sys; sys.stderr.write('e' * 1_000_000); sys.exit(1)"], None)
     assert r.details is not None and r.details.startswith("[... ") and r.details.endswith("e" * 1000)
     assert len(r.details) <= 32_768
+
+
+# ---- a task's daemons go with it ---------------------------------------------------------------------
+
+# Run in a process of its own, which becomes the subreaper as a worker does: the test's own process must not.
+SUBREAPED = """
+import sys, threading, time
+from pathlib import Path
+from swfagent.runner import RunningTasks, become_subreaper, run_task
+from swfagent.status import Beat
+
+assert become_subreaper()
+mode, pidfile = sys.argv[1], Path(sys.argv[2])
+argv = [sys.executable, sys.argv[3], str(pidfile), "60"]
+if mode == "timeout":
+    outcome = run_task(argv, None, timeout=1.5, grace=1).outcome
+elif mode == "cancel":
+    outcome = run_task(argv, None, heartbeat=lambda: Beat.CANCEL if pidfile.exists() else Beat.OK,
+                       heartbeat_every=0.2, grace=1).outcome
+else:  # the worker's second signal
+    running = RunningTasks()
+    threading.Thread(target=lambda: (time.sleep(1.5), running.kill_all()), daemon=True).start()
+    outcome = run_task(argv, None, running=running, grace=1).outcome
+print(outcome.name, flush=True)
+sys.stdin.read()  # the test looks at the daemon while this process lives on
+"""
+
+
+def _alive(pid: int) -> bool:
+    """The process runs (a zombie has run its course)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a child subreaper is Linux's")
+@pytest.mark.parametrize("mode, outcome", [("timeout", "FAILED"), ("cancel", "CANCELED"), ("second-signal", None)])
+def test_a_tasks_daemon_is_stopped_with_it(tmp_path: Path, mode: str, outcome: str | None) -> None:
+    pidfile = tmp_path / "daemon.pid"
+    proc = subprocess.Popen([PY, "-c", SUBREAPED, mode, str(pidfile), str(HELPERS / "daemonize.py")], cwd=ROOT,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline().strip()  # type: ignore[union-attr]
+        daemon = int(pidfile.read_text())
+        assert outcome is None or line == outcome
+        assert not _alive(daemon) and not Path(f"/proc/{daemon}").exists()  # killed, and reaped by the subreaper
+    finally:
+        proc.stdin.close()  # type: ignore[union-attr]
+        proc.wait(timeout=10)
+        with contextlib.suppress(ProcessLookupError, ValueError, FileNotFoundError):
+            os.kill(int(pidfile.read_text()), signal.SIGKILL)
+
+
+def test_a_daemon_of_a_task_that_completed_is_left_running_and_reaped_once_it_exits(tmp_path: Path) -> None:
+    script = (
+        "import sys, os, time; from pathlib import Path; from swfagent import runner\n"
+        "assert runner.become_subreaper()\n"
+        "code = 'import os, sys, time\\nif os.fork() == 0:\\n os.setsid()\\n if os.fork() == 0:\\n  time.sleep(1.5); os._exit(0)\\n os._exit(0)\\nos.wait(); print(\"ok\")'\n"
+        "assert runner.run_task([sys.executable, '-c', code], None).result == 'ok'\n"
+        "adopted = [p for p, (s, parent) in runner._processes().items() if parent == os.getpid()]\n"
+        "assert len(adopted) == 1, adopted  # the daemon lives on, this process's child now\n"
+        "time.sleep(2)\n"
+        "runner.run_task([sys.executable, '-c', 'pass'], None)  # each task's end reaps the adopted that exited\n"
+        "assert not [p for p, (s, parent) in runner._processes().items() if parent == os.getpid()]\n"
+        "print('reaped')\n")
+    done = subprocess.run([PY, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=30)
+    assert done.stdout.strip() == "reaped", done.stderr

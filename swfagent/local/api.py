@@ -11,20 +11,26 @@ import base64
 import binascii
 import functools
 import html
+import io
 import json
 import logging
 import re
+import select
+import socket
+from collections.abc import Callable
 from typing import Any
 
 import botocore.session
-from botocore.model import ListShape, MapShape, Shape, StringShape, StructureShape
+from botocore.model import ListShape, Shape, StructureShape
 from moto.core.request import Request
+from moto.core.utils import camelcase_to_underscores
+from moto.moto_server.werkzeug_app import MotoRequestHandler
 from moto.swf.exceptions import SWFClientError, SWFValidationException
 from moto.swf.models.decision_task import DecisionTask
 from moto.swf.responses import SWFResponse
 from werkzeug.wrappers import Response
 
-from ..limits import MAX_PAGE
+from ..limits import MAX_PAGE, MAX_REQUEST_BYTES
 from .engine import ACTIVITY, DECISION, Engine, UnknownRegion
 from .faults import describe_limits, parse_faults
 from .models import Execution
@@ -98,9 +104,10 @@ def decision_page(task: DecisionTask, params: dict[str, Any], offset: int = 0) -
 class SwfApi(SWFResponse):
     """moto's SWF answers, bound to the engine's backends, with SWF's where moto's differ."""
 
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, gone: Callable[[], bool] | None = None):
         super().__init__()
         self.engine = engine
+        self.gone = gone
 
     @property
     def swf_backend(self) -> Any:
@@ -120,7 +127,7 @@ class SwfApi(SWFResponse):
     def poll_for_activity_task(self) -> str:
         p = self._params
         self._check_none_or_string(p.get("identity"))
-        task = self.engine.poll(self._domain(), ACTIVITY, p["taskList"]["name"], p.get("identity"))
+        task = self.engine.poll(self._domain(), ACTIVITY, p["taskList"]["name"], p.get("identity"), self.gone)
         return json.dumps(task.to_full_dict() if task is not None else {"startedEventId": 0})
 
     def poll_for_decision_task(self) -> str:
@@ -133,7 +140,7 @@ class SwfApi(SWFResponse):
             if not isinstance(task, DecisionTask):
                 raise SWFValidationException("Invalid nextPageToken")
             return json.dumps(decision_page(task, p, int(page.get("offset", 0))))
-        task = self.engine.poll(self._domain(), DECISION, p["taskList"]["name"], p.get("identity"))
+        task = self.engine.poll(self._domain(), DECISION, p["taskList"]["name"], p.get("identity"), self.gone)
         if task is None:
             return json.dumps({"previousStartedEventId": 0, "startedEventId": 0})
         return json.dumps(decision_page(task, p))
@@ -245,7 +252,44 @@ def _matches(wfe: Execution, p: dict[str, Any]) -> bool:
     return not (p.get("closeStatusFilter") and wfe.close_status != p["closeStatusFilter"].get("status"))
 
 
-# ---- SWF's length limits, from botocore's model of the service --------------------------------------
+def client_gone(environ: dict[str, Any]) -> Callable[[], bool]:
+    """A check that the request's client has closed its connection (werkzeug's server gives the socket)."""
+    sock = environ.get("werkzeug.socket")
+
+    def gone() -> bool:
+        if sock is None:
+            return False
+        try:
+            if hasattr(select, "poll"):
+                poller = select.poll()
+                poller.register(sock, select.POLLIN)
+                if not poller.poll(0):
+                    return False
+            elif not select.select([sock], [], [], 0)[0]:
+                return False
+            # readable: either more bytes (a pipelined request: still there) or the end of the stream
+            return bool(sock.recv(1, socket.MSG_PEEK) == b"")
+        except (OSError, ValueError):  # reset, or closed under us
+            return True
+
+    return gone
+
+
+# ---- SWF's input rules, from botocore's model of the service -------------------------------------------
+
+VALIDATION = "com.amazon.coral.validate#ValidationException"
+SERIALIZATION = "com.amazon.coral.service#SerializationException"
+ID_RULE = "must not contain a <code>:</code> (colon)"  # the model's words on the members that follow SWF's id rules
+ID_FORBIDDEN = re.compile(r"[:/|\u0000-\u001f\u007f-\u009f]")
+
+
+class Invalid(Exception):
+    """A request SWF refuses before doing anything: its error code and message."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
 
 
 @functools.lru_cache(maxsize=1)
@@ -253,35 +297,103 @@ def _service_model() -> Any:
     return botocore.session.get_session().get_service_model("swf")
 
 
-def too_long(operation: str, params: Any) -> str | None:
-    """SWF's ValidationException text for the first value over its model's length limit, or None."""
-    try:
-        shape = _service_model().operation_model(operation).input_shape
-    except Exception:  # an operation botocore does not know: moto answers it
-        return None
-    return _check(shape, params, "") if shape is not None else None
+def operations() -> frozenset[str]:
+    """Every operation SWF has."""
+    return frozenset(_service_model().operation_names)
 
 
-def _check(shape: Shape, value: Any, where: str) -> str | None:
-    if isinstance(shape, StructureShape) and isinstance(value, dict):
+def validate(operation: str, params: Any) -> None:
+    """Raise Invalid for the first value SWF's model refuses: a missing or null member, a wrong type, a value out
+    of its length, range or enum, an id against SWF's character rules."""
+    shape = _service_model().operation_model(operation).input_shape
+    if shape is not None:
+        _validate(shape, params, "", False)
+
+
+def _invalid(where: str, value: Any, constraint: str) -> Invalid:
+    shown = "null" if value is None else f"'{value}'" if isinstance(value, str) and len(value) <= 64 else f"of {_size(value)}"
+    return Invalid(VALIDATION, f"1 validation error detected: Value {_printable(shown)} at '{where}' failed to satisfy "
+                               f"constraint: {constraint}")
+
+
+def _size(value: Any) -> str:
+    return f"{len(value)} characters" if isinstance(value, str) else type(value).__name__
+
+
+def _printable(text: str) -> str:
+    return re.sub(r"[\u0000-\u001f\u007f-\u009f]", "?", text)
+
+
+def _wrong_type(where: str, wanted: str) -> Invalid:
+    return Invalid(SERIALIZATION, f"the value at '{where or 'the body'}' is not {wanted}")
+
+
+def _validate(shape: Shape, value: Any, where: str, id_rule: bool) -> None:
+    kind = shape.type_name
+    if kind == "structure":
+        if not isinstance(value, dict):
+            raise _wrong_type(where, "an object")
+        assert isinstance(shape, StructureShape)
+        for name in shape.required_members:
+            if value.get(name) is None:
+                raise _invalid(f"{where}.{name}" if where else name, None, "Member must not be null")
         for name, member in shape.members.items():
             if name in value:
-                problem = _check(member, value[name], f"{where}.{name}" if where else name)
-                if problem:
-                    return problem
-    elif isinstance(shape, ListShape) and isinstance(value, list):
+                here = f"{where}.{name}" if where else name
+                if value[name] is None:
+                    raise Invalid(SERIALIZATION, f"the value at '{here}' is null")
+                _validate(member, value[name], here, ID_RULE in (member.documentation or ""))
+    elif kind == "list":
+        if not isinstance(value, list):
+            raise _wrong_type(where, "a list")
+        assert isinstance(shape, ListShape)
+        _bounds(shape, len(value), where, value, "length")
         for i, item in enumerate(value, 1):
-            problem = _check(shape.member, item, f"{where}.{i}.member")
-            if problem:
-                return problem
-    elif isinstance(shape, MapShape) and isinstance(value, dict):
-        return None
-    elif isinstance(shape, StringShape) and isinstance(value, str):
-        most = shape.metadata.get("max")
-        if most is not None and len(value) > most:
-            return (f"1 validation error detected: Value of {len(value)} characters at '{where}' failed to satisfy "
-                    f"constraint: Member must have length less than or equal to {most}")
-    return None
+            if item is None:
+                raise Invalid(SERIALIZATION, f"the value at '{where}.{i}.member' is null")
+            _validate(shape.member, item, f"{where}.{i}.member", id_rule)
+    elif kind == "map":
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            raise _wrong_type(where, "an object of strings")
+    elif kind in ("string", "blob"):
+        if not isinstance(value, str):
+            raise _wrong_type(where, "a string")
+        _bounds(shape, len(value), where, value, "length")
+        enum = getattr(shape, "enum", None)
+        if enum and value not in enum:
+            raise _invalid(where, value, f"Member must satisfy enum value set: [{', '.join(enum)}]")
+        if id_rule:
+            _id_rule(where, value)
+    elif kind in ("integer", "long"):
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise _wrong_type(where, "an integer")
+        _bounds(shape, value, where, value, "value")
+    elif kind == "boolean":
+        if not isinstance(value, bool):
+            raise _wrong_type(where, "true or false")
+    elif kind in ("timestamp", "double", "float") and (
+            not isinstance(value, (int, float)) or isinstance(value, bool) or value != value or abs(value) > 1e12):
+        raise _wrong_type(where, "a number (seconds since 1970)" if kind == "timestamp" else "a number")
+    if id_rule and kind == "structure" and "name" in value:  # a task list: the rule is on its name
+        _id_rule(f"{where}.name", value["name"])
+
+
+def _bounds(shape: Shape, n: int, where: str, value: Any, what: str) -> None:
+    least, most = shape.metadata.get("min"), shape.metadata.get("max")
+    if least is not None and n < least:
+        raise _invalid(where, value, f"Member must have {what} greater than or equal to {least}")
+    if most is not None and n > most:
+        raise _invalid(where, value, f"Member must have {what} less than or equal to {most}")
+
+
+def _id_rule(where: str, value: Any) -> None:
+    """SWF's rule for ids and names: no ':', '/', '|' or control characters, not the string 'arn'."""
+    if not isinstance(value, str):
+        return
+    if ID_FORBIDDEN.search(value) or value == "arn":
+        raise _invalid(where, value, "Member must not contain ':', '/', '|' or control characters, nor be 'arn'")
+    if value != value.strip():
+        raise _invalid(where, value, "Member must not start or end with whitespace")
 
 
 # ---- the WSGI application ------------------------------------------------------------------------------
@@ -294,6 +406,15 @@ def _error(status: int, code: str, message: str) -> tuple[int, dict[str, str], A
 # moto's IAM codes (XML, HTTP 403) and SWF's for the same refusal (JSON, HTTP 400)
 _IAM_CODES = {"AccessDenied": "AccessDeniedException", "InvalidClientTokenId": "UnrecognizedClientException"}
 
+# answers that are not refusals: what was asked for is already so (register's "already exists")
+ORDINARY = frozenset({"DomainAlreadyExistsFault", "TypeAlreadyExistsFault"})
+
+TEST_API = ("/swfagent-api/", "/moto-api/")  # the operator endpoints: only with --test-api
+OTHER_MAX = 64 * MAX_REQUEST_BYTES  # 64 MB: a request body to moto's other services (S3 results, SNS alerts)
+READ_CHUNK = 64 * 1024
+DENIED = "com.amazon.coral.service#AccessDeniedException"
+SIGNATURE = re.compile(r"AWS4-HMAC-SHA256 Credential=[^/\s]+/\d{8}/[a-z0-9-]+/[a-z0-9-]+/aws4_request,")
+
 
 def _json_refusal(xml: str) -> tuple[int, str]:
     """An IAM refusal moto wrote as an XML page, as SWF writes it: JSON, HTTP 400."""
@@ -302,11 +423,84 @@ def _json_refusal(xml: str) -> tuple[int, str]:
     return 400, json.dumps({"__type": _IAM_CODES.get(code, code), "message": html.unescape(found.get("Message", ""))})
 
 
+def _no_cors(start_response: Any) -> Any:
+    """start_response without any Access-Control-* header: no web page may read an answer of this server."""
+    def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        return start_response(status, [(k, v) for k, v in headers if not k.lower().startswith("access-control-")],
+                              exc_info)
+    return start
+
+
+def _read_upto(stream: Any, most: int) -> bytes:
+    """At most `most` bytes from the stream (fewer at its end)."""
+    parts: list[bytes] = []
+    left = most
+    while left > 0:
+        part = stream.read(min(READ_CHUNK, left))
+        if not part:
+            break
+        parts.append(part)
+        left -= len(part)
+    return b"".join(parts)
+
+
+class _Input:
+    """The connection's input, read a chunk at a time and not at all once the answer says the rest is unread.
+
+    werkzeug reads and drops whatever a client sends past what the app read, up to 10 GB, 10 MB at a time.
+    """
+
+    def __init__(self, raw: Any):
+        self.raw = raw
+        self.stopped = False
+
+    def read(self, size: int = -1) -> bytes:
+        if self.stopped:
+            return b""
+        return bytes(self.raw.read(size if 0 <= size <= READ_CHUNK else READ_CHUNK))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.raw, name)
+
+
+class Handler(MotoRequestHandler):
+    """moto's request handler: its own refusals (a request it cannot parse) are SWF's JSON, not an HTML page, and
+    what a refused request still sends is not read."""
+
+    def setup(self) -> None:
+        super().setup()
+        self.rfile = _Input(self.rfile)  # type: ignore[assignment]
+
+    def make_environ(self) -> dict[str, Any]:
+        environ = super().make_environ()
+        environ["swfagent.stop_reading"] = self._stop_reading
+        return environ
+
+    def _stop_reading(self) -> None:
+        self.rfile.stopped = True  # type: ignore[attr-defined]
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        body = json.dumps({"__type": SERIALIZATION if code < 500 else "com.amazon.coral.service#InternalFailure",
+                           "message": _printable(message or explain or "bad request")[:300]}).encode()
+        self.close_connection = True
+        try:
+            self.send_response(code)
+            self.send_header("Content-Type", JSON)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            if self.command != "HEAD" and code >= 200 and code not in (204, 304):
+                self.wfile.write(body)
+        except OSError:  # the client has gone
+            pass
+
+
 class Layer:
     """The WSGI app of the embedded SWF: SWF through the engine, /swfagent-api/ for settings, the rest to moto."""
 
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, *, test_api: bool = False):
         self.engine = engine
+        self.test_api = test_api
 
     @functools.cached_property
     def moto_app(self) -> Any:
@@ -316,45 +510,166 @@ class Layer:
         return DomainDispatcherApplication(create_backend_app)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        start_response = _no_cors(start_response)
+        refusal = self.screen(environ)
+        if refusal is not None:
+            what = f"{environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO', '')}"
+            return self._answer(environ, start_response, self._refused(_printable(what)[:120], refusal), close=True)
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         path = environ.get("PATH_INFO", "")
-        if target.startswith(TARGET_PREFIX):
-            status, headers, body = self.swf(environ, target[len(TARGET_PREFIX):])
-            return Response(body, status, headers)(environ, start_response)
+        # signed for SWF: this layer answers it, whatever its target (moto's own SWF would answer the rest)
+        swf = target.startswith(TARGET_PREFIX) or "/swf/aws4_request" in environ.get("HTTP_AUTHORIZATION", "")
+        operation = target.removeprefix(TARGET_PREFIX) if target.startswith(TARGET_PREFIX) else target
+        refusal = self._take_body(environ, self.engine.faults.limits.max_request if swf else OTHER_MAX,
+                                  operation if swf else path)
+        if refusal is not None:
+            return self._answer(environ, start_response, refusal, close=True)
+        if swf:
+            return self._answer(environ, start_response, self.swf(environ, operation))
         if path.startswith("/swfagent-api/"):
             return self.settings(environ, start_response)
         if path == "/moto-api/reset" and environ.get("REQUEST_METHOD") == "POST":
             self.engine.reset()
-        return self.moto_app(environ, start_response)
+        try:
+            return self._moto(environ, start_response)
+        except (NotImplementedError, UnicodeError) as exc:  # an action moto does not know, a body not text: the
+            # request's fault, not the server's
+            code = "UnknownOperationException" if isinstance(exc, NotImplementedError) else "SerializationException"
+            return self._answer(environ, start_response, self._refused(_printable(path)[:100], _error(
+                400, f"com.amazon.coral.service#{code}", _printable(str(exc))[:300])))
+        except Exception as exc:  # moto's Flask app in debug mode lets them through: one line, not a traceback page
+            log.error("%s %s: internal error: %r", environ.get("REQUEST_METHOD"), _printable(path)[:200], exc)
+            return self._answer(environ, start_response, _error(
+                500, "com.amazon.coral.service#InternalFailure", f"the embedded SWF failed: {exc!r}"[:500]))
+
+    def _moto(self, environ: dict[str, Any], start_response: Any) -> Any:
+        """moto's answer, unless it is an HTML page (Flask's 404 for a path no service has): then JSON."""
+        got: dict[str, Any] = {}
+
+        def keep(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            got["status"], got["headers"] = status, headers
+            return lambda data: None  # moto's Flask app never writes through it
+
+        body = self.moto_app(environ, keep)
+        kind = next((v for k, v in got["headers"] if k.lower() == "content-type"), "")
+        if "html" not in kind.lower():
+            start_response(got["status"], got["headers"])
+            return body
+        data = b"".join(body)  # moto's pages are small
+        if hasattr(body, "close"):
+            body.close()
+        if not re.match(rb"\s*(<!doctype html|<html|<title)", data[:200], re.IGNORECASE):  # XML (IAM's refusals)
+            start_response(got["status"], got["headers"])
+            return [data]
+        status = int(str(got["status"]).split()[0])
+        code = "UnknownOperationException" if status in (404, 405) else "InternalFailure" if status >= 500 else \
+            "SerializationException"
+        return self._answer(environ, start_response, self._refused(
+            _printable(environ.get("PATH_INFO", ""))[:100],
+            _error(status, f"com.amazon.coral.service#{code}", str(got["status"]))))
+
+    @staticmethod
+    def _answer(environ: dict[str, Any], start_response: Any, answer: tuple[int, dict[str, str], Any],
+                close: bool = False) -> Any:
+        status, headers, body = answer
+        if close and "swfagent.stop_reading" in environ:
+            environ["swfagent.stop_reading"]()  # the rest of the request stays unread, however much comes
+        return Response(body, status, headers)(environ, start_response)
+
+    def screen(self, environ: dict[str, Any]) -> tuple[int, dict[str, str], Any] | None:
+        """The refusal of a request a web page could have sent, or one for another host; None for the others.
+
+        A browser sends `Origin` with every cross-origin request that can change anything, and
+        `Sec-Fetch-Site` with the others; no page can send a request without them, nor an AWS signature.
+        """
+        port = environ.get("SERVER_PORT", "")
+        host = environ.get("HTTP_HOST", "")
+        if host.lower() not in (f"127.0.0.1:{port}", f"localhost:{port}"):
+            return _error(403, DENIED, f"this server answers for 127.0.0.1:{port} and localhost:{port} only, "
+                                       f"not for Host {_printable(host[:100])!r}")
+        if environ.get("REQUEST_METHOD") == "OPTIONS":
+            return _error(403, DENIED, "no cross-origin requests: preflights are refused")
+        if environ.get("HTTP_ORIGIN") is not None or environ.get("HTTP_SEC_FETCH_SITE", "none") != "none":
+            return _error(403, DENIED, "requests from web pages are refused")
+        path = environ.get("PATH_INFO", "")
+        if path.startswith(TEST_API):
+            if not self.test_api:
+                return _error(404, "com.amazon.coral.service#UnknownOperationException",
+                              f"{_printable(path[:100])}: the test API is off (swfagent local --test-api)")
+            return None
+        authorization = environ.get("HTTP_AUTHORIZATION")
+        if not authorization:
+            return _error(400, "com.amazon.coral.service#MissingAuthenticationTokenException",
+                          "Request is missing Authentication Token")
+        if not SIGNATURE.match(authorization):
+            return _error(400, "com.amazon.coral.service#IncompleteSignatureException",
+                          "the Authorization header is not an AWS signature (AWS4-HMAC-SHA256 Credential=...)")
+        return None
+
+    def _take_body(self, environ: dict[str, Any], most: int, what: str) -> tuple[int, dict[str, str], Any] | None:
+        """Read the body, at most `most` bytes however it is sent, and put it back for the app; else the refusal."""
+        stream = environ.get("wsgi.input")
+        chunked = bool(environ.get("wsgi.input_terminated")) or "chunked" in environ.get(
+            "HTTP_TRANSFER_ENCODING", "").lower()
+        taker = "SWF takes" if what in operations() else "this server takes"
+        over = f"the request is over {most} bytes; {taker} at most {most} in one request"
+        try:
+            if chunked:
+                body = _read_upto(stream, most + 1) if stream is not None else b""
+                if len(body) > most:
+                    return self._refused(what, _error(400, VALIDATION, over))
+            else:
+                length = (environ.get("CONTENT_LENGTH") or "0").strip()
+                if not length.isdigit() or not length.isascii():
+                    return _error(400, SERIALIZATION, f"Content-Length {_printable(length[:40])!r} is not a number")
+                size = int(length)
+                if size > most:
+                    return self._refused(what, _error(
+                        400, VALIDATION, f"the request is {size} bytes; {taker} at most {most} in one request"))
+                body = _read_upto(stream, size) if stream is not None and size else b""
+        except (OSError, ValueError) as exc:  # a broken chunked encoding, a connection gone
+            return _error(400, SERIALIZATION, f"the request body could not be read: {exc}"[:300])
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
+        environ.pop("wsgi.input_terminated", None)
+        environ.pop("HTTP_TRANSFER_ENCODING", None)
+        return None
 
     def swf(self, environ: dict[str, Any], operation: str) -> tuple[int, dict[str, str], Any]:
         """One SWF request, answered as SWF answers it."""
-        limits = self.engine.faults.limits
+        if operation not in operations():
+            return self._refused(_printable(operation[:100]), _error(
+                400, "com.amazon.coral.service#UnknownOperationException", "unknown operation"))
+        if not hasattr(SwfApi, camelcase_to_underscores(operation)):
+            return self._refused(operation, _error(
+                400, "com.amazon.coral.service#UnknownOperationException",
+                f"{operation}: not implemented by the embedded SWF (the agent does not use it)"))
         if self.engine.faults.throttled(operation):
+            log.info("%s: injected ThrottlingException (--faults throttle)", operation)
             return _error(400, "com.amazon.coral.availability#ThrottlingException", "Rate exceeded")
         if self.engine.faults.failed(operation):
+            log.info("%s: injected InternalFailure (--faults errors)", operation)
             return _error(500, "com.amazon.coral.service#InternalFailure", "injected internal failure (--faults errors)")
-        size = int(environ.get("CONTENT_LENGTH") or 0)
-        if size > limits.max_request:
-            return self._refused(operation, _error(
-                400, "com.amazon.coral.validate#ValidationException",
-                f"the request is {size} bytes; SWF takes at most {limits.max_request} in one request"))
         request = LocalRequest(environ)
         try:
-            problem = too_long(operation, json.loads(request.get_data() or b"{}"))
-        except ValueError:
-            problem = "the request body is not JSON"
-        if problem:
-            return self._refused(operation, _error(400, "com.amazon.coral.validate#ValidationException", problem))
+            params = json.loads(request.get_data() or b"{}")
+            if not isinstance(params, dict):
+                raise Invalid(SERIALIZATION, "the request body is not a JSON object")
+            validate(operation, params)
+        except (ValueError, RecursionError):
+            return self._refused(operation, _error(400, SERIALIZATION, "the request body is not JSON"))
+        except Invalid as exc:
+            return self._refused(operation, _error(400, exc.code, exc.message))
         try:
             with self.engine.lock:
                 self.engine.catch_up()
-                status, headers, body = SwfApi(self.engine)._dispatch(request)
+                status, headers, body = SwfApi(self.engine, client_gone(environ))._dispatch(request)
         except UnknownRegion as exc:
             answer = _error(400, "com.amazon.coral.service#UnrecognizedClientException",
-                            f"unknown region {exc}: SWF has no such region (e.g. us-east-1)")
+                            f"unknown region {_printable(str(exc))[:100]}: SWF has no such region (e.g. us-east-1)")
             return self._refused(operation, answer)
         except InjectedFailure as exc:
+            log.info("%s: %s", operation, exc)
             return _error(500, "com.amazon.coral.service#InternalFailure", str(exc))
         except SWFClientError as exc:  # raised outside moto's own handling (e.g. reading the backend)
             return self._refused(operation, (exc.code, {"Content-Type": JSON}, exc.get_body()))
@@ -370,14 +685,19 @@ class Layer:
         return int(status), headers, body
 
     def _refused(self, operation: str, answer: tuple[int, dict[str, str], Any]) -> tuple[int, dict[str, str], Any]:
-        """Log one line for a refused request; the answer goes back as it is."""
+        """Log one line for a refused request (an ordinary answer such as "already exists" is no refusal)."""
         status, _, body = answer
         try:
             data = json.loads(body)
-            what = f"{str(data.get('__type', '')).split('#')[-1]}: {data.get('message') or data.get('Message') or ''}"
+            code = str(data.get("__type", "")).split("#")[-1]
+            what = f"{code}: {data.get('message') or data.get('Message') or ''}"
         except (ValueError, AttributeError):
-            what = str(body)[:200]
-        log.info("%s refused (%s): %s", operation, status, " ".join(what.split())[:300])
+            code, what = "", str(body)[:200]
+        line = " ".join(_printable(what).split())[:300]
+        if code in ORDINARY:
+            log.debug("%s answered (%s): %s", operation, status, line)
+        else:
+            log.info("%s refused (%s): %s", operation, status, line)
         return answer
 
     def settings(self, environ: dict[str, Any], start_response: Any) -> Any:

@@ -209,13 +209,21 @@ class Engine:
 
     # -- polls ---------------------------------------------------------------------------------------
 
-    def poll(self, domain: SwfDomain, kind: str, name: str, identity: str | None) -> Any:
-        """The next task on the task list, started for this poller; waits up to poll_seconds (lock held)."""
+    def poll(self, domain: SwfDomain, kind: str, name: str, identity: str | None,
+             gone: Callable[[], bool] | None = None) -> Any:
+        """The next task on the task list, started for this poller; waits up to poll_seconds (lock held).
+
+        `gone` tells whether the poller's connection has closed: such a poll takes nothing, and the
+        task stays queued for the next poller.
+        """
         task_list = self._task_list(domain, kind, name)
         take = self._take_activity if kind == ACTIVITY else self._take_decision
         deadline = time.monotonic() + self.poll_seconds
         generation = self._generation
         while True:
+            if task_list.queue and gone is not None and gone():
+                task_list.ready.notify()  # it may have been this poll that was woken for the task: wake another
+                return None
             task = take(task_list, identity)
             if task is not None:
                 return task

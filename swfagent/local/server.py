@@ -24,8 +24,9 @@ class EmbeddedSWF:
     """moto's server behind this layer; `with EmbeddedSWF() as swf: swf.endpoint`."""
 
     def __init__(self, port: int = 0, *, poll_seconds: float = POLL_SECONDS, faults: str | Limits | None = None,
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time, test_api: bool = False):
         self._port = port
+        self._test_api = test_api  # /swfagent-api/ and moto's /moto-api/ (reset, data): for tests only
         self._poll_seconds = poll_seconds
         self._limits = faults if isinstance(faults, Limits) else parse_faults(faults)
         self._clock = clock
@@ -38,10 +39,9 @@ class EmbeddedSWF:
         """Start serving; the endpoint is known once this returns. OSError if the port cannot be had."""
         import logging
 
-        from moto.moto_server.werkzeug_app import MotoRequestHandler
         from werkzeug.serving import make_server
 
-        from .api import Layer
+        from .api import Handler, Layer
         from .engine import Engine
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -52,8 +52,8 @@ class EmbeddedSWF:
                 probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 probe.bind((LOCAL_HOST, self._port))
         self.engine = Engine(poll_seconds=self._poll_seconds, limits=self._limits, clock=self._clock)
-        app = Layer(self.engine)
-        self._server = make_server(LOCAL_HOST, self._port, app, threaded=True, request_handler=MotoRequestHandler)
+        app = Layer(self.engine, test_api=self._test_api)
+        self._server = make_server(LOCAL_HOST, self._port, app, threaded=True, request_handler=Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="embedded-swf", daemon=True)
         self._thread.start()
         host, port = self._server.server_address[:2]

@@ -592,8 +592,8 @@ def step_notes(workflow: Workflow, state: ExecutionState, steps: dict[str, StepP
             notes[step.id] = f"fires {st.delay} s after it starts"
         elif step.kind is StepKind.WAIT and st.status == StepStatus.WAITING and st.timer_id in state.timers:
             timer = state.timers[str(st.timer_id)]
-            if isinstance(timer.started_at, dt.datetime):
-                at = timer.started_at + dt.timedelta(seconds=timer.delay)
+            if isinstance(timer.started_at, dt.datetime) and str(timer.delay).isdigit():
+                at = timer.started_at + dt.timedelta(seconds=int(timer.delay))
                 notes[step.id] = f"fires at {at.astimezone(dt.timezone.utc):%Y-%m-%d %H:%M:%S} UTC"
             else:
                 notes[step.id] = f"fires {timer.delay} s after it started"

@@ -49,7 +49,7 @@ class TimerState:
     timer_id: str
     fired: bool = False
     started_at: Any = None
-    delay: int = 0  # seconds, as started
+    delay: str = "0"  # startToFireTimeout, as started: seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,9 +188,8 @@ class _Folder:
 
     def timer_started(self, e: Event) -> None:
         a = e["timerStartedEventAttributes"]
-        delay = str(a.get("startToFireTimeout", "0"))
         self.state.timers[a["timerId"]] = TimerState(a["timerId"], False, e.get("eventTimestamp"),
-                                                     int(delay) if delay.isdigit() else 0)
+                                                     a.get("startToFireTimeout", "0"))
         if is_error_timer(a["timerId"]):
             self._decider_error(a, None)
 

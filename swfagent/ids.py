@@ -133,7 +133,7 @@ def attempt_of_timer(timer_id: str) -> str:
 
 def is_error_timer(timer_id: str) -> bool:
     """True for the timer of a decider's next try after an error."""
-    return parse_timer(timer_id).kind is TimerKind.ERROR
+    return timer_id.startswith(_ERROR_TIMER) and parse_timer(timer_id).kind is TimerKind.ERROR
 
 
 _NAME_BAD = re.compile(r"[:/|\x00-\x1f\x7f-\x9f]")

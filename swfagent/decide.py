@@ -353,6 +353,11 @@ def _signal(step: Step, state: ExecutionState, taken: dict[str, int], used: set[
     if event is None:
         event = next((e for e, (name, _) in events.items() if name == step.signal and e not in used), None)
         new = event is not None
+    refused = next((r for r in state.markers_refused if r.target == SIGNAL_TAKEN), None) if new else None
+    if refused is not None:  # the marker is never sent again: a lasting refusal is not re-sent each decision task
+        hint = ": see python -m swfagent policies" if refused.cause == "OPERATION_NOT_PERMITTED" else ""
+        return StepPlan(StepStatus.FAILED, reason=f"{step.id}: SWF refused the marker of the signal it took "
+                        f"({refused.cause}){hint}")
     if event is not None and event in events:
         used.add(event)
         return StepPlan(StepStatus.COMPLETED, result=events[event][1] or "", signal_event=event, new_signal=new)

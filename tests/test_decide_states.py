@@ -9,6 +9,7 @@ import pytest
 
 from swfagent.config import Config
 from swfagent.decide import decide, describe, map_items
+from swfagent.decisions import marker
 from swfagent.ids import signal_timer_id, wait_step_timer_id
 from swfagent.status import StepStatus
 from tests.flows import STATES, config_from
@@ -105,6 +106,10 @@ CASES = [
      History().decision().schedule("A").complete("A", "a").signal("stop", "x").decision(), []),
     ("signal: two steps on one name: one signal each, in the chart's order", TWO_SIGNALS,
      History().decision().schedule("A").complete("A", "a").signal("go", "1").decision(), ["marker swfagent-signal"]),
+    ("signal: its marker refused for good: the step fails, the marker is not sent again", SIGNALS,
+     History().decision().schedule("A").complete("A", "a").signal("go", "yes").decision()
+     .refuse(marker("swfagent-signal", "{}"), "OPERATION_NOT_PERMITTED"),
+     ["fail S: SWF refused the marker of the signal it took (OPERATION_NOT_PERMITTED): see python -m swfagent policies"]),
     ("signal: its timeout's timer", TIMEOUT, History().decision(), ["timer swfagent-signal-S 60"]),
     ("signal: no signal within the timeout: failed, caught", TIMEOUT,
      History().decision().timer(signal_timer_id("S"), 60).fire(signal_timer_id("S")).decision(), ["schedule H-1"]),

@@ -10,12 +10,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from swfagent.config import Config
-from swfagent.decide import decide
+from swfagent.decide import decide, lasts
 from swfagent.decisions import Decision
 from swfagent.ids import parse_activity_id, parse_item
-from swfagent.status import StepStatus
+from swfagent.status import Lasts, StepStatus
 from tests.flows import config_from
-from tests.histories import History
+from tests.histories import History, model_causes
 
 RESULTS = ["a", "yes", '["x", "y", "z"]', "[]", "p\nq", "2025-01-01T00:00:00Z", "2026-01-01T00:00:30Z",
            '{"n": 1}', "soon"]
@@ -68,6 +68,7 @@ class Run:
         self.config, self.h = config, History()
         self.activity_ids: set[str] = set()
         self.timer_ids: set[str] = set()
+        self.refused_for_good: set[str] = set()  # the ids (or marker names) of decisions SWF refused for a lasting cause
 
     def decide(self) -> list[dict[str, Any]]:
         state = self.h.state()
@@ -75,11 +76,20 @@ class Run:
         assert decide(self.config.workflow, self.h.state()).swf == decisions, "the same history, other decisions"
         return decisions
 
-    def apply(self, decisions: list[dict[str, Any]]) -> bool:
-        """Carry the decisions out as SWF would; True when they close the execution."""
+    def apply(self, decisions: list[dict[str, Any]], refuse: dict[int, str] | None = None) -> bool:
+        """Carry the decisions out as SWF would, but refuse those in `refuse` (index -> cause); True when they close
+        the execution."""
         self.h.decision()
-        for d in decisions:
+        refused: set[str] = set()
+        for i, d in enumerate(decisions):
             decision = Decision.from_swf(d)
+            key = str(decision.get("activityId") or decision.get("timerId") or decision.get("markerName") or "")
+            assert key not in self.refused_for_good, f"{decision.type.value} {key} sent again after a lasting refusal"
+            if refuse and i in refuse and d["decisionType"] not in CLOSING:
+                self.h.refuse(decision, refuse[i])
+                if lasts(refuse[i]) is Lasts.LASTING:
+                    refused.add(key)
+                continue
             if decision.type.value == "ScheduleActivityTask":
                 aid = decision.get("activityId")
                 assert aid not in self.activity_ids, f"activity id {aid} used twice"
@@ -89,6 +99,7 @@ class Run:
                 assert tid not in self.timer_ids, f"timer id {tid} used twice"
                 self.timer_ids.add(tid)
             self.h.apply(decision)
+        self.refused_for_good |= refused
         self._check_caps()
         return any(d["decisionType"] in CLOSING for d in decisions)
 
@@ -124,9 +135,12 @@ class Run:
 @given(config=charts(), data=st.data())
 def test_random_event_orders_keep_the_rules(config: Config, data: Any) -> None:
     run = Run(config)
+    causes = model_causes()
     for _ in range(80):
         decisions = run.decide()
-        if run.apply(decisions):
+        refuse = {i: data.draw(st.sampled_from(causes[d["decisionType"]])) for i, d in enumerate(decisions)
+                  if d["decisionType"] in causes and data.draw(st.integers(0, 7)) == 0}
+        if run.apply(decisions, refuse):
             return
         moves: list[tuple[str, Any]] = [("act", a) for a in run.open_activities()]
         moves += [("timer", t) for t in run.open_timers()] + [("signal", s) for s in SIGNALS] + [("noise", None)]

@@ -187,5 +187,11 @@ def test_the_web_console_names_the_signal_waited_for_and_fills_in_the_form(serve
     page = browser.get("/execution?workflow_id=web-signal").get_data(as_text=True)
     assert 'data-signal="approve"' in page and "waiting for signal approve" in page
     assert "signal_name=approve" in page
+    d.client.signal_workflow_execution(domain=config.domain.name, workflowId="web-signal", signalName="approve")
+    d.decide()
+    d.work(fail="exit code 1")
+    page = browser.get("/execution?workflow_id=web-signal").get_data(as_text=True)
+    assert "signal approve taken (event " in page and "0/2 done · 1 failed" in page
+    assert '<div class="item" data-item="1">item 1: <span class="status failed" title="Convert@1-1">FAILED</span>' in page
     form = browser.get("/action?do=signal&workflow_id=web-signal&signal_name=approve").get_data(as_text=True)
     assert 'name="signal_name" size="30" value="approve"' in form

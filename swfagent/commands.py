@@ -155,13 +155,13 @@ def cmd_cancel(args: argparse.Namespace, rt: Runtime) -> int:
 def cmd_graph(args: argparse.Namespace, rt: Runtime) -> int:
     """Print the flow chart (Mermaid or DOT), with an execution's step states when one is named."""
     config = load_config(args.config)
-    status = None
+    status, notes = None, None
     if args.execution:
         with boundary():
-            status = executions.execution_steps(rt.client(), config, args.execution, args.run_id)
+            status, notes = executions.execution_chart(rt.client(), config, args.execution, args.run_id)
     elif args.run_id:
         raise UsageError("--run-id goes with --execution")
-    print(graph.render(config.workflow, args.format, status), end="")
+    print(graph.render(config.workflow, args.format, status, notes), end="")
     return Exit.OK
 
 

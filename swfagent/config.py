@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import enum
 import graphlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from .conditions import Condition, parse_condition
 from .errors import ConfigError
 from .ids import step_id_problem, swf_name_problem
 from .limits import MAX_DESCRIPTION, MAX_HISTORY_EVENTS, MAX_NAME, MAX_RETENTION_DAYS, MAX_TIMEOUT, MAX_VERSION
@@ -47,15 +50,50 @@ class Activity:
     retry_max_delay: int
 
 
+class StepKind(enum.Enum):
+    """What a step does: the Amazon States Language's Task, Map, Wait, callback (signal) and Fail."""
+
+    TASK = "task"
+    MAP = "map"
+    SIGNAL = "signal"
+    WAIT = "wait"
+    FAIL = "fail"
+
+
 @dataclass(frozen=True)
 class Step:
-    """One rectangle of the flow chart, with its arrows in (after) and its diamond (when)."""
+    """One rectangle of the flow chart, with its arrows in (after) and its diamond (when, unless)."""
 
     id: str
-    activity: str
+    activity: str  # "" for a signal, wait or fail step
     after: tuple[str, ...] = ()
-    when: tuple[tuple[str, re.Pattern[str]], ...] = ()
+    when: tuple[tuple[str, Condition], ...] = ()
     index: int = 0  # its place in the file: Workflow.steps is in dependency order
+    kind: StepKind = StepKind.TASK
+    unless: tuple[tuple[str, Condition], ...] = ()
+    for_each: str | None = None  # MAP: the step whose result lists the items
+    max_concurrency: int | None = None  # MAP: at most this many items open at once (None: all)
+    tolerated_failures: int = 0  # MAP: a count of items that may fail...
+    tolerated_percent: float | None = None  # ...or a percentage of the items, when written with %
+    signal: str | None = None  # SIGNAL: the signal's name
+    timeout: int | None = None  # SIGNAL: seconds to wait for it
+    wait_seconds: int | None = None  # WAIT: seconds
+    wait_until_step: str | None = None  # WAIT: the step whose result is the time to wait until
+    wait_until: dt.datetime | None = None  # WAIT: the time to wait until
+    catch: str | None = None  # the step that runs when this one fails for good
+    fail: str | None = None  # FAIL: the execution's failure reason
+    caught_by: str | None = None  # a catch target: the step whose failure it handles
+
+    def tolerates(self, failed: int, items: int) -> bool:
+        """True when a map with this many failed items of this many is still within its tolerated failures."""
+        if self.tolerated_percent is not None:
+            return failed * 100 <= self.tolerated_percent * items
+        return failed <= self.tolerated_failures
+
+    @property
+    def needs(self) -> tuple[str, ...]:
+        """The steps it waits for: after: (with for_each), or for a catch target the step it catches."""
+        return (self.caught_by,) if self.caught_by is not None else self.after
 
 
 @dataclass(frozen=True)
@@ -80,7 +118,7 @@ class Workflow:
     @property
     def used_activities(self) -> list[Activity]:
         """The activities the flow chart uses, in the file's order."""
-        used = {s.activity for s in self.steps}
+        used = {s.activity for s in self.steps if s.activity}
         return [a for name, a in self.activities.items() if name in used]
 
 
@@ -242,53 +280,179 @@ def _activity(top: _Section, name: str, data: Any, task_list: str, base: Path) -
     )
 
 
+STEP_KEYS = ("id", "activity", "after", "when", "unless", "for_each", "max_concurrency", "tolerated_failures",
+             "signal", "timeout", "wait", "catch", "fail")
+_ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)")
+
+
+def parse_time(text: str) -> dt.datetime | None:
+    """An ISO 8601 time with its zone (2026-12-24T06:00:00Z), or None when the text is not one."""
+    text = text.strip()
+    if not _ISO.fullmatch(text):
+        return None
+    try:
+        return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _conditions(s: _Section, key: str) -> tuple[tuple[str, Condition], ...]:
+    raw = s.data.get(key) or {}
+    if not isinstance(raw, dict):
+        raise s.error("must be a mapping of step id to condition", key)
+    out = []
+    for dep, spec in raw.items():
+        try:
+            out.append((str(dep), parse_condition(spec)))
+        except ValueError as exc:
+            raise s.error(str(exc), f"{key}.{_key(dep)}") from None
+    return tuple(out)
+
+
+def _tolerance(s: _Section) -> tuple[int, float | None]:
+    raw = s.data.get("tolerated_failures")
+    if raw is None:
+        return 0, None
+    if isinstance(raw, str) and raw.strip().endswith("%"):
+        try:
+            percent = float(raw.strip()[:-1])
+        except ValueError:
+            raise s.error(f"must be a count or a percentage such as 10%, not {raw[:40]!r}", "tolerated_failures") from None
+        if not 0 <= percent <= 100:
+            raise s.error(f"must be between 0% and 100%, not {raw.strip()}", "tolerated_failures")
+        return 0, percent
+    return s.number("tolerated_failures", high=MAX_HISTORY_EVENTS), None
+
+
+def _wait(s: _Section) -> dict[str, Any]:
+    raw = s.data["wait"]
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return {"wait_seconds": s.number("wait", high=MAX_TIMEOUT)}
+    if isinstance(raw, dict) and set(raw) == {"until"} and isinstance(raw["until"], (str, dt.datetime)):
+        until = raw["until"]
+        if isinstance(until, dt.datetime):  # YAML reads an unquoted time itself
+            until = until.isoformat()
+        when = parse_time(until)
+        if when is not None:
+            return {"wait_until": when}
+        _check_name(until, lambda m: s.error(m, "wait.until"))
+        return {"wait_until_step": until}
+    raise s.error("must be seconds, {until: STEP} or {until: \"2026-12-24T06:00:00Z\"}", "wait")
+
+
+def _step(s: _Section, i: int, activities: dict[str, Activity]) -> Step:
+    kinds = [k for k in ("activity", "signal", "wait", "fail") if s.has(k)]
+    if not kinds:
+        raise s.error("needs one of activity, signal, wait or fail", "activity")
+    if len(kinds) > 1:
+        raise s.error(f"a step is one of activity, signal, wait or fail: not {kinds[0]} and {kinds[1]} together", kinds[1])
+    kind = {"activity": StepKind.TASK, "signal": StepKind.SIGNAL, "wait": StepKind.WAIT, "fail": StepKind.FAIL}[kinds[0]]
+    activity = ""
+    extra: dict[str, Any] = {}
+    if kind is StepKind.TASK:
+        activity = s.text("activity")
+        if activity not in activities:
+            raise s.error(f"unknown activity '{_key(activity)}' (not under activities:)", "activity")
+        if s.has("for_each"):
+            kind = StepKind.MAP
+            extra["for_each"] = s.text("for_each", name=True)
+            extra["max_concurrency"] = s.optional_int("max_concurrency")
+            extra["tolerated_failures"], extra["tolerated_percent"] = _tolerance(s)
+    elif kind is StepKind.SIGNAL:
+        extra["signal"] = s.text("signal", name=True)
+        extra["timeout"] = s.optional_int("timeout")
+    elif kind is StepKind.WAIT:
+        extra.update(_wait(s))
+    else:
+        extra["fail"] = s.text("fail")
+    if kind is not StepKind.MAP:
+        for key in ("max_concurrency", "tolerated_failures"):
+            if s.has(key):
+                raise s.error("goes with for_each: (a map step) only", key)
+    if kind is not StepKind.SIGNAL and s.has("timeout"):
+        raise s.error("goes with signal: only (an activity's timeout is under activities:)", "timeout")
+    if s.has("catch"):
+        if kind is StepKind.FAIL:
+            raise s.error("a fail: step cannot be caught", "catch")
+        extra["catch"] = s.text("catch", name=True)
+    step_id = s.text("id", default=activity, name=True) if activity else s.text("id", name=True)
+    problem = step_id_problem(step_id)
+    if problem is not None:
+        raise s.error(f"step id {step_id!r} {problem}: give it another id:", "id")
+    after = s.data.get("after") or []
+    if isinstance(after, str):
+        after = [after]
+    if not isinstance(after, list) or not all(isinstance(a, str) for a in after):
+        raise s.error("must be a list of step ids", "after")
+    if len(set(after)) != len(after):
+        raise s.error("names a step twice", "after")
+    if extra.get("for_each") is not None and extra["for_each"] not in after:
+        after = [*after, extra["for_each"]]
+    return Step(step_id, activity, tuple(after), _conditions(s, "when"), index=i, kind=kind,
+                unless=_conditions(s, "unless"), **extra)
+
+
 def _steps(top: _Section, data: Any, activities: dict[str, Activity]) -> tuple[Step, ...]:
     if not isinstance(data, list) or not data:
         raise top.error(f"must be a non-empty list of steps, not {_kind(data)}", "workflow.steps")
     steps: list[Step] = []
+    sections: list[_Section] = []
     for i, item in enumerate(data):
-        s = _Section(top.path, f"workflow.steps[{i}]", item, ("id", "activity", "after", "when"))
-        activity = s.text("activity")
-        if activity not in activities:
-            raise s.error(f"unknown activity '{_key(activity)}' (not under activities:)", "activity")
-        step_id = s.text("id", default=activity, name=True)
-        problem = step_id_problem(step_id)
-        if problem is not None:
-            raise s.error(f"step id {step_id!r} {problem}: give it another id:", "id")
-        if any(p.id == step_id for p in steps):
-            raise s.error(f"step id {step_id!r} is used twice: give one an id:", "id")
-        after = s.data.get("after") or []
-        if isinstance(after, str):
-            after = [after]
-        if not isinstance(after, list) or not all(isinstance(a, str) for a in after):
-            raise s.error("must be a list of step ids", "after")
-        if len(set(after)) != len(after):
-            raise s.error("names a step twice", "after")
-        when_raw = s.data.get("when") or {}
-        if not isinstance(when_raw, dict):
-            raise s.error("must be a mapping of step id to regular expression", "when")
-        when = []
-        for dep, pattern in when_raw.items():
-            if dep not in after:
-                raise s.error(f"'{_key(dep)}' is not among this step's after: steps", f"when.{dep}")
-            if not isinstance(pattern, str):
-                raise s.error(f"must be a regular expression string, not {_kind(pattern)}", f"when.{dep}")
-            try:
-                when.append((dep, re.compile(pattern, re.DOTALL)))
-            except (re.error, RecursionError, OverflowError) as exc:
-                raise s.error(f"is not a valid regular expression: {exc}", f"when.{dep}") from None
-        steps.append(Step(step_id, activity, tuple(after), tuple(when), index=i))
-    ids = {s.id for s in steps}
-    for i, step in enumerate(steps):
+        s = _Section(top.path, f"workflow.steps[{i}]", item, STEP_KEYS)
+        step = _step(s, i, activities)
+        if any(p.id == step.id for p in steps):
+            raise s.error(f"step id {step.id!r} is used twice: give one an id:", "id")
+        steps.append(step)
+        sections.append(s)
+    by_id = {s.id: s for s in steps}
+    catchers: dict[str, str] = {}
+    for step, s in zip(steps, sections, strict=True):
+        if step.for_each is not None and step.for_each not in by_id:
+            raise s.error(f"unknown step '{_key(step.for_each)}'", "for_each")
         for dep in step.after:
-            if dep not in ids:
-                raise top.error(f"unknown step '{_key(dep)}'", f"workflow.steps[{i}].after")
-    return _ordered(top, steps)
+            if dep not in by_id:
+                raise s.error(f"unknown step '{_key(dep)}'", "after")
+        if step.wait_until_step is not None and step.wait_until_step not in by_id:
+            raise s.error(f"'{_key(step.wait_until_step)}' is neither a step nor an ISO 8601 time with its zone "
+                          "(such as 2026-12-24T06:00:00Z)", "wait.until")
+        if step.catch is not None:
+            target = by_id.get(step.catch)
+            if target is None:
+                raise s.error(f"unknown step '{_key(step.catch)}'", "catch")
+            if target.id == step.id:
+                raise s.error("a step cannot catch itself", "catch")
+            if target.after:
+                raise s.error(f"catch target '{_key(step.catch)}' has after: (a catch target runs only through its "
+                              "catch: remove its after:)", "catch")
+            if target.id in catchers:
+                raise s.error(f"'{_key(step.catch)}' is already the catch target of {catchers[target.id]}", "catch")
+            catchers[target.id] = step.id
+    steps = [replace(st, caught_by=catchers.get(st.id)) for st in steps]
+    by_id = {s.id: s for s in steps}
+    ordered = _ordered(top, steps)
+    upstream: dict[str, set[str]] = {}
+    for step in ordered:
+        ups: set[str] = set()
+        for dep in step.needs:
+            ups |= {dep} | upstream[dep]
+        upstream[step.id] = ups
+    for step in steps:
+        s = sections[step.index]
+        if step.kind is StepKind.FAIL and any(step.id in o.needs for o in steps):
+            other = next(o for o in steps if step.id in o.needs)
+            raise s.error(f"a fail: step ends the execution, but {other.id} comes after it", "fail")
+        if step.wait_until_step is not None and step.wait_until_step not in upstream[step.id]:
+            raise s.error(f"'{_key(step.wait_until_step)}' is not upstream of this step (add it to after:)", "wait.until")
+        for key, conds in (("when", step.when), ("unless", step.unless)):
+            for dep, _ in conds:
+                if dep not in upstream[step.id]:
+                    raise s.error(f"'{_key(dep)}' is not upstream of this step (through after:)", f"{key}.{_key(dep)}")
+    return ordered
 
 
 def _ordered(top: _Section, steps: list[Step]) -> tuple[Step, ...]:
     """The steps in a dependency order (stable on the file's order), or an error naming a cycle."""
-    sorter = graphlib.TopologicalSorter({s.id: s.after for s in steps})
+    sorter = graphlib.TopologicalSorter({s.id: s.needs for s in steps})
     try:
         sorter.prepare()
     except graphlib.CycleError as exc:

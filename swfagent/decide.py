@@ -7,11 +7,13 @@ history, so deciding twice on the same history never schedules anything twice.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .config import Activity, Step, Workflow
+from .config import Activity, Step, StepKind, Workflow, parse_time
 from .decisions import (
     Decision,
     DecisionType,
@@ -28,12 +30,17 @@ from .decisions import (
 from .history import ActivityState, ExecutionState, Refusal
 from .ids import (
     DECIDER_ERROR,
+    SIGNAL_TAKEN,
     TimerKind,
     activity_id,
     error_timer_id,
+    item_step_id,
     more_timer_id,
     parse_activity_id,
+    parse_item,
     parse_timer,
+    signal_timer_id,
+    wait_step_timer_id,
     wait_timer_id,
 )
 from .limits import (
@@ -41,6 +48,7 @@ from .limits import (
     MAX_DATA,
     MAX_HISTORY_EVENTS,
     MAX_REASON,
+    MAX_TIMEOUT,
     RESPONSE_BYTES,
     cut_middle,
     duration_text,
@@ -92,7 +100,14 @@ class StepPlan:
     delay: int = 0
     latest: ActivityState | None = None
     timer_id: str | None = None
-    reason: str | None = None  # FAILED or SKIPPED: why
+    reason: str | None = None  # FAILED, CAUGHT or SKIPPED: why
+    result: str | None = None  # COMPLETED: its result (a map's JSON array, a signal's input, a wait's input)
+    input: str | None = None  # READY: the input it gets when not its after: steps' results (a catch target's)
+    items: MapProgress | None = None  # a map step's items
+    signal_event: int | None = None  # a signal step: the signal's event id that completed it
+    new_signal: bool = False  # ...taken by this answer: its marker goes with it
+    signal: str | None = None  # a signal step: the signal's name
+    handler: str | None = None  # CAUGHT: its catch target
 
 
 @dataclass(frozen=True)
@@ -150,51 +165,280 @@ def refusal_reason(step_id: str, refusal: Refusal) -> str:
     return cut_middle(f"{step_id} could not be scheduled ({cause}): {hint}", MAX_REASON)
 
 
-def _unmet(step: Step, latest: dict[str, ActivityState], texts: dict[str, str]) -> str | None:
-    """Why a step's `when` does not hold, or None when it holds."""
-    for dep, pattern in step.when:
-        act = latest.get(dep)
-        if act is None or act.status != ActivityStatus.COMPLETED:
-            return f"{dep} was skipped"
-        text = texts.get(act.activity_id, act.result or "").strip()
-        if not pattern.fullmatch(text):
-            return f"{dep}'s result {shorten(text, 40)!r} does not match {pattern.pattern}"
+def _unmet(step: Step, steps: dict[str, StepPlan], state: ExecutionState) -> str | None:
+    """Why a step's `when` or `unless` does not hold, or None when both hold."""
+    for negate, conditions in ((False, step.when), (True, step.unless)):
+        for dep, condition in conditions:
+            st = steps.get(dep)
+            if st is None or st.status != StepStatus.COMPLETED:
+                return f"{dep} was skipped" if st is None or st.status == StepStatus.SKIPPED else f"{dep} failed"
+            problem = condition.unmet(readable(st, state))
+            if negate and problem is None:
+                return f"{dep}'s {condition} (unless)"
+            if not negate and problem is not None:
+                return f"{dep}'s {problem}"
     return None
+
+
+def readable(st: StepPlan, state: ExecutionState) -> str:
+    """A completed step's result as text: a result kept in S3 as the decider fetched it."""
+    if st.latest is not None and st.result is not None and st.latest.activity_id in state.texts:
+        return state.texts[st.latest.activity_id]
+    return st.result or ""
+
+
+@dataclass(frozen=True)
+class MapProgress:
+    """A map step's items: counts for the chart, and what to do now."""
+
+    total: int
+    completed: int = 0
+    failed: int = 0
+    running: int = 0
+    waiting: int = 0
+    schedule: tuple[tuple[int, int, str | None], ...] = ()  # (item, attempt, input) to schedule now
+    timers: tuple[tuple[str, int], ...] = ()  # (timer id, delay) to start now
+
+    def __str__(self) -> str:
+        text = f"{self.completed}/{self.total} done"
+        if self.failed:
+            text += f" · {self.failed} failed"
+        if self.running:
+            text += f" · {self.running} running"
+        if self.waiting:
+            text += f" · {self.waiting} waiting"
+        return text
+
+
+def map_items(text: str) -> list[str]:
+    """A map's items, each as its activity's stdin: a JSON array's values (strings as they are), or else the
+    non-empty lines."""
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        value = None
+    if isinstance(value, list):
+        return [v if isinstance(v, str) else json.dumps(v, ensure_ascii=False) for v in value]
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _item_value(text: str | None) -> Any:
+    """An item's result in the map's result array: its JSON value, or else its text."""
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return text
+
+
+def _map(workflow: Workflow, step: Step, source: StepPlan, state: ExecutionState) -> StepPlan:
+    items = map_items(readable(source, state))
+    activity = workflow.activities[step.activity]
+    if 3 * len(items) > workflow.max_history_events:
+        return StepPlan(StepStatus.FAILED, reason=f"{step.id} has {len(items)} items: at 3 events each at least, its "
+                        f"history would pass max_history_events ({workflow.max_history_events})")
+    slots = len(items) if step.max_concurrency is None else step.max_concurrency
+    completed = failed = running = waiting = 0
+    first_failure = ""
+    results: list[str | None] = []
+    retries: list[tuple[int, int, str | None]] = []
+    fresh: list[int] = []
+    timers: list[tuple[str, int]] = []
+    for i, item in enumerate(items, 1):
+        item_id = item_step_id(step.id, i)
+        act = state.by_step.get(item_id)
+        st = _attempted(activity, item_id, act, state) if act is not None else StepPlan(StepStatus.READY, 1)
+        if st.status in (StepStatus.READY, StepStatus.RETRY):
+            st = _refused(item_id, st, state)
+        status = st.status
+        results.append(act.result if status == StepStatus.COMPLETED and act is not None else None)
+        if status == StepStatus.COMPLETED:
+            completed += 1
+        elif status == StepStatus.FAILED:
+            failed += 1
+            first_failure = first_failure or st.reason or item_id
+        elif status == StepStatus.RUNNING:
+            running += 1
+        elif status == StepStatus.READY and act is None:
+            fresh.append(i)
+        elif status == StepStatus.READY:
+            retries.append((i, st.attempt, act.input if act is not None else item))
+        else:  # WAITING, RETRY, HELD: it keeps its place among the open ones
+            waiting += 1
+            if status in (StepStatus.RETRY, StepStatus.HELD) and st.timer_id is not None:
+                timers.append((st.timer_id, st.delay))
+    if not step.tolerates(failed, len(items)):
+        shown = f"{step.tolerated_percent:g}%" if step.tolerated_percent is not None else str(step.tolerated_failures)
+        return StepPlan(StepStatus.FAILED, reason=cut_middle(
+            f"{step.id}: {failed} of {len(items)} items failed, past tolerated_failures {shown}: {first_failure}",
+            MAX_REASON), items=MapProgress(len(items), completed, failed, running, waiting))
+    if completed + failed == len(items):
+        text = json.dumps([_item_value(r) for r in results], ensure_ascii=False)
+        if len(text) > MAX_DATA and not workflow.results_s3:
+            return StepPlan(StepStatus.FAILED, reason=f"{step.id}'s result is {len(text)} characters, over SWF's "
+                            f"{MAX_DATA}: set results: {{s3: s3://BUCKET/PREFIX}} in config.yaml to pass large values")
+        return StepPlan(StepStatus.COMPLETED, result=text, items=MapProgress(len(items), completed, failed))
+    room = max(0, slots - running - waiting - len(retries))
+    new = tuple((i, 1, items[i - 1]) for i in fresh[:room])
+    progress = MapProgress(len(items), completed, failed, running, waiting, (*retries, *new), tuple(timers))
+    return StepPlan(StepStatus.RUNNING, items=progress)
+
+
+def _timer_step(step: Step, timer_id: str, state: ExecutionState) -> StepPlan | None:
+    """A wait or signal step's timer as the history has it: fired (COMPLETED), running (WAITING), refused (FAILED)."""
+    refusals = state.refused.get(timer_id)
+    if refusals:
+        return StepPlan(StepStatus.FAILED, reason=refusal_reason(step.id, refusals[-1]))
+    timer = state.timers.get(timer_id)
+    if timer is None:
+        return None
+    return StepPlan(StepStatus.COMPLETED if timer.fired else StepStatus.WAITING, timer_id=timer_id)
+
+
+def _seconds_until(until: dt.datetime, now: Any) -> int:
+    """Whole seconds from the history's now to `until` (0 when past, or when the history has no time)."""
+    when: dt.datetime
+    if isinstance(now, (int, float)):
+        when = dt.datetime.fromtimestamp(now, dt.timezone.utc)
+    elif isinstance(now, dt.datetime):
+        when = now if now.tzinfo is not None else now.replace(tzinfo=dt.timezone.utc)
+    else:
+        return 0
+    return max(0, math.ceil((until - when).total_seconds()))
+
+
+def _wait(step: Step, steps: dict[str, StepPlan], state: ExecutionState, input: str | None) -> StepPlan:
+    timer_id = wait_step_timer_id(step.id)
+    timed = _timer_step(step, timer_id, state)
+    if timed is not None:
+        return replace(timed, result=input) if timed.status == StepStatus.COMPLETED else timed
+    if step.wait_seconds is not None:
+        delay = step.wait_seconds
+    else:
+        until = step.wait_until
+        if step.wait_until_step is not None:
+            source = steps[step.wait_until_step]
+            if source.status != StepStatus.COMPLETED:
+                return StepPlan(StepStatus.SKIPPED, reason=f"{step.wait_until_step} was skipped: no time to wait until")
+            text = readable(source, state).strip()
+            until = parse_time(text)
+            if until is None:
+                return StepPlan(StepStatus.FAILED, reason=f"{step.id}: {step.wait_until_step}'s result "
+                                f"{shorten(text, 40)!r} is not an ISO 8601 time with its zone (such as 2026-12-24T06:00:00Z)")
+        assert until is not None
+        delay = min(_seconds_until(until, state.now), MAX_TIMEOUT)
+    if delay <= 0:
+        return StepPlan(StepStatus.COMPLETED, result=input)
+    return StepPlan(StepStatus.SLEEP, delay=delay, timer_id=timer_id)
+
+
+def _taken_signals(state: ExecutionState) -> dict[str, int]:
+    """Each signal step that took a signal -> that signal's event id, from the decider's markers."""
+    taken: dict[str, int] = {}
+    for name, details in state.markers:
+        if name == SIGNAL_TAKEN and details:
+            try:
+                mark = json.loads(details)
+                taken.setdefault(str(mark["step"]), int(mark["event"]))
+            except (ValueError, KeyError, TypeError):
+                continue
+    return taken
+
+
+def _signal(step: Step, state: ExecutionState, taken: dict[str, int], used: set[int]) -> StepPlan:
+    events = dict(zip(state.signal_ids, state.signals, strict=True))
+    event = taken.get(step.id)
+    new = False
+    if event is None:
+        event = next((e for e, (name, _) in events.items() if name == step.signal and e not in used), None)
+        new = event is not None
+    refused = next((r for r in state.markers_refused if r.target == SIGNAL_TAKEN), None) if new else None
+    if refused is not None:  # the marker is never sent again: a lasting refusal is not re-sent each decision task
+        hint = ": see python -m swfagent policies" if refused.cause == "OPERATION_NOT_PERMITTED" else ""
+        return StepPlan(StepStatus.FAILED, reason=f"{step.id}: SWF refused the marker of the signal it took "
+                        f"({refused.cause}){hint}")
+    if event is not None and event in events:
+        used.add(event)
+        return StepPlan(StepStatus.COMPLETED, result=events[event][1] or "", signal_event=event, new_signal=new)
+    if step.timeout is None:
+        return StepPlan(StepStatus.SIGNAL)
+    timer_id = signal_timer_id(step.id)
+    timed = _timer_step(step, timer_id, state)
+    if timed is None:
+        return StepPlan(StepStatus.SIGNAL, delay=step.timeout, timer_id=timer_id)
+    if timed.status == StepStatus.COMPLETED:  # the timer fired first
+        return StepPlan(StepStatus.FAILED, reason=f"{step.id}: no signal {step.signal} within {step.timeout} s")
+    return replace(timed, status=StepStatus.SIGNAL) if timed.status == StepStatus.WAITING else timed
+
+
+def _ready(workflow: Workflow, step: Step, steps: dict[str, StepPlan], state: ExecutionState, taken: dict[str, int],
+           used: set[int]) -> StepPlan:
+    """A step whose steps before it are done and whose conditions hold: what it does now."""
+    if step.kind is StepKind.MAP:
+        assert step.for_each is not None
+        source = steps[step.for_each]
+        if source.status != StepStatus.COMPLETED:
+            return StepPlan(StepStatus.SKIPPED, reason=f"{step.for_each} was skipped: no items")
+        return _map(workflow, step, source, state)
+    if step.kind is StepKind.SIGNAL:
+        return _signal(step, state, taken, used)
+    if step.kind is StepKind.WAIT:
+        return _wait(step, steps, state, step_input(step, state, steps))
+    if step.kind is StepKind.FAIL:
+        return StepPlan(StepStatus.FAILED, reason=step.fail)
+    if step.caught_by is not None:
+        failed = steps[step.caught_by]
+        details = failed.latest.details if failed.latest is not None else None
+        text = json.dumps({"step": step.caught_by, "reason": failed.reason, "details": details}, ensure_ascii=False)
+        return StepPlan(StepStatus.READY, attempt=1, input=text)
+    return StepPlan(StepStatus.READY, attempt=1)
+
+
+DONE = (StepStatus.COMPLETED, StepStatus.SKIPPED, StepStatus.CAUGHT)
 
 
 def plan(workflow: Workflow, state: ExecutionState) -> dict[str, StepPlan]:
     """The status of every step, in the flow chart's dependency order."""
     result: dict[str, StepPlan] = {}
-    latest: dict[str, ActivityState] = {}
+    taken = _taken_signals(state)
+    used = set(taken.values())
     for step in workflow.steps:
-        act = state.by_step.get(step.id)
+        act = state.by_step.get(step.id) if step.kind is StepKind.TASK else None
         if act is not None:
-            latest[step.id] = act
-            st = _attempted(workflow.activities[step.activity], step, act, state)
+            st = _attempted(workflow.activities[step.activity], step.id, act, state)
         else:
-            deps = [result[d].status for d in step.after]
-            if not all(s in (StepStatus.COMPLETED, StepStatus.SKIPPED) for s in deps):
+            deps = [result[d].status for d in step.needs]
+            if not all(s in DONE for s in deps):
                 st = StepPlan(StepStatus.PENDING)
-            elif deps and StepStatus.COMPLETED not in deps:
+            elif step.caught_by is not None and deps[0] != StepStatus.CAUGHT:
+                st = StepPlan(StepStatus.SKIPPED, reason=f"{step.caught_by} did not fail")
+            elif step.caught_by is None and deps and StepStatus.COMPLETED not in deps:
                 st = StepPlan(StepStatus.SKIPPED, reason=f"{' and '.join(step.after)} skipped")
-            elif (unmet := _unmet(step, latest, state.texts)) is not None:
+            elif (unmet := _unmet(step, result, state)) is not None:
                 st = StepPlan(StepStatus.SKIPPED, reason=unmet)
             else:
-                st = StepPlan(StepStatus.READY, attempt=1)
-        result[step.id] = _refused(step, st, state) if st.status in (StepStatus.READY, StepStatus.RETRY) else st
+                st = _ready(workflow, step, result, state, taken, used)
+        if st.status in (StepStatus.READY, StepStatus.RETRY):
+            st = _refused(step.id, st, state)
+        if st.status == StepStatus.FAILED and step.catch is not None:
+            st = replace(st, status=StepStatus.CAUGHT, handler=step.catch)
+        if step.signal is not None:
+            st = replace(st, signal=step.signal)
+        result[step.id] = st
     return result
 
 
-def _attempted(activity: Activity, step: Step, act: ActivityState, state: ExecutionState) -> StepPlan:
+def _attempted(activity: Activity, step_id: str, act: ActivityState, state: ExecutionState) -> StepPlan:
     if act.status == ActivityStatus.COMPLETED:
-        return StepPlan(StepStatus.COMPLETED, act.attempt, latest=act)
+        return StepPlan(StepStatus.COMPLETED, act.attempt, latest=act, result=act.result)
     if act.status.open:
         return StepPlan(StepStatus.RUNNING, act.attempt, latest=act)
     if act.attempt > activity.retries:
-        return StepPlan(StepStatus.FAILED, act.attempt, latest=act, reason=failure_reason(step.id, act))
+        return StepPlan(StepStatus.FAILED, act.attempt, latest=act, reason=failure_reason(step_id, act))
     nxt = act.attempt + 1
     delay = retry_delay(activity, act.attempt)
-    timer_id = activity_id(step.id, nxt)
+    timer_id = activity_id(step_id, nxt)
     timer = state.timers.get(timer_id)
     if delay == 0 or (timer is not None and timer.fired):
         return StepPlan(StepStatus.READY, nxt, latest=act)
@@ -203,38 +447,38 @@ def _attempted(activity: Activity, step: Step, act: ActivityState, state: Execut
     return StepPlan(StepStatus.RETRY, nxt, delay, latest=act, timer_id=timer_id)
 
 
-def _refused(step: Step, st: StepPlan, state: ExecutionState) -> StepPlan:
+def _refused(step_id: str, st: StepPlan, state: ExecutionState) -> StepPlan:
     """A step about to be scheduled (or to start its retry timer), after what SWF refused of this attempt."""
-    refusals = state.refused.get(activity_id(step.id, st.attempt))
+    refusals = state.refused.get(activity_id(step_id, st.attempt))
     if not refusals:
         return st
     lasting = next((r for r in refusals if lasts(r.cause) is not Lasts.PASSING), None)
     if lasting is not None:
-        return StepPlan(StepStatus.FAILED, st.attempt, latest=st.latest, reason=refusal_reason(step.id, lasting))
+        return StepPlan(StepStatus.FAILED, st.attempt, latest=st.latest, reason=refusal_reason(step_id, lasting))
     waits = len(refusals)
     if waits >= MAX_WAITS:
         waited = sum(wait_delay(k) for k in range(1, waits))
         return StepPlan(StepStatus.FAILED, st.attempt, latest=st.latest, reason=cut_middle(
-            f"{step.id} could not be scheduled: SWF refused it {waits} times in a row over {waited} s "
+            f"{step_id} could not be scheduled: SWF refused it {waits} times in a row over {waited} s "
             f"({refusals[-1].cause}, which passes by itself): run fewer at once, or ask AWS for a higher quota",
             MAX_REASON))
-    timer_id = wait_timer_id(activity_id(step.id, st.attempt), waits)
+    timer_id = wait_timer_id(activity_id(step_id, st.attempt), waits)
     timer = state.timers.get(timer_id)
     if timer is not None and timer.fired:
-        return StepPlan(StepStatus.READY, st.attempt, latest=st.latest)  # the wait stands for the retry's delay too
+        return replace(st, status=StepStatus.READY, delay=0, timer_id=None)  # the wait stands for the retry's delay too
     if timer is not None:
         return StepPlan(StepStatus.WAITING, st.attempt, latest=st.latest, timer_id=timer_id)
-    return StepPlan(StepStatus.HELD, st.attempt, wait_delay(waits), latest=st.latest, timer_id=timer_id)
+    return replace(st, status=StepStatus.HELD, delay=wait_delay(waits), timer_id=timer_id)
 
 
 # ---- decisions ---------------------------------------------------------------------------------------
 
 
-def schedule(step: Step, activity: Activity, attempt: int, input: str | None) -> Decision:
+def schedule(step_id: str, activity: Activity, attempt: int, input: str | None) -> Decision:
     """A ScheduleActivityTask decision carrying every timeout, so config.yaml is the truth."""
     attrs: dict[str, Any] = {
         "activityType": {"name": activity.name, "version": activity.version},
-        "activityId": activity_id(step.id, attempt),
+        "activityId": activity_id(step_id, attempt),
         "taskList": {"name": activity.task_list},
         "startToCloseTimeout": str(activity.timeout),
         "heartbeatTimeout": duration_text(activity.heartbeat_timeout),
@@ -246,14 +490,19 @@ def schedule(step: Step, activity: Activity, attempt: int, input: str | None) ->
     return schedule_activity(attrs)
 
 
-def step_input(step: Step, state: ExecutionState) -> str | None:
+def step_input(step: Step, state: ExecutionState, steps: dict[str, StepPlan]) -> str | None:
     """No after: the execution's input; one: its result; several: a JSON object of their results."""
     if not step.after:
         return state.input
-    done = {d: state.by_step[d] for d in step.after if d in state.by_step and state.by_step[d].status == ActivityStatus.COMPLETED}
+    done = {d: steps[d].result for d in step.after if d in steps and steps[d].status == StepStatus.COMPLETED}
     if len(step.after) == 1:
-        return next((a.result or "" for a in done.values()), "")
-    return json.dumps({d: a.result or "" for d, a in done.items()}, ensure_ascii=False)
+        return next((r or "" for r in done.values()), "")
+    return json.dumps({d: r or "" for d, r in done.items()}, ensure_ascii=False)
+
+
+def signal_marker(step_id: str, signal: str, event_id: int) -> Decision:
+    """The marker that records which signal a signal step took, so a later decision task sees the same."""
+    return marker(SIGNAL_TAKEN, json.dumps({"step": step_id, "signal": signal, "event": event_id}))
 
 
 def failure_reason(step_id: str, act: ActivityState) -> str:
@@ -302,21 +551,58 @@ def decide(workflow: Workflow, state: ExecutionState) -> Answer:
         st = statuses[step.id]
         if st.status == StepStatus.READY:
             # a retry gets the input its first attempt got, even if the flow chart changed since
-            text = st.latest.input if st.latest is not None else step_input(step, state)
+            text = st.latest.input if st.latest is not None else st.input if st.input is not None else \
+                step_input(step, state, statuses)
             if text is not None and len(text) > MAX_DATA and not workflow.results_s3:
                 return _failing(f"input for {step.id} is {len(text)} characters, over SWF's {MAX_DATA}: set "
                                 "results: {s3: s3://BUCKET/PREFIX} in config.yaml to pass large values", step=step.id,
                                 steps=statuses)
-            decisions.append(schedule(step, workflow.activities[step.activity], st.attempt, text))
-        elif st.status in (StepStatus.RETRY, StepStatus.HELD) and st.timer_id is not None:
+            decisions.append(schedule(step.id, workflow.activities[step.activity], st.attempt, text))
+        elif st.items is not None and st.status == StepStatus.RUNNING:
+            activity = workflow.activities[step.activity]
+            decisions += [schedule(item_step_id(step.id, i), activity, attempt, text)
+                          for i, attempt, text in st.items.schedule]
+            decisions += [start_timer(timer_id, delay) for timer_id, delay in st.items.timers]
+        elif st.new_signal and st.signal_event is not None:
+            decisions.append(signal_marker(step.id, str(step.signal), st.signal_event))
+        elif st.status in (StepStatus.RETRY, StepStatus.HELD, StepStatus.SLEEP, StepStatus.SIGNAL) \
+                and st.timer_id is not None and st.timer_id not in state.timers:
             decisions.append(start_timer(st.timer_id, st.delay))
-    if decisions:
+    if any(d.type is not DecisionType.RECORD_MARKER for d in decisions):
         return Answer(fit(decisions, state), statuses)
-    if all(st.status in (StepStatus.COMPLETED, StepStatus.SKIPPED) for st in statuses.values()):
+    if all(st.status in DONE for st in statuses.values()):
         # the result of the last completed step as the chart is written
-        last = max((s for s in workflow.steps if statuses[s.id].status == StepStatus.COMPLETED), key=lambda s: s.index, default=None)
-        return Answer([complete(None if last is None else state.by_step[last.id].result)], statuses)
-    return Answer([], statuses)
+        last = max((s for s in workflow.steps if statuses[s.id].status == StepStatus.COMPLETED), key=lambda s: s.index,
+                   default=None)
+        return Answer([*decisions, complete(None if last is None else statuses[last.id].result)], statuses)
+    return Answer(decisions, statuses)
+
+
+def step_notes(workflow: Workflow, state: ExecutionState, steps: dict[str, StepPlan]) -> dict[str, str]:
+    """A line per step beyond its state, for the chart and `show`: a map's items, a signal, when a wait fires."""
+    notes: dict[str, str] = {}
+    for step in workflow.steps:
+        st = steps.get(step.id)
+        if st is None:
+            continue
+        if st.items is not None:
+            notes[step.id] = str(st.items)
+        elif st.status == StepStatus.CAUGHT:
+            notes[step.id] = f"failed: caught by {st.handler}"
+        elif st.status == StepStatus.SIGNAL:
+            notes[step.id] = f"waiting for signal {step.signal}"
+        elif step.kind is StepKind.SIGNAL and st.signal_event is not None:
+            notes[step.id] = f"signal {step.signal} taken (event {st.signal_event})"
+        elif st.status == StepStatus.SLEEP:
+            notes[step.id] = f"fires {st.delay} s after it starts"
+        elif step.kind is StepKind.WAIT and st.status == StepStatus.WAITING and st.timer_id in state.timers:
+            timer = state.timers[str(st.timer_id)]
+            if isinstance(timer.started_at, dt.datetime) and str(timer.delay).isdigit():
+                at = timer.started_at + dt.timedelta(seconds=int(timer.delay))
+                notes[step.id] = f"fires at {at.astimezone(dt.timezone.utc):%Y-%m-%d %H:%M:%S} UTC"
+            else:
+                notes[step.id] = f"fires {timer.delay} s after it started"
+    return notes
 
 
 def _cancelling(state: ExecutionState) -> Answer:
@@ -384,31 +670,81 @@ def describe(answer: Answer) -> str:
         return f"Wait -- {refused.target} to end by itself: SWF refused to cancel it ({refused.cause})"
     if refused is not None and refused.decision != "RequestCancelActivityTask":
         return f"Wait -- SWF refused to close the execution ({refused.cause}): it waits for a person"
-    if not decisions:
-        waiting = [s for s, st in answer.steps.items() if st.status in (StepStatus.RUNNING, StepStatus.WAITING)]
-        return "Wait -- " + ", ".join(waiting) + " under way" if waiting else "Wait"
+    if not decisions or all(d.type is DecisionType.RECORD_MARKER for d in decisions):
+        return _waiting(answer)
     last = decisions[-1]
+    caught = [f"{failed} failed: caught by {st.handler}" for failed, st in _newly_caught(answer)]
     if last.type is DecisionType.COMPLETE_WORKFLOW_EXECUTION:
-        return "Complete the workflow execution"
+        return "; ".join([*caught, "Complete the workflow execution"])
     if last.type is DecisionType.FAIL_WORKFLOW_EXECUTION:
-        return "Fail the workflow execution -- " + str(last.get("reason"))
+        return "; ".join([*caught, "Fail the workflow execution -- " + str(last.get("reason"))])
     if last.type is DecisionType.CANCEL_WORKFLOW_EXECUTION:
         return "Cancel the workflow execution"
     parts: list[str] = []
-    scheduled = []
+    scheduled: list[str] = []
+    items: dict[str, list[int]] = {}
     for d in decisions:
         if d.type is DecisionType.SCHEDULE_ACTIVITY_TASK:
             step, attempt = parse_activity_id(d.get("activityId"))
-            scheduled.append(f"{step} (attempt {attempt})" if attempt > 1 else str(step))
+            item = parse_item(step) if step is not None else None
+            if item is not None:
+                items.setdefault(item[0], []).append(item[1])
+            else:
+                scheduled.append(f"{step} (attempt {attempt})" if attempt > 1 else str(step))
         elif d.type is DecisionType.START_TIMER:
             parts.append(_timer_text(d.get("timerId"), d.get("startToFireTimeout")))
         elif d.type is DecisionType.REQUEST_CANCEL_ACTIVITY_TASK:
             parts.append("Cancel activity -- " + d.get("activityId"))
+        elif d.type is DecisionType.RECORD_MARKER and d.get("markerName") == SIGNAL_TAKEN:
+            parts.append(_signal_text(d.get("details", "")))
         elif d.type is DecisionType.RECORD_MARKER:
             parts.append("Record -- " + shorten(d.get("details", ""), 200))
+    for step, numbers in items.items():
+        progress = answer.steps[step].items if step in answer.steps else None
+        of = f" of {progress.total}" if progress is not None else ""
+        scheduled.append(f"{step} (item{'s' if len(numbers) > 1 else ''} {_ranges(numbers)}{of})")
     if scheduled:
         parts.insert(0, "Schedule activity -- " + ", ".join(scheduled))
-    return "; ".join(dict.fromkeys(p for p in parts if p))
+    signals = [f"Waiting for signal {st.signal} -- {s}" for s, st in answer.steps.items() if st.status == StepStatus.SIGNAL]
+    return "; ".join(dict.fromkeys(p for p in [*caught, *parts, *signals] if p))
+
+
+def _waiting(answer: Answer) -> str:
+    signals = [f"Waiting for signal {st.signal} -- {s}" for s, st in answer.steps.items() if st.status == StepStatus.SIGNAL]
+    marked = [_signal_text(d.get("details", "")) for d in answer.decisions]
+    waiting = [s for s, st in answer.steps.items() if st.status in (StepStatus.RUNNING, StepStatus.WAITING)]
+    under_way = ["Wait -- " + ", ".join(waiting) + " under way"] if waiting else []
+    return "; ".join([*marked, *signals, *under_way]) or "Wait"
+
+
+def _newly_caught(answer: Answer) -> list[tuple[str, StepPlan]]:
+    """The failed steps whose catch target starts with this answer."""
+    return [(s, st) for s, st in answer.steps.items() if st.status == StepStatus.CAUGHT and st.handler is not None
+            and (h := answer.steps.get(st.handler)) is not None and h.latest is None
+            and h.status in (StepStatus.READY, StepStatus.FAILED, StepStatus.SLEEP, StepStatus.SIGNAL)]
+
+
+def _signal_text(details: str) -> str:
+    try:
+        mark = json.loads(details)
+        return f"Signal {mark['signal']} taken -- {mark['step']} (event {mark['event']})"
+    except (ValueError, KeyError, TypeError):
+        return "Signal taken"
+
+
+def _ranges(numbers: list[int]) -> str:
+    """1, 2, 3, 5 -> '1-3, 5'."""
+    out: list[str] = []
+    numbers = sorted(numbers)
+    start = prev = numbers[0]
+    for n in [*numbers[1:], None]:
+        if n is not None and n == prev + 1:
+            prev = n
+            continue
+        out.append(str(start) if start == prev else f"{start}-{prev}")
+        if n is not None:
+            start = prev = n
+    return ", ".join(out)
 
 
 def _timer_text(timer_id: str, delay: str) -> str:
@@ -421,5 +757,9 @@ def _timer_text(timer_id: str, delay: str) -> str:
         return f"Wait {delay} s for SWF's capacity, then {timer.step} (attempt {timer.attempt})"
     if timer.kind is TimerKind.RETRY:
         return f"Retry {timer.step} in {delay} s (attempt {timer.attempt})"
+    if timer.kind is TimerKind.STEP_WAIT:
+        return f"Start timer -- {timer.step} ({delay} s)"
+    if timer.kind is TimerKind.SIGNAL:
+        return f"Start timer -- {timer.step} ({delay} s for its signal)"
     return f"Timer {timer_id} ({delay} s)"
 

@@ -15,6 +15,7 @@ from .decide import Answer, Closing, StepPlan, after_error, decide, describe, pl
 from .decisions import DecisionType, fail, to_swf
 from .errors import TaskError
 from .history import ExecutionState, Refusal, fold
+from .ids import parse_item
 from .limits import MAX_DATA, MAX_PAGE, MAX_REASON, shorten
 from .logs import log
 from .payloads import S3Store, is_reference
@@ -72,12 +73,14 @@ def foreign(config: Config, task: Task) -> str | None:
 
 
 def condition_texts(config: Config, state: ExecutionState, store: S3Store | None) -> dict[str, str]:
-    """The results kept in S3 that a `when` condition reads, fetched by activity id (decide itself does no I/O)."""
+    """The results kept in S3 that decide reads (a condition's, a map's items, a wait's time), fetched by activity id
+    (decide itself does no I/O)."""
     texts: dict[str, str] = {}
     if store is None:
         return texts
     for step in config.workflow.steps:
-        for dep, _ in step.when:
+        read = [dep for dep, _ in (*step.when, *step.unless)] + [d for d in (step.for_each, step.wait_until_step) if d]
+        for dep in read:
             act = state.by_step.get(dep)
             if act is not None and act.status == ActivityStatus.COMPLETED and is_reference(act.result):
                 texts[act.activity_id] = store.get_text(str(act.result))
@@ -133,7 +136,8 @@ def handle_decision_task(client: Any, config: Config, task: Task, store: S3Store
     if refused is not None and refused.event_id > previous:
         log.error(refused_text(refused), extra=ctx)
     else:
-        log.info(f"Decision Made: {describe(sent)}", extra=ctx)
+        text = describe(sent)
+        log.info(text if text.startswith("Waiting for signal") else f"Decision Made: {text}", extra=ctx)
     _alert(config, state, sent, previous, ctx)
     return sent
 
@@ -153,10 +157,12 @@ def _news(config: Config, state: ExecutionState, events: list[dict[str, Any]], a
     """One line for each step that ended or was skipped since the last decision task answered (`previous`)."""
     for act in state.activities.values():
         if act.closed_event_id > previous and act.step_id is not None:
+            item = parse_item(act.step_id)
+            name = act.step_id if item is None else f"{item[0]} item {item[1]}"
             if act.status == ActivityStatus.COMPLETED:
-                log.info(f"{act.step_id} succeeded", extra={**ctx, "activity_id": act.activity_id})
+                log.info(f"{name} succeeded", extra={**ctx, "activity_id": act.activity_id})
             elif act.status in (ActivityStatus.FAILED, ActivityStatus.TIMED_OUT):
-                log.info(f"{act.step_id} failed: {act.reason}", extra={**ctx, "activity_id": act.activity_id})
+                log.info(f"{name} failed: {act.reason}", extra={**ctx, "activity_id": act.activity_id})
     skipped = {s: st for s, st in answer.steps.items() if st.status == StepStatus.SKIPPED}
     if skipped:
         was: dict[str, StepPlan] = {}

@@ -16,13 +16,13 @@ from botocore.exceptions import ClientError
 from . import alerts
 from .client import error_code
 from .config import Config
-from .decide import plan
+from .decide import plan, step_notes
 from .errors import NotFound, UsageError
 from .history import ExecutionState, fold
-from .ids import swf_name_problem
+from .ids import parse_item, swf_name_problem
 from .limits import MAX_PAGE
-from .status import Closed, Shown, Which
-from .views import ActivityRow, EventRow, ExecutionView, Failure, Summary
+from .status import Closed, Shown, StepStatus, Which
+from .views import ActivityRow, EventRow, ExecutionView, Failure, ItemRow, StepRow, Summary
 
 EPOCH = dt.datetime(1970, 1, 2, tzinfo=dt.timezone.utc)
 CLOSE_STATUSES = tuple(str(c) for c in Closed if c not in (Closed.CLOSE_REFUSED, Closed.CANCEL_REFUSED))
@@ -214,6 +214,22 @@ def shown_steps(config: Config, state: ExecutionState) -> dict[str, Shown]:
     return {step: st.status.shown for step, st in plan(config.workflow, state).items()}
 
 
+def step_rows(config: Config, state: ExecutionState) -> tuple[StepRow, ...]:
+    """Each step as `show` and the web console list it: state, note, a map's items with their attempts."""
+    steps = plan(config.workflow, state)
+    notes = step_notes(config.workflow, state, steps)
+    items: dict[str, dict[int, list[tuple[str, Any]]]] = {}
+    for act in state.activities.values():
+        item = parse_item(act.step_id or "")
+        if item is not None:
+            items.setdefault(item[0], {}).setdefault(item[1], []).append((act.activity_id, act.status))
+    return tuple(
+        StepRow(step.id, steps[step.id].status.shown, notes.get(step.id, ""),
+                tuple(ItemRow(i, tuple(a)) for i, a in sorted(items.get(step.id, {}).items())),
+                step.signal if steps[step.id].status == StepStatus.SIGNAL else None)
+        for step in config.workflow.steps)
+
+
 def show_data(client: Any, config: Config, workflow_id: str, run_id: str | None) -> ExecutionView:
     """Summary, events, activities and steps of one execution."""
     run_id = run_id or latest_run(client, config, workflow_id)
@@ -245,13 +261,22 @@ def show_data(client: Any, config: Config, workflow_id: str, run_id: str | None)
                         a.input, a.result, a.reason, a.details)
             for a in state.activities.values()),
         steps=steps,
+        step_rows=step_rows(config, state),
     )
 
 
 def execution_steps(client: Any, config: Config, workflow_id: str, run_id: str | None = None) -> dict[str, Shown]:
     """Each step's state in an execution (the latest run by default), for the live flow chart."""
+    return execution_chart(client, config, workflow_id, run_id)[0]
+
+
+def execution_chart(client: Any, config: Config, workflow_id: str,
+                    run_id: str | None = None) -> tuple[dict[str, Shown], dict[str, str]]:
+    """Each step's state and note in an execution (the latest run by default), for the live flow chart."""
     run_id = run_id or latest_run(client, config, workflow_id)
-    return shown_steps(config, fold(fetch_history(client, config, workflow_id, run_id)))
+    state = fold(fetch_history(client, config, workflow_id, run_id))
+    steps = plan(config.workflow, state)
+    return {s: st.status.shown for s, st in steps.items()}, step_notes(config.workflow, state, steps)
 
 
 # ---- steer ---------------------------------------------------------------------------------------

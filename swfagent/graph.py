@@ -1,8 +1,10 @@
 """The workflow's flow chart in the article's notation, as Mermaid or Graphviz DOT text, or as SVG.
 
-Ovals are the start and the end, rectangles the steps (activities), diamonds the `when` conditions:
-a step with `when` gets a diamond between its `after` steps and itself, 'yes' leading to the step
-and 'no' past it (the step is skipped) to the steps after it, or to the end. Pure: a Workflow and, optionally, each step's status in.
+Ovals are the start and the end, rectangles the steps (activities), diamonds the `when`/`unless` conditions:
+a step with a condition gets a diamond between its `after` steps and itself, 'yes' leading to the step
+and 'no' past it (the step is skipped) to the steps after it, or to the end. A map, a signal and a wait say so in
+their box, with a line for their live state (notes); a catch is a dashed arrow 'on failure' to its target.
+Pure: a Workflow and, optionally, each step's status and notes in.
 SVG is laid out by grandalf (Sugiyama's layered layout, as Graphviz's dot does), so it needs no Graphviz.
 """
 
@@ -12,7 +14,7 @@ import functools
 import html
 import re
 
-from .config import Step, Workflow
+from .config import Step, StepKind, Workflow
 from .status import Shown
 
 FORMATS = ("mermaid", "dot", "svg")
@@ -39,12 +41,14 @@ class Chart:
         self.edges: list[tuple[str, str, str, bool]] = []
         used: set[str] = set()
         for step in workflow.steps:
-            label = [step.id] if step.activity == step.id else [step.id, f"activity {step.activity}"]
-            self.nodes.append((self.ids[step.id], "box", label))
+            self.nodes.append((self.ids[step.id], "box", step_label(step)))
             used.update(step.after)
-            if step.when:
+            if step.caught_by is not None:
+                self.edges.append((self.ids[step.caught_by], self.ids[step.id], "on failure", True))
+            if step.when or step.unless:
                 diamond = "when_" + self.ids[step.id][len("step_"):]
-                tests = [f"{'and ' if i else ''}{dep} result matches {p.pattern}" for i, (dep, p) in enumerate(step.when)]
+                tests = [f"{dep} {c}" for dep, c in step.when] + [f"not {dep} {c}" for dep, c in step.unless]
+                tests = [f"{'and ' if i else ''}{t}" for i, t in enumerate(tests)]
                 self.nodes.append((diamond, "diamond", tests))
                 self.edges += [(self.ids[dep], diamond, "", False) for dep in step.after]
                 self.edges.append((diamond, self.ids[step.id], "yes", False))
@@ -53,10 +57,48 @@ class Chart:
                 self.edges += [(diamond, nxt, "no", True) for nxt in after_it]
             elif step.after:
                 self.edges += [(self.ids[dep], self.ids[step.id], "", False) for dep in step.after]
-            else:
+            elif step.caught_by is None:
                 self.edges.append((START, self.ids[step.id], "", False))
         self.edges += [(self.ids[s.id], END, "", False) for s in workflow.steps if s.id not in used]
         self.nodes.append((END, "oval", ["End"]))
+
+
+NOTE_ROOM = 34  # characters kept for a live note (a map's "37/100 done · 2 failed · 10 running")
+
+
+def step_label(step: Step) -> list[str]:
+    """A step's box: its id, what it does, and for a map, a signal or a wait the line its live note takes."""
+    head = [step.id]
+    if step.kind is StepKind.TASK:
+        return head if step.activity == step.id else [*head, f"activity {step.activity}"]
+    if step.kind is StepKind.MAP:
+        cap = f", {step.max_concurrency} at once" if step.max_concurrency is not None else ""
+        return [*head, f"map {step.activity} over {step.for_each}{cap}", "items"]
+    if step.kind is StepKind.SIGNAL:
+        timeout = f" (within {step.timeout} s)" if step.timeout is not None else ""
+        return [*head, f"signal {step.signal}{timeout}", "waiting for signal"]
+    if step.kind is StepKind.WAIT:
+        what = (f"wait {step.wait_seconds} s" if step.wait_seconds is not None
+                else f"wait until {step.wait_until_step}'s time" if step.wait_until_step is not None
+                else f"wait until {step.wait_until:%Y-%m-%d %H:%M:%S %Z}" if step.wait_until is not None else "wait")
+        return [*head, what, "not started"]
+    return [*head, f"fail: {step.fail}"]
+
+
+def _labelled(chart: Chart, notes: dict[str, str] | None) -> list[tuple[str, str, list[str]]]:
+    """The chart's nodes with each live note in its step's box (the last line of a map, signal or wait; a new one
+    for any other step)."""
+    if not notes:
+        return chart.nodes
+    step_of = {node: step for step, node in chart.ids.items()}
+    out = []
+    for node, shape, label in chart.nodes:
+        note = notes.get(step_of.get(node, ""))
+        if note:
+            kind = chart.workflow.step(step_of[node]).kind
+            label = [*label[:-1], note] if kind in (StepKind.MAP, StepKind.SIGNAL, StepKind.WAIT) else [*label, note]
+        out.append((node, shape, label))
+    return out
 
 
 def _node_ids(steps: tuple[Step, ...]) -> dict[str, str]:
@@ -83,11 +125,11 @@ def _mermaid_text(lines: list[str]) -> str:
 _MERMAID_SHAPES = {"oval": ("([", "])"), "box": ("[", "]"), "diamond": ("{", "}")}
 
 
-def mermaid(workflow: Workflow, status: dict[str, Shown] | None = None) -> str:
+def mermaid(workflow: Workflow, status: dict[str, Shown] | None = None, notes: dict[str, str] | None = None) -> str:
     """The flow chart as a Mermaid `flowchart TD`; with status, each step is classed by it."""
     chart = Chart(workflow)
     out = ["flowchart TD"]
-    for node, shape, label in chart.nodes:
+    for node, shape, label in _labelled(chart, notes):
         left, right = _MERMAID_SHAPES[shape]
         out.append(f"    {node}{left}{_mermaid_text(label)}{right}")
     for src, dst, text, dashed in chart.edges:
@@ -109,12 +151,12 @@ def _dot_text(text: str) -> str:
 _DOT_SHAPES = {"oval": "ellipse", "box": "box", "diamond": "diamond"}
 
 
-def dot(workflow: Workflow, status: dict[str, Shown] | None = None) -> str:
+def dot(workflow: Workflow, status: dict[str, Shown] | None = None, notes: dict[str, str] | None = None) -> str:
     """The flow chart as a Graphviz digraph; with status, each step is filled by it."""
     chart = Chart(workflow)
     step_of = {node: step for step, node in chart.ids.items()}
     out = [f"digraph {_dot_text(f'{workflow.name} {workflow.version}')} {{", "    rankdir=TB;"]
-    for node, shape, label in chart.nodes:
+    for node, shape, label in _labelled(chart, notes):
         attrs = [f"label={_dot_text(chr(10).join(label))}".replace("\n", "\\n"), f"shape={_DOT_SHAPES[shape]}"]
         if status is not None and node in step_of:
             name = status.get(step_of[node], Shown.PENDING)
@@ -132,8 +174,8 @@ def dot(workflow: Workflow, status: dict[str, Shown] | None = None) -> str:
 CHAR_W, LINE_H, PAD = 7.2, 16, 12
 
 
-def _node_size(shape: str, label: list[str]) -> tuple[float, float]:
-    w = max(len(line) for line in label) * CHAR_W + 2 * PAD
+def _node_size(shape: str, label: list[str], room: int = 0) -> tuple[float, float]:
+    w = max(room, *(len(line) for line in label)) * CHAR_W + 2 * PAD
     h = len(label) * LINE_H + PAD
     return (w * 1.5, h * 1.8) if shape == "diamond" else (w, h)
 
@@ -161,9 +203,11 @@ def _layout(workflow: Workflow) -> Layout:
     from grandalf.routing import EdgeViewer, route_with_lines
 
     vertices = {}
+    step_of = {node: step for step, node in chart.ids.items()}
     for node, shape, label in chart.nodes:
         vertices[node] = Vertex(node)
-        vertices[node].view = _Box(*_node_size(shape, label))
+        live = node in step_of and workflow.step(step_of[node]).kind in (StepKind.MAP, StepKind.SIGNAL, StepKind.WAIT)
+        vertices[node].view = _Box(*_node_size(shape, label, NOTE_ROOM if live else 0))
     edges = [Edge(vertices[src], vertices[dst]) for src, dst, _, _ in chart.edges]
     for e in edges:
         e.view = EdgeViewer()
@@ -212,7 +256,7 @@ def _svg_shape(shape: str, x: float, y: float, w: float, h: float, fill: str, st
     return f'<rect x="{x - w / 2:.1f}" y="{y - h / 2:.1f}" width="{w:.1f}" height="{h:.1f}" rx="4" {paint}/>'
 
 
-def svg(workflow: Workflow, status: dict[str, Shown] | None = None) -> str:
+def svg(workflow: Workflow, status: dict[str, Shown] | None = None, notes: dict[str, str] | None = None) -> str:
     """The flow chart as an SVG document; with status, each step is filled by it (and carries it in data-status)."""
     chart = Chart(workflow)
     step_of = {node: step for step, node in chart.ids.items()}
@@ -236,7 +280,7 @@ def svg(workflow: Workflow, status: dict[str, Shown] | None = None) -> str:
         if text:
             (ax, ay), (bx, by) = points[0], points[1]
             out.append(f'<text x="{(ax + bx) / 2 + 4:.1f}" y="{(ay + by) / 2:.1f}" fill="#333">{html.escape(text)}</text>')
-    for node, shape, label in chart.nodes:
+    for node, shape, label in _labelled(chart, notes):
         x, y, w, h = boxes[node]
         step = step_of.get(node)
         shown = status.get(step, Shown.PENDING) if status is not None and step is not None else None
@@ -255,6 +299,7 @@ def svg(workflow: Workflow, status: dict[str, Shown] | None = None) -> str:
     return "\n".join(out) + "\n"
 
 
-def render(workflow: Workflow, fmt: str = "mermaid", status: dict[str, Shown] | None = None) -> str:
+def render(workflow: Workflow, fmt: str = "mermaid", status: dict[str, Shown] | None = None,
+           notes: dict[str, str] | None = None) -> str:
     """The flow chart in one of FORMATS."""
-    return {"dot": dot, "svg": svg}.get(fmt, mermaid)(workflow, status)
+    return {"dot": dot, "svg": svg}.get(fmt, mermaid)(workflow, status, notes)

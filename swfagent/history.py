@@ -48,6 +48,8 @@ class TimerState:
 
     timer_id: str
     fired: bool = False
+    started_at: Any = None
+    delay: str = "0"  # startToFireTimeout, as started: seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +74,7 @@ class ExecutionState:
     cancel_requested: bool = False
     cancel_cause: str | None = None
     signals: list[tuple[str, str | None]] = field(default_factory=list)
+    signal_ids: list[int] = field(default_factory=list)  # each signal's event id, as signals lists them
     markers: list[tuple[str, str | None]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # events that cannot be read: going on is impossible
     unknown_events: list[str] = field(default_factory=list)
@@ -91,6 +94,7 @@ class ExecutionState:
     close_status: Closed | None = None
     close_result: str | None = None
     close_reason: str | None = None
+    now: Any = None  # the last event's time (a decision task's DecisionTaskStarted): a `wait: {until:}` step's now
 
 
 def _text(attrs: dict[str, Any], key: str) -> str | None:
@@ -184,7 +188,8 @@ class _Folder:
 
     def timer_started(self, e: Event) -> None:
         a = e["timerStartedEventAttributes"]
-        self.state.timers[a["timerId"]] = TimerState(a["timerId"])
+        self.state.timers[a["timerId"]] = TimerState(a["timerId"], False, e.get("eventTimestamp"),
+                                                     a.get("startToFireTimeout", "0"))
         if is_error_timer(a["timerId"]):
             self._decider_error(a, None)
 
@@ -226,7 +231,8 @@ class _Folder:
 
     def signaled(self, e: Event) -> None:
         a = e["workflowExecutionSignaledEventAttributes"]
-        self.state.signals.append((a.get("signalName", ""), a.get("input")))
+        self.state.signals.append((a.get("signalName", ""), _text(a, "input")))
+        self.state.signal_ids.append(e["eventId"])
         self.state.decider_errors.clear()  # progress
 
     def marker(self, e: Event) -> None:
@@ -344,6 +350,8 @@ def fold(events: list[Event], _sorted: bool = False) -> ExecutionState:
             state.problems.append(f"history event {eid} ({etype}) cannot be read: {exc!r}")
     state.event_count = len(events)
     state.last_event_id = last_id
+    if events and isinstance(events[-1], dict):
+        state.now = events[-1].get("eventTimestamp")
     return state
 
 

@@ -5,6 +5,9 @@ the timer that brings the rest of an answer. Pure; parse(make(x)) == x for every
 - its wait for SWF's capacity:    STEP-N.waitK    (after K refusals for a passing cause)
 - the decider could not decide:   swfagent-error  (the marker) and swfagent-error-E (its timer; E: an event id)
 - the rest of a large answer:     swfagent-more-E (a 0-second timer)
+- item I (from 1) of a map step:  STEP@I          (a step of its own: its attempts are STEP@I-N, its timers likewise)
+- a wait step's timer:            swfagent-wait-STEP
+- a signal step's timeout:        swfagent-signal-STEP (the timer); swfagent-signal (the marker naming the signal taken)
 
 Ids beginning with PREFIX are the decider's own: config.yaml refuses step ids that do.
 """
@@ -21,14 +24,41 @@ PREFIX = "swfagent-"
 DECIDER_ERROR = f"{PREFIX}error"  # the marker a decider records when it cannot decide
 _ERROR_TIMER = f"{DECIDER_ERROR}-"
 _MORE_TIMER = f"{PREFIX}more-"
+_WAIT_STEP = f"{PREFIX}wait-"
+SIGNAL_TAKEN = f"{PREFIX}signal"  # the marker a decider records when a signal step takes a signal
+_SIGNAL_TIMER = f"{SIGNAL_TAKEN}-"
+ITEM = "@"  # between a map step's id and an item's number: config.yaml refuses step ids that hold it
 _WAIT = re.compile(r"(?P<attempt>.+)\.wait(?P<waits>[1-9][0-9]*)", re.DOTALL)
 # room a step id leaves for its attempt and wait suffixes within SWF's id length (up to "-1000.wait1000")
-MAX_STEP_ID = MAX_NAME - len("-1000.wait1000")
+MAX_STEP_ID = MAX_NAME - len("@100000-1000.wait1000")
 
 
 def activity_id(step_id: str, attempt: int) -> str:
     """The deterministic activity id of a step's attempt (also the id of the retry timer before it)."""
     return f"{step_id}-{attempt}"
+
+
+def item_step_id(step_id: str, item: int) -> str:
+    """The id a map step's item goes by, as if a step of its own: its attempts are activity_id(item_step_id(...), N)."""
+    return f"{step_id}{ITEM}{item}"
+
+
+def parse_item(value: str) -> tuple[str, int] | None:
+    """The map step and item number (from 1) of an item's id made by item_step_id; None for any other id."""
+    step, sep, item = value.rpartition(ITEM)
+    if sep and step and item.isdigit() and item[0] != "0" and ITEM not in step:
+        return step, int(item)
+    return None
+
+
+def wait_step_timer_id(step_id: str) -> str:
+    """The timer of a `wait:` step: one per step, so deciding twice starts it once."""
+    return f"{_WAIT_STEP}{step_id}"
+
+
+def signal_timer_id(step_id: str) -> str:
+    """The timer after which a `signal:` step with a `timeout:` fails."""
+    return f"{_SIGNAL_TIMER}{step_id}"
 
 
 def parse_activity_id(value: str) -> tuple[str | None, int]:
@@ -61,6 +91,8 @@ class TimerKind(enum.Enum):
     WAIT = "wait"  # a step's wait for SWF's capacity
     ERROR = "error"  # the decider's next try after it could not decide
     MORE = "more"  # the rest of a large answer
+    STEP_WAIT = "step-wait"  # a `wait:` step's timer
+    SIGNAL = "signal"  # a `signal:` step's timeout
     FOREIGN = "foreign"  # not the decider's
 
 
@@ -82,6 +114,10 @@ def parse_timer(timer_id: str) -> Timer:
         number = timer_id[len(prefix):]
         if timer_id.startswith(prefix) and number.isdigit() and str(int(number)) == number:
             return Timer(kind, event_id=int(number))
+    for prefix, kind in ((_WAIT_STEP, TimerKind.STEP_WAIT), (_SIGNAL_TIMER, TimerKind.SIGNAL)):
+        step_id = timer_id[len(prefix):]
+        if timer_id.startswith(prefix) and step_id and step_id_problem(step_id) is None:
+            return Timer(kind, step=step_id)
     waited = _WAIT.fullmatch(timer_id)
     attempt_id, waits = (waited["attempt"], int(waited["waits"])) if waited else (timer_id, 0)
     step, attempt = parse_activity_id(attempt_id)
@@ -97,7 +133,7 @@ def attempt_of_timer(timer_id: str) -> str:
 
 def is_error_timer(timer_id: str) -> bool:
     """True for the timer of a decider's next try after an error."""
-    return parse_timer(timer_id).kind is TimerKind.ERROR
+    return timer_id.startswith(_ERROR_TIMER) and parse_timer(timer_id).kind is TimerKind.ERROR
 
 
 _NAME_BAD = re.compile(r"[:/|\x00-\x1f\x7f-\x9f]")
@@ -117,6 +153,8 @@ def step_id_problem(step_id: str) -> str | None:
     """Why a step id cannot be used in the decider's ids, or None."""
     if step_id.startswith(PREFIX):
         return f"begins with {PREFIX!r}, which the decider keeps for its own timers and markers"
+    if ITEM in step_id:
+        return f"holds {ITEM!r}, which the decider keeps for a map's items"
     if len(step_id) > MAX_STEP_ID:
         return f"is longer than {MAX_STEP_ID} characters (its activity ids add an attempt number, within SWF's {MAX_NAME})"
     return None

@@ -109,6 +109,7 @@ class Poller:
     def __init__(self, role: Role, live: LiveConfig, options: PollerOptions, notice: float = WAIT_NOTICE):
         self.role, self.live, self.options, self.notice = role, live, options, notice
         self._waiting_said = False
+        self._lock = threading.Lock()
 
     def say_config(self) -> None:
         """The first line: the config it runs, on stderr, so that stdout stays the article's lines."""
@@ -135,17 +136,23 @@ class Poller:
         if self.options.loop.mode is not Mode.ONCE or self._waiting_said:
             yield
             return
-        timer = threading.Timer(self.notice, self._say_waiting, (task_list,))
+        answered = threading.Event()
+        timer = threading.Timer(self.notice, self._say_waiting, (task_list, answered))
         timer.daemon = True
         timer.start()
         try:
             yield
         finally:
+            with self._lock:  # the line is said before the poll's answer is handled, or not at all
+                answered.set()
             timer.cancel()
 
-    def _say_waiting(self, task_list: str) -> None:
-        self._waiting_said = True
-        log.info(f"Waiting for {self.role.label} on task list {task_list} (Ctrl-C stops)")
+    def _say_waiting(self, task_list: str, answered: threading.Event) -> None:
+        with self._lock:
+            if answered.is_set():
+                return
+            self._waiting_said = True
+            log.info(f"Waiting for {self.role.label} on task list {task_list} (Ctrl-C stops)")
 
     def run(self, stop: Stop) -> int:
         """Poll until the run is over; the count of tasks handled."""

@@ -100,9 +100,20 @@ def format_show(data: ExecutionView) -> str:
                            f"{a.activity_id}):\n" + _indent("\n".join(lines), "  | "))
     return "\n\n".join([
         "Summary\n" + _indent(table(["", ""], summary).split("\n", 1)[1]),
+        *(["Steps\n" + _indent(format_steps(data))] if any(r.note or r.items for r in data.step_rows) else []),
         "Events\n" + _indent(table(["ID", "Type", "Time", "Details"], events)),
         "Activities\n" + _indent(activities),
     ])
+
+
+def format_steps(data: ExecutionView) -> str:
+    """Each step's state and note; a map's items, each with its attempts."""
+    lines = table(["Step", "State", "Note"], [[r.step_id, str(r.shown), r.note or "-"] for r in data.step_rows])
+    for row in data.step_rows:
+        for item in row.items:
+            attempts = ", ".join(f"{aid} {status}" for aid, status in item.attempts)
+            lines += f"\n  {row.step_id} item {item.item}: {attempts}"
+    return lines
 
 
 def format_activity(activity: ActivityRow) -> str:

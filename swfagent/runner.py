@@ -42,6 +42,7 @@ def become_subreaper() -> bool:
     False where the system has no such thing.
     """
     global _subreaper
+    os.environ.pop(TASK_MARK, None)  # a worker run as a task: its own children must not carry its task's mark
     if not sys.platform.startswith("linux"):
         return False
     try:
@@ -87,8 +88,10 @@ def reap_adopted() -> None:
     with _own_lock:
         procs = _processes()
         for pid, (state, parent) in procs.items():
-            if parent == me and state != b"Z" and pid not in _own and \
-                    any(v.startswith(TASK_MARK.encode() + b"=") for v in _environ(pid)):
+            if parent != me or pid in _own:
+                continue
+            # a zombie's environment reads empty: one re-parented here that died while its task ran is reaped too
+            if state == b"Z" or any(v.startswith(TASK_MARK.encode() + b"=") for v in _environ(pid)):
                 _adopted.add(pid)
         for pid in list(_adopted):
             if pid in procs and procs[pid][0] != b"Z":
@@ -296,9 +299,9 @@ def run_task(
             running.discard(proc)
         if ended is not None:  # timed out, canceled, given up: what it started goes with it
             stop_descendants(mark, {proc.pid})
-        if proc.returncode is not None:
-            with _own_lock:
-                _own.discard(proc.pid)
+        proc.poll()
+        with _own_lock:  # waited for, or left to reap_adopted once it exits
+            _own.discard(proc.pid)
         if _subreaper:
             reap_adopted()
         seconds = clock() - start

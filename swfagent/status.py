@@ -44,6 +44,9 @@ class StepStatus(Word):
     HELD = "held"  # SWF refused it for a passing cause: a wait timer is to start
     FAILED = "failed"
     PENDING = "pending"  # its `after` steps are not done
+    CAUGHT = "caught"  # failed for good, and its `catch:` step runs instead of what follows it
+    SIGNAL = "signal"  # a `signal:` step waiting for its signal (its timeout's timer is to start when timer_id is set)
+    SLEEP = "sleep"  # a `wait:` step whose timer is to start
 
     @property
     def shown(self) -> Shown:
@@ -66,6 +69,7 @@ _SHOWN = {
     StepStatus.COMPLETED: Shown.COMPLETED, StepStatus.SKIPPED: Shown.SKIPPED, StepStatus.FAILED: Shown.FAILED,
     StepStatus.RUNNING: Shown.RUNNING, StepStatus.WAITING: Shown.WAITING, StepStatus.RETRY: Shown.WAITING,
     StepStatus.HELD: Shown.WAITING, StepStatus.READY: Shown.PENDING, StepStatus.PENDING: Shown.PENDING,
+    StepStatus.CAUGHT: Shown.FAILED, StepStatus.SIGNAL: Shown.WAITING, StepStatus.SLEEP: Shown.WAITING,
 }
 
 

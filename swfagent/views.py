@@ -62,6 +62,26 @@ class ActivityRow:
 
 
 @dataclass(frozen=True)
+class ItemRow:
+    """One item of a map step: its number (from 1) and its attempts' activity ids and states, oldest first."""
+
+    item: int
+    attempts: tuple[tuple[str, ActivityStatus], ...]
+
+
+@dataclass(frozen=True)
+class StepRow:
+    """One step as `show` lists it: its state, a note (a map's items, the signal that completed it, when a wait
+    fires), a map's items, and the signal waited for when it waits for one."""
+
+    step_id: str
+    shown: Shown
+    note: str = ""
+    items: tuple[ItemRow, ...] = ()
+    waiting_for: str | None = None  # the signal's name, while the step waits for it
+
+
+@dataclass(frozen=True)
 class ExecutionView:
     """One execution as the console shows it: Summary, Events, Activities, and each step's state for the chart."""
 
@@ -69,6 +89,17 @@ class ExecutionView:
     events: tuple[EventRow, ...]
     activities: tuple[ActivityRow, ...]
     steps: dict[str, Shown]
+    step_rows: tuple[StepRow, ...] = ()
+
+    @property
+    def notes(self) -> dict[str, str]:
+        """Each step's note, for the live chart."""
+        return {r.step_id: r.note for r in self.step_rows if r.note}
+
+    @property
+    def waiting_for(self) -> list[str]:
+        """The signals the execution waits for, in the chart's order."""
+        return [r.waiting_for for r in self.step_rows if r.waiting_for is not None]
 
     def activity(self, activity_id: str) -> ActivityRow | None:
         """One attempt, by its activity id."""

@@ -38,7 +38,7 @@ BROKEN = [
     ("unknown after step", lambda d: d["workflow"]["steps"][1].update(after=["Nope"]), "workflow.steps[1].after: unknown step 'Nope'"),
     ("cycle", lambda d: d["workflow"]["steps"][0].update(after=["Test_Task_B"]), "workflow.steps: cycle: "),
     ("bad regex", lambda d: d["workflow"]["steps"][1].update(when={"Test_Task_A": "[a-"}), "workflow.steps[1].when.Test_Task_A: is not a valid regular expression"),
-    ("when not among after", lambda d: d["workflow"]["steps"][0].update(when={"Test_Task_B": "x"}), "workflow.steps[0].when.Test_Task_B: 'Test_Task_B' is not among this step's after"),
+    ("when not among after", lambda d: d["workflow"]["steps"][0].update(when={"Test_Task_B": "x"}), "workflow.steps[0].when.Test_Task_B: 'Test_Task_B' is not upstream of this step"),
     ("step id twice", lambda d: d["workflow"]["steps"].append({"activity": "Test_Task_A"}), "id 'Test_Task_A' is used twice"),
     ("huge timeout", lambda d: d["activities"]["Test_Task_A"].update(timeout=10**12), "must be between 1 and 31536000"),
     ("bad child policy", lambda d: d["workflow"].update(child_policy="KILL"), "workflow.child_policy: must be one of"),

@@ -29,7 +29,7 @@ def test_schedules_b_with_as_result_and_prints_the_articles_lines(offline_client
     h.add("DecisionTaskScheduled", {"taskList": {"name": "TestTasks"}})
     h.add("DecisionTaskStarted", {"scheduledEventId": len(h.events)})
     step = ARTICLE.workflow.step("Test_Task_B")
-    expected = to_swf([schedule(step, ARTICLE.activities["Test_Task_B"], 1, "b")])
+    expected = to_swf([schedule(step.id, ARTICLE.activities["Test_Task_B"], 1, "b")])
     with Stubber(offline_client) as stub:
         stub.add_response("respond_decision_task_completed", {}, {"taskToken": "tok", "decisions": expected})
         assert handle_decision_task(offline_client, ARTICLE, _task(h, previous=3)).swf == expected
@@ -103,7 +103,7 @@ def test_an_input_too_large_for_swf_goes_to_s3(offline_client: Any) -> None:
     store = FakeStore()
     with Stubber(offline_client) as stub:
         stub.add_response("respond_decision_task_completed", {}, {"taskToken": "tok", "decisions": to_swf([
-            schedule(flow.workflow.step("A"), flow.activities["A"], 1, "swfagent+s3://b/wf/run/A-1/input")])})
+            schedule("A", flow.activities["A"], 1, "swfagent+s3://b/wf/run/A-1/input")])})
         handle_decision_task(offline_client, flow, task, store)
         stub.assert_no_pending_responses()
     assert store.put == {"wf/run/A-1/input": big}
@@ -114,7 +114,7 @@ def test_a_when_on_a_result_in_s3_reads_its_text(offline_client: Any) -> None:
     task = _task(History().schedule("A").complete("A", ref).decision())
     with Stubber(offline_client) as stub:
         stub.add_response("respond_decision_task_completed", {}, {"taskToken": "tok", "decisions": to_swf([
-            schedule(DIAMOND.workflow.step("C"), DIAMOND.activities["C"], 1, ref)])})
+            schedule("C", DIAMOND.activities["C"], 1, ref)])})
         handle_decision_task(offline_client, DIAMOND, task, FakeStore({ref: "x"}))
         stub.assert_no_pending_responses()
 

@@ -142,7 +142,7 @@ def check_structure(workflow: Workflow, p: Parsed) -> None:
             (diamond,) = into
             shape, label = p.nodes[diamond]
             assert shape == "diamond"
-            assert label == [f"{'and ' if i else ''}{dep} result matches {rx.pattern}" for i, (dep, rx) in enumerate(s.when)]
+            assert label == [f"{'and ' if i else ''}{dep} {c}" for i, (dep, c) in enumerate(s.when)]
             assert {a for a, b in edges if b == diamond} == {p.by_label(d) for d in s.after}
             assert (diamond, node, "yes", False) in p.edges
             # 'no': skipped, the flow goes on to the steps after it, or to the end

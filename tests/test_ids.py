@@ -19,10 +19,14 @@ from swfagent.ids import (
     activity_id,
     attempt_of_timer,
     error_timer_id,
+    item_step_id,
     more_timer_id,
     parse_activity_id,
+    parse_item,
     parse_timer,
+    signal_timer_id,
     step_id_problem,
+    wait_step_timer_id,
     wait_timer_id,
 )
 from swfagent.limits import MAX_NAME
@@ -84,3 +88,29 @@ def test_config_refuses_a_step_id_the_codec_cannot_take(step_id: str, tmp_path: 
     data["workflow"]["steps"][1]["after"] = [step_id]
     with pytest.raises(ConfigError, match=r"workflow\.steps\[0\]\.id: step id .* give it another id"):
         load_config(write_config(tmp_path / "config.yaml", data))
+
+
+ITEM = st.integers(min_value=1, max_value=100_000)
+
+
+@given(STEP, ITEM, ATTEMPT, WAITS)
+def test_a_map_items_ids_parse_back(step: str, item: int, attempt: int, waits: int) -> None:
+    item_id = item_step_id(step, item)
+    assert parse_item(item_id) == (step, item)
+    assert parse_activity_id(activity_id(item_id, attempt)) == (item_id, attempt)
+    timer = parse_timer(wait_timer_id(activity_id(item_id, attempt), waits))
+    assert (timer.kind, timer.step, timer.attempt, timer.waits) == (TimerKind.WAIT, item_id, attempt, waits)
+    assert len(wait_timer_id(activity_id(item_id, attempt), waits)) <= MAX_NAME
+    assert parse_item(step) is None  # a step's own id is never an item's
+
+
+@given(STEP)
+def test_a_wait_and_a_signal_steps_timers_parse_back(step: str) -> None:
+    for made, kind in ((wait_step_timer_id(step), TimerKind.STEP_WAIT), (signal_timer_id(step), TimerKind.SIGNAL)):
+        timer = parse_timer(made)
+        assert (timer.kind, timer.step) == (kind, step)
+        assert parse_activity_id(made) == (None, 0) and len(made) <= MAX_NAME
+
+
+def test_a_step_id_with_the_items_mark_is_refused() -> None:
+    assert step_id_problem("Convert@1") is not None

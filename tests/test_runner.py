@@ -173,3 +173,30 @@ def test_a_daemon_of_a_task_that_completed_is_left_running_and_reaped_once_it_ex
         "print('reaped')\n")
     done = subprocess.run([PY, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=30)
     assert done.stdout.strip() == "reaped", done.stderr
+
+
+ZOMBIES = """
+import os, sys
+from swfagent.runner import become_subreaper, run_task
+assert become_subreaper()
+for _ in range(3):  # a job started in the background that ends while its task still runs
+    run_task(["sh", "-c", "(sleep 0.2 &); sleep 0.6"], None)
+me = str(os.getpid())
+zombies = []
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        stat = open(f"/proc/{pid}/stat").read()
+    except OSError:
+        continue
+    state, parent = stat[stat.rfind(")") + 2:].split()[:2]
+    if parent == me and state == "Z":
+        zombies.append(pid)
+print(len(zombies))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a child subreaper is Linux's")
+def test_a_daemon_that_dies_while_its_task_runs_is_reaped() -> None:
+    done = subprocess.run([PY, "-c", ZOMBIES], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "0"  # no zombie children pile up in a long-running worker

@@ -119,13 +119,26 @@ def test_each_login_is_its_own_session_which_expires_and_logs_out() -> None:
     assert two.get("/page").status_code == 302  # expired
 
 
-def test_wrong_tokens_slow_down_the_next_tries() -> None:
-    client = _app(TOKEN, None).test_client()
+def test_wrong_tokens_slow_down_that_client_and_no_other() -> None:
+    app = _app(TOKEN, None)
+    guesser = app.test_client()
+    guesser.environ_base["REMOTE_ADDR"] = "10.0.0.66"
     for _ in range(5):
-        assert _login(client, "wrong-wrong-wrong-wrong").status_code == 401
-    slowed = _login(client, TOKEN)  # even the right token waits: a guesser learns nothing from the answer
+        assert _login(guesser, "wrong-wrong-wrong-wrong").status_code == 401
+    slowed = _login(guesser, TOKEN)  # even the right token waits: a guesser learns nothing from the answer
     assert slowed.status_code == 429 and int(slowed.headers["Retry-After"]) >= 1
     assert "Too many wrong tokens" in slowed.get_data(as_text=True)
+    person = app.test_client()
+    person.environ_base["REMOTE_ADDR"] = "10.0.0.7"
+    assert _login(person, TOKEN).status_code == 303  # the guesses lock nobody else out
+
+
+def test_wrong_bearer_tokens_count_and_are_slowed_too() -> None:
+    client = _app(TOKEN, None).test_client()
+    for _ in range(5):
+        assert client.get("/page", headers={"Authorization": "Bearer wrong-wrong-wrong-wrong"}).status_code == 302
+    assert client.get("/page", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 429
+    assert _login(client, TOKEN).status_code == 429  # the same client, by the form
 
 
 @pytest.mark.parametrize("token", ["", " ", "short", " " + TOKEN])

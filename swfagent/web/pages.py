@@ -152,7 +152,8 @@ def execution() -> str:
                   for a in data.activities] if tab == "activities" else []
     return render_template(
         "execution.html", s=summary, tab=tab, events=events, activities=activities,
-        chart=Markup(graph.svg(config.workflow, data.steps)),
+        chart=Markup(graph.svg(config.workflow, data.steps, data.notes)), waiting_for=data.waiting_for,
+        step_rows=data.step_rows,
         is_open=summary.status == ExecutionStatus.OPEN, note=NOTES.get(request.args.get("said", "")),
         refresh=REFRESH if len(data.events) < LONG_HISTORY else REFRESH_LONG,
         started=local_time(summary.started), closed=local_time(summary.closed),
@@ -185,7 +186,8 @@ def action() -> Any:
         abort(400, f"Actions: {', '.join(ACTIONS)}.")
 
     def confirm(error: str | None = None) -> str:
-        return render_template("confirm.html", do=do, workflow_id=workflow_id, run_id=run_id or "", error=error)
+        return render_template("confirm.html", do=do, workflow_id=workflow_id, run_id=run_id or "", error=error,
+                               signal_name=request.values.get("signal_name", ""))
 
     if request.method == "GET":
         return confirm()

@@ -81,28 +81,35 @@ class Sessions:
 
 
 class SlowDown:
-    """Wrong tokens: after FREE_TRIES in a row, each next try waits twice as long as the last (up to LOCKOUT_CAP)."""
+    """Wrong tokens, counted per client address: after FREE_TRIES in a row, that client's next try waits twice as
+    long as the last (up to LOCKOUT_CAP). One client's guesses never lock another out."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic):
         self.clock = clock
-        self.wrong = 0
-        self.until = 0.0
+        self._wrong: dict[str, tuple[int, float]] = {}  # client -> (wrong tokens in a row, when it may try again)
         self._lock = threading.Lock()
 
-    def wait(self) -> float:
-        """Seconds until a token may be tried again (0: now)."""
+    def wait(self, client: str) -> float:
+        """Seconds until this client may try a token again (0: now)."""
         with self._lock:
-            return max(0.0, self.until - self.clock())
+            return max(0.0, self._wrong.get(client, (0, 0.0))[1] - self.clock())
 
-    def failed(self) -> None:
+    def failed(self, client: str) -> None:
         with self._lock:
-            self.wrong += 1
-            if self.wrong >= FREE_TRIES:
-                self.until = self.clock() + min(LOCKOUT_CAP, 2 ** (self.wrong - FREE_TRIES))
+            wrong = self._wrong.get(client, (0, 0.0))[0] + 1
+            until = self.clock() + min(LOCKOUT_CAP, 2 ** (wrong - FREE_TRIES)) if wrong >= FREE_TRIES else 0.0
+            if client not in self._wrong and len(self._wrong) >= MAX_SESSIONS:  # bounded: forget the oldest
+                del self._wrong[next(iter(self._wrong))]
+            self._wrong[client] = (wrong, until)
 
-    def passed(self) -> None:
+    def passed(self, client: str) -> None:
         with self._lock:
-            self.wrong, self.until = 0, 0.0
+            self._wrong.pop(client, None)
+
+
+def _client() -> str:
+    """Who is asking: the client's address (behind --behind-tls, the one the proxy names)."""
+    return request.remote_addr or "?"
 
 
 def same(given: str | None, expected: str) -> bool:
@@ -158,8 +165,7 @@ class Security:
             if request.method == "POST" and not same(request.form.get("csrf"), self.login_csrf):
                 abort(403, STALE_FORM)
             return None
-        bearer = request.headers.get("Authorization", "")
-        by_bearer = self.token is not None and bearer.startswith("Bearer ") and same(bearer[7:], self.token)
+        by_bearer = self._bearer()
         if self.token is not None and not (by_bearer or self.sessions.valid(request.cookies.get(COOKIE))):
             if request.method == "GET":
                 return redirect(url_for("security.login", next=request.full_path))
@@ -169,6 +175,26 @@ class Security:
         if request.method == "POST" and not by_bearer and not same(request.form.get("csrf"), self.csrf):
             abort(403, STALE_FORM)
         return None
+
+    def _bearer(self) -> bool:
+        """True for a request with the right `Authorization: Bearer TOKEN`; a wrong one counts as a wrong token, and a
+        client in its slow-down is answered 429 before its token is looked at."""
+        bearer = request.headers.get("Authorization", "")
+        if self.token is None or not bearer.startswith("Bearer "):
+            return False
+        self._not_slowed()
+        if same(bearer[7:], self.token):
+            self.slow_down.passed(_client())
+            return True
+        self.slow_down.failed(_client())
+        return False
+
+    def _not_slowed(self) -> None:
+        """429, with Retry-After, while this client waits after wrong tokens."""
+        wait = self.slow_down.wait(_client())
+        if wait > 0:
+            page = render_template("login.html", next="/", wrong=False, wait=int(wait) + 1)
+            abort(Response(page, 429, {"Retry-After": str(int(wait) + 1)}))
 
     @staticmethod
     def headers(response: Response) -> Response:
@@ -184,17 +210,14 @@ class Security:
         def login() -> Any:
             target = local_path(request.values.get("next", "/"))
             if request.method == "POST":
-                wait = self.slow_down.wait()
-                if wait > 0:
-                    page = render_template("login.html", next=target, wrong=False, wait=int(wait) + 1)
-                    return page, 429, {"Retry-After": str(int(wait) + 1)}
+                self._not_slowed()
                 if self.token is not None and same(request.form.get("token"), self.token):
-                    self.slow_down.passed()
+                    self.slow_down.passed(_client())
                     response = redirect(target, 303)
                     response.set_cookie(COOKIE, self.sessions.new(), max_age=int(self.sessions.seconds), httponly=True,
                                         samesite="Strict", secure=self.behind_tls or request.is_secure)
                     return response
-                self.slow_down.failed()
+                self.slow_down.failed(_client())
                 return render_template("login.html", next=target, wrong=True, wait=0), 401
             return render_template("login.html", next=target, wrong=False, wait=0)
 

@@ -28,7 +28,7 @@ test: $(VENV)/.installed
 
 # the property tests with 20 times as many inputs as make test gives them (about a minute)
 fuzz: $(VENV)/.installed
-	HYPOTHESIS_PROFILE=deep $(PY) -m pytest -q -n auto tests/test_fuzz.py tests/test_decide_properties.py tests/test_decide_states_properties.py tests/test_ids.py tests/test_web_fuzz.py
+	HYPOTHESIS_PROFILE=deep $(PY) -m pytest -q -n auto tests/test_fuzz.py tests/test_decide_properties.py tests/test_decide_states_properties.py tests/test_ids.py tests/test_web_fuzz.py tests/test_local_http_fuzz.py
 
 lint: $(VENV)/.installed
 	$(PIP) ruff mypy types-PyYAML

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from botocore.model import Shape
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from swfagent.local.api import _service_model, operations
@@ -138,8 +138,7 @@ def requests(draw: st.DrawFn, port: int) -> tuple[bytes, bytes]:
     return ("\r\n".join(head) + "\r\n\r\n").encode("utf-8"), body
 
 
-@given(data=st.data())
-@settings(max_examples=150)
+@given(data=st.data())  # examples: the profile's (make fuzz: 20 times more)
 def test_no_request_gets_a_5xx_or_an_html_page(local: Local, data: st.DataObject) -> None:
     endpoint = local.env["AWS_ENDPOINT_URL_SWF"]
     request, body = data.draw(requests(address(endpoint)[1]))

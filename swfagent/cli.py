@@ -266,16 +266,13 @@ def run(argv: list[str] | None = None, prog: str | None = None, *, signals: bool
         target: Target | None = None) -> int:
     """Parse and run one command; `signals` installs the pollers' SIGTERM/SIGINT handlers (the entry point's);
     `target`: the SWF to reach instead of boto3's own settings (the demo's embedded SWF)."""
-    try:
+    try:  # a closed pipe (`| head`), --help's included, ends the command quietly
         args = (script_parser(SCRIPTS[prog], prog) if prog in SCRIPTS else parser()).parse_args(argv)
-    except BrokenPipeError:  # --help into `| head`
-        return _pipe_closed()
-    rt = Runtime(prog or f"swfagent {args.command}", target=target)
-    if signals and args.command in ("decider", "worker"):
-        install_signal_handlers(rt.stop, rt.running)
-        if args.command == "worker":
-            become_subreaper()  # a task's daemons come back to the worker, which stops them with the task
-    try:
+        rt = Runtime(prog or f"swfagent {args.command}", target=target)
+        if signals and args.command in ("decider", "worker"):
+            install_signal_handlers(rt.stop, rt.running)
+            if args.command == "worker":
+                become_subreaper()  # a task's daemons come back to the worker, which stops them with the task
         code = int(args.func(args, rt))
         sys.stdout.flush()  # here, where a closed pipe can be told apart, not at the interpreter's exit
         return code

@@ -277,20 +277,9 @@ def run_task(
         out, err = folder / "stdout", folder / "stderr"
         mark = secrets.token_hex(16)
         start = clock()
-        try:
-            with stdin.open("rb") as fin, out.open("wb") as fout, err.open("wb") as ferr, _own_lock:
-                proc = subprocess.Popen(argv, stdin=fin, stdout=fout, stderr=ferr, cwd=cwd,
-                                        env={**(os.environ if env is None else env), TASK_MARK: mark},
-                                        start_new_session=True)
-                _own.add(proc.pid)
-        except FileNotFoundError:
-            if cwd is not None and not Path(cwd).is_dir():
-                return TaskResult(TaskOutcome.FAILED, reason=shorten(f"working directory not found: {cwd}", MAX_REASON))
-            return TaskResult(TaskOutcome.FAILED, reason=shorten(f"command not found: {argv[0]}", MAX_REASON))
-        except PermissionError:
-            return TaskResult(TaskOutcome.FAILED, reason=shorten(f"permission denied: {argv[0]} (is it executable?)", MAX_REASON))
-        except OSError as exc:
-            return TaskResult(TaskOutcome.FAILED, reason=shorten(f"cannot run {argv[0]}: {exc.strerror or exc}", MAX_REASON))
+        proc = _spawn(argv, stdin, out, err, cwd, {**(os.environ if env is None else env), TASK_MARK: mark})
+        if isinstance(proc, TaskResult):
+            return proc
         running = running or RunningTasks()
         running.add(proc, mark)
         try:
@@ -317,6 +306,24 @@ def run_task(
             return TaskResult(TaskOutcome.COMPLETED, exit_code=0, seconds=seconds, oversize=size,
                               output=out if spool is not None else None)
         return TaskResult(TaskOutcome.COMPLETED, result=result, exit_code=0, seconds=seconds)
+
+
+def _spawn(argv: list[str], stdin: Path, out: Path, err: Path, cwd: Path | str | None,
+           env: Mapping[str, str]) -> subprocess.Popen[bytes] | TaskResult:
+    """The task's process, in a session of its own and known to reap_adopted; or why it could not start."""
+    try:
+        with stdin.open("rb") as fin, out.open("wb") as fout, err.open("wb") as ferr, _own_lock:
+            proc = subprocess.Popen(argv, stdin=fin, stdout=fout, stderr=ferr, cwd=cwd, env=env, start_new_session=True)
+            _own.add(proc.pid)
+        return proc
+    except FileNotFoundError:
+        if cwd is not None and not Path(cwd).is_dir():
+            return TaskResult(TaskOutcome.FAILED, reason=shorten(f"working directory not found: {cwd}", MAX_REASON))
+        return TaskResult(TaskOutcome.FAILED, reason=shorten(f"command not found: {argv[0]}", MAX_REASON))
+    except PermissionError:
+        return TaskResult(TaskOutcome.FAILED, reason=shorten(f"permission denied: {argv[0]} (is it executable?)", MAX_REASON))
+    except OSError as exc:
+        return TaskResult(TaskOutcome.FAILED, reason=shorten(f"cannot run {argv[0]}: {exc.strerror or exc}", MAX_REASON))
 
 
 def _supervise(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 from botocore.exceptions import ClientError
@@ -18,6 +18,19 @@ H, E, D = Poll.HANDLED, Poll.EMPTY, Poll.DROPPED
 
 def _throttled(code: str = "ThrottlingException") -> ClientError:
     return ClientError({"Error": {"Code": code, "Message": "slow down"}}, "RespondActivityTaskCompleted")
+
+
+def _scripted(results: list[object], stop: Any) -> Any:
+    """A poll that raises each exception of `results` in turn, then handles a task and asks the loop to stop."""
+
+    def poll() -> Poll:
+        r = results.pop(0)
+        if isinstance(r, Exception):
+            raise r
+        stop.request()
+        return H
+
+    return poll
 
 
 def test_backoff_doubles_and_caps() -> None:
@@ -116,13 +129,7 @@ def test_fast_empty_polls_back_off_instead_of_spinning() -> None:
 def test_the_loop_survives_an_error_and_backs_off() -> None:
     stop = FakeStop()
     results: list[object] = [RuntimeError("boom"), H]
-
-    def poll() -> Poll:
-        r = results.pop(0)
-        if isinstance(r, Exception):
-            raise r
-        stop.request()
-        return H
+    poll = _scripted(results, stop)
 
     assert run_loop(poll, LoopOptions(Mode.LOOP), stop, timing=Timing(rand=lambda: 0)) == 1
     assert stop.waits == [1.0]
@@ -270,13 +277,7 @@ def test_retry_logs_each_retry_with_the_code_only(capsys: pytest.CaptureFixture[
 def test_the_loop_pauses_after_errors_as_a_report_retries() -> None:
     stop = FakeStop()
     results: list[object] = [RuntimeError("1"), RuntimeError("2"), RuntimeError("3"), H]
-
-    def poll() -> Poll:
-        r = results.pop(0)
-        if isinstance(r, Exception):
-            raise r
-        stop.request()
-        return H
+    poll = _scripted(results, stop)
 
     assert run_loop(poll, LoopOptions(Mode.LOOP), stop, timing=Timing(rand=lambda: 0.5)) == 1
     assert stop.waits == [1.25, 2.5, 5.0]

@@ -136,7 +136,7 @@ def is_error_timer(timer_id: str) -> bool:
     return timer_id.startswith(_ERROR_TIMER) and parse_timer(timer_id).kind is TimerKind.ERROR
 
 
-_NAME_BAD = re.compile(r"[:/|\x00-\x1f\x7f-\x9f]")
+NAME_FORBIDDEN = re.compile(r"[:/|\x00-\x1f\x7f-\x9f]")  # SWF refuses these in a name or an id
 
 
 def swf_name_problem(value: str) -> str | None:
@@ -144,7 +144,7 @@ def swf_name_problem(value: str) -> str | None:
     '|' or control characters, no space at either end, and not the word 'arn'."""
     if not value or len(value) > MAX_NAME:
         return f"must be 1 to {MAX_NAME} characters"
-    if value != value.strip() or value == "arn" or _NAME_BAD.search(value):
+    if value != value.strip() or value == "arn" or NAME_FORBIDDEN.search(value):
         return "is not a valid SWF name (no ':', '/', '|', control characters or edge spaces; not 'arn')"
     return None
 

@@ -25,6 +25,7 @@ import botocore.session
 from botocore.model import ListShape, Shape, StructureShape
 from werkzeug.wrappers import Response
 
+from ..ids import NAME_FORBIDDEN
 from ..limits import MAX_PAGE, MAX_REQUEST_BYTES, MAX_RETENTION_DAYS, MAX_TIMEOUT
 from .engine import ACTIVITY, DECISION, Engine, UnknownRegion
 from .faults import describe_limits, parse_faults
@@ -363,7 +364,6 @@ def client_gone(environ: dict[str, Any]) -> Callable[[], bool]:
 VALIDATION = "com.amazon.coral.validate#ValidationException"
 SERIALIZATION = "com.amazon.coral.service#SerializationException"
 ID_RULE = "must not contain a <code>:</code> (colon)"  # the model's words on the members that follow SWF's id rules
-ID_FORBIDDEN = re.compile(r"[:/|\u0000-\u001f\u007f-\u009f]")
 
 
 class Invalid(Exception):
@@ -492,7 +492,7 @@ def _id_rule(where: str, value: Any) -> None:
     """SWF's rule for ids and names: no ':', '/', '|' or control characters, not the string 'arn'."""
     if not isinstance(value, str):
         return
-    if ID_FORBIDDEN.search(value) or value == "arn":
+    if NAME_FORBIDDEN.search(value) or value == "arn":
         raise _invalid(where, value, "Member must not contain ':', '/', '|' or control characters, nor be 'arn'")
     if value != value.strip():
         raise _invalid(where, value, "Member must not start or end with whitespace")

@@ -14,6 +14,7 @@ import yaml
 
 from .conditions import Condition, parse_condition
 from .errors import ConfigError
+from .cron import cron_problem
 from .ids import step_id_problem, swf_name_problem
 from .limits import MAX_DESCRIPTION, MAX_HISTORY_EVENTS, MAX_NAME, MAX_RETENTION_DAYS, MAX_TIMEOUT, MAX_VERSION
 
@@ -58,6 +59,7 @@ class StepKind(enum.Enum):
     SIGNAL = "signal"
     WAIT = "wait"
     FAIL = "fail"
+    CHILD = "child"
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,11 @@ class Step:
     catch: str | None = None  # the step that runs when this one fails for good
     fail: str | None = None  # FAIL: the execution's failure reason
     caught_by: str | None = None  # a catch target: the step whose failure it handles
+    workflow: str | None = None  # CHILD: the workflow type it runs as a child execution
+    retries: int = 0  # CHILD: further attempts after a failed child (an activity's are under activities:)
+    retry_delay: int = 0  # CHILD: seconds before the first retry, doubled each time...
+    retry_max_delay: int = 300  # CHILD: ...up to this
+    batch_size: int | None = None  # MAP: the items run in child executions of at most this many items each
 
     def tolerates(self, failed: int, items: int) -> bool:
         """True when a map with this many failed items of this many is still within its tolerated failures."""
@@ -94,6 +101,27 @@ class Step:
     def needs(self) -> tuple[str, ...]:
         """The steps it waits for: after: (with for_each), or for a catch target the step it catches."""
         return (self.caught_by,) if self.caught_by is not None else self.after
+
+
+@dataclass(frozen=True)
+class ChildType:
+    """What a StartChildWorkflowExecution needs to know of the workflow type a child step runs."""
+
+    name: str
+    version: str
+    task_list: str
+    execution_timeout: int
+    decision_timeout: int
+    child_policy: str = "TERMINATE"  # what happens to the child's own children when it closes
+
+
+@dataclass(frozen=True)
+class Repeat:
+    """A workflow that runs again: every so many seconds, or at a cron schedule's next time, after its chart ends."""
+
+    every: int | None = None
+    cron: str | None = None
+    on_failure: str = "stop"  # stop: a failed run ends the chain; continue: the next run starts all the same
 
 
 @dataclass(frozen=True)
@@ -110,6 +138,15 @@ class Workflow:
     activities: dict[str, Activity] = field(hash=False)
     max_history_events: int = 10_000
     results_s3: str | None = None  # s3://BUCKET/PREFIX: values over SWF's 32,768 characters go there
+    child_types: dict[str, ChildType] = field(default_factory=dict, hash=False)  # the types its child steps run
+    repeat: Repeat | None = None
+    continue_after_events: int = 10_000  # past this, continue as new at the next point with no step open
+
+    @property
+    def own_type(self) -> ChildType:
+        """This workflow as a child type: a batched map's children run it."""
+        return ChildType(self.name, self.version, self.task_list, self.execution_timeout, self.decision_timeout,
+                         self.child_policy)
 
     def step(self, step_id: str) -> Step:
         """The step with this id."""
@@ -281,7 +318,10 @@ def _activity(top: _Section, name: str, data: Any, task_list: str, base: Path) -
 
 
 STEP_KEYS = ("id", "activity", "after", "when", "unless", "for_each", "max_concurrency", "tolerated_failures",
-             "signal", "timeout", "wait", "catch", "fail")
+             "signal", "timeout", "wait", "catch", "fail", "workflow", "retries", "retry_delay", "retry_max_delay",
+             "batch_size")
+_STEP_KINDS = {"activity": StepKind.TASK, "workflow": StepKind.CHILD, "signal": StepKind.SIGNAL, "wait": StepKind.WAIT,
+               "fail": StepKind.FAIL}
 _ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)")
 
 
@@ -340,13 +380,32 @@ def _wait(s: _Section) -> dict[str, Any]:
     raise s.error("must be seconds, {until: STEP} or {until: \"2026-12-24T06:00:00Z\"}", "wait")
 
 
-def _step(s: _Section, i: int, activities: dict[str, Activity]) -> Step:
-    kinds = [k for k in ("activity", "signal", "wait", "fail") if s.has(k)]
+def _child(s: _Section) -> dict[str, Any]:
+    """A `workflow:` step's keys: the type it runs and its retries."""
+    if s.has("for_each"):
+        raise s.error("goes with activity: only (a map runs an activity per item; batch_size: runs them in children)",
+                      "for_each")
+    return {"workflow": s.text("workflow", name=True), "retries": s.number("retries", default=0, high=100),
+            "retry_delay": s.number("retry_delay", default=0), "retry_max_delay": s.number("retry_max_delay", default=300)}
+
+
+def _step_kind(s: _Section) -> StepKind:
+    kinds = [k for k in _STEP_KINDS if s.has(k)]
     if not kinds:
-        raise s.error("needs one of activity, signal, wait or fail", "activity")
+        raise s.error("needs one of activity, workflow, signal, wait or fail", "activity")
     if len(kinds) > 1:
-        raise s.error(f"a step is one of activity, signal, wait or fail: not {kinds[0]} and {kinds[1]} together", kinds[1])
-    kind = {"activity": StepKind.TASK, "signal": StepKind.SIGNAL, "wait": StepKind.WAIT, "fail": StepKind.FAIL}[kinds[0]]
+        raise s.error(f"a step is one of activity, workflow, signal, wait or fail: not {kinds[0]} and {kinds[1]} "
+                      "together", kinds[1])
+    kind = _STEP_KINDS[kinds[0]]
+    if kind is not StepKind.CHILD:
+        for key in ("retries", "retry_delay", "retry_max_delay"):
+            if s.has(key):
+                raise s.error("goes with workflow: only (an activity's retries are under activities:)", key)
+    return kind
+
+
+def _step(s: _Section, i: int, activities: dict[str, Activity]) -> Step:
+    kind = _step_kind(s)
     activity = ""
     extra: dict[str, Any] = {}
     if kind is StepKind.TASK:
@@ -357,7 +416,10 @@ def _step(s: _Section, i: int, activities: dict[str, Activity]) -> Step:
             kind = StepKind.MAP
             extra["for_each"] = s.text("for_each", name=True)
             extra["max_concurrency"] = s.optional_int("max_concurrency")
+            extra["batch_size"] = s.optional_int("batch_size")
             extra["tolerated_failures"], extra["tolerated_percent"] = _tolerance(s)
+    elif kind is StepKind.CHILD:
+        extra.update(_child(s))
     elif kind is StepKind.SIGNAL:
         extra["signal"] = s.text("signal", name=True)
         extra["timeout"] = s.optional_int("timeout")
@@ -366,7 +428,7 @@ def _step(s: _Section, i: int, activities: dict[str, Activity]) -> Step:
     else:
         extra["fail"] = s.text("fail")
     if kind is not StepKind.MAP:
-        for key in ("max_concurrency", "tolerated_failures"):
+        for key in ("max_concurrency", "tolerated_failures", "batch_size"):
             if s.has(key):
                 raise s.error("goes with for_each: (a map step) only", key)
     if kind is not StepKind.SIGNAL and s.has("timeout"):
@@ -375,7 +437,8 @@ def _step(s: _Section, i: int, activities: dict[str, Activity]) -> Step:
         if kind is StepKind.FAIL:
             raise s.error("a fail: step cannot be caught", "catch")
         extra["catch"] = s.text("catch", name=True)
-    step_id = s.text("id", default=activity, name=True) if activity else s.text("id", name=True)
+    default_id = activity or extra.get("workflow") or ""
+    step_id = s.text("id", default=default_id, name=True) if default_id else s.text("id", name=True)
     problem = step_id_problem(step_id)
     if problem is not None:
         raise s.error(f"step id {step_id!r} {problem}: give it another id:", "id")
@@ -477,6 +540,49 @@ def _results(section: _Section) -> S3Location:
     return S3Location(bucket, prefix.strip("/"))
 
 
+WORKFLOW_KEYS = ("name", "version", "task_list", "execution_timeout", "decision_timeout", "child_policy", "steps",
+                 "max_history_events", "repeat", "continue_after_events")
+
+
+def _repeat(r: _Section) -> Repeat:
+    """`repeat: {every: SECONDS}` or `{cron: "m h dom mon dow"}`, with `on_failure: stop|continue`."""
+    if r.has("every") == r.has("cron"):
+        raise r.error("needs one of every (seconds) or cron (\"m h dom mon dow\")")
+    on_failure = r.text("on_failure", default="stop")
+    if on_failure not in ("stop", "continue"):
+        raise r.error(f"must be stop or continue, not {on_failure[:40]!r}", "on_failure")
+    if r.has("every"):
+        return Repeat(every=r.number("every", low=1), on_failure=on_failure)
+    text = r.text("cron")
+    problem = cron_problem(text)
+    if problem is not None:
+        raise r.error(problem, "cron")
+    return Repeat(cron=text, on_failure=on_failure)
+
+
+def resolve_children(workflows: dict[str, Workflow], top: Any = None) -> dict[str, Workflow]:
+    """Each workflow with the types its `workflow:` steps run; a step naming no workflow of the file is an error."""
+    types = {name: w.own_type for name, w in workflows.items()}
+    out: dict[str, Workflow] = {}
+    for name, w in workflows.items():
+        for step in w.steps:
+            if step.workflow is None:
+                continue
+            if step.workflow == name:
+                raise ConfigError(f"{_where(top)}workflow.steps[{step.index}].workflow: a workflow cannot run "
+                                  "itself as a step")
+            if step.workflow not in types:
+                raise ConfigError(f"{_where(top)}workflow.steps[{step.index}].workflow: unknown workflow "
+                                  f"'{_key(step.workflow)}' (not under workflows:)")
+        used = {s.workflow for s in w.steps if s.workflow is not None}
+        out[name] = replace(w, child_types={t: types[t] for t in sorted(used)})
+    return out
+
+
+def _where(top: Any) -> str:
+    return f"{top.path}: " if top is not None else ""
+
+
 def parse_config(data: Any, path: Path) -> Config:
     """Validate a parsed YAML document; the commands run from the config file's folder."""
     top = _Section(path, "", data, ("domain", "workflow", "activities", "alerts", "results"))
@@ -486,11 +592,7 @@ def parse_config(data: Any, path: Path) -> Config:
         description=d.text("description", default="swfagent workflows"),
         retention_days=d.number("retention_days", default=1, high=MAX_RETENTION_DAYS),
     )
-    w = top.section(
-        "workflow",
-        ("name", "version", "task_list", "execution_timeout", "decision_timeout",
-         "child_policy", "steps", "max_history_events"),
-    )
+    w = top.section("workflow", WORKFLOW_KEYS)
     task_list = w.text("task_list", name=True)
     acts = top.section("activities", None)  # keys are activity names: checked one by one below
     base = path.resolve().parent
@@ -503,6 +605,7 @@ def parse_config(data: Any, path: Path) -> Config:
     if child_policy not in CHILD_POLICIES:
         raise w.error(f"must be one of {', '.join(CHILD_POLICIES)}", "child_policy")
     results = _results(top.section("results", ("s3",))) if top.has("results") else None
+    max_events = w.number("max_history_events", default=10_000, low=10, high=MAX_HISTORY_EVENTS)
     workflow = Workflow(
         name=w.text("name", name=True),
         version=w.version("version"),
@@ -512,9 +615,13 @@ def parse_config(data: Any, path: Path) -> Config:
         child_policy=child_policy,
         steps=_steps(top, w.raw("steps"), activities),
         activities=activities,
-        max_history_events=w.number("max_history_events", default=10_000, low=10, high=MAX_HISTORY_EVENTS),
+        max_history_events=max_events,
         results_s3=results.url if results else None,
+        repeat=_repeat(w.section("repeat", ("every", "cron", "on_failure"))) if w.has("repeat") else None,
+        continue_after_events=w.number("continue_after_events", default=min(10_000, max_events * 4 // 5), low=10,
+                                       high=max_events),
     )
+    workflow = resolve_children({workflow.name: workflow}, top)[workflow.name]
     alerts = None
     if top.has("alerts"):
         a = top.section("alerts", ("sns_topic_arn", "command"))

@@ -11,11 +11,12 @@ import datetime as dt
 import json
 import math
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 
-from .config import Activity, Step, StepKind, Workflow, parse_time
+from .config import Activity, ChildType, Step, StepKind, Workflow, parse_time
 from .decisions import (
     Decision,
+    continue_as_new,
     DecisionType,
     cancel,
     cancel_timer,
@@ -23,16 +24,19 @@ from .decisions import (
     fail,
     marker,
     request_cancel,
+    request_cancel_external,
     schedule_activity,
     start_timer,
     to_swf,
 )
+from .decisions import start_child as start_child_decision
 from .history import ActivityState, ExecutionState, Refusal
 from .ids import (
     DECIDER_ERROR,
     SIGNAL_TAKEN,
     TimerKind,
     activity_id,
+    child_workflow_id,
     error_timer_id,
     item_step_id,
     more_timer_id,
@@ -70,6 +74,19 @@ CAUSES: dict[str, Lasts] = {
     # StartTimerFailed
     "TIMER_CREATION_RATE_EXCEEDED": Lasts.PASSING, "OPEN_TIMERS_LIMIT_EXCEEDED": Lasts.PASSING,
     "TIMER_ID_ALREADY_IN_USE": Lasts.LASTING,
+    # StartChildWorkflowExecutionFailed (DEFAULT_TASK_LIST_UNDEFINED is above)
+    "CHILD_CREATION_RATE_EXCEEDED": Lasts.PASSING, "OPEN_CHILDREN_LIMIT_EXCEEDED": Lasts.PASSING,
+    "OPEN_WORKFLOWS_LIMIT_EXCEEDED": Lasts.PASSING,
+    "WORKFLOW_TYPE_DOES_NOT_EXIST": Lasts.LASTING, "WORKFLOW_TYPE_DEPRECATED": Lasts.LASTING,
+    "WORKFLOW_ALREADY_RUNNING": Lasts.LASTING, "DEFAULT_CHILD_POLICY_UNDEFINED": Lasts.LASTING,
+    "DEFAULT_EXECUTION_START_TO_CLOSE_TIMEOUT_UNDEFINED": Lasts.LASTING,
+    "DEFAULT_TASK_START_TO_CLOSE_TIMEOUT_UNDEFINED": Lasts.LASTING,
+    # ContinueAsNewWorkflowExecutionFailed (and the causes of the other closing decisions)
+    "CONTINUE_AS_NEW_WORKFLOW_EXECUTION_RATE_EXCEEDED": Lasts.PASSING,
+    # RequestCancel- and SignalExternalWorkflowExecutionFailed: the child closed meanwhile, or a rate
+    "UNKNOWN_EXTERNAL_WORKFLOW_EXECUTION": Lasts.MOOT,
+    "REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_RATE_EXCEEDED": Lasts.PASSING,
+    "SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_RATE_EXCEEDED": Lasts.PASSING,
     # CancelTimerFailed, RequestCancelActivityTaskFailed: the timer fired or the activity closed meanwhile
     "TIMER_ID_UNKNOWN": Lasts.MOOT, "ACTIVITY_ID_UNKNOWN": Lasts.MOOT,
     # Complete-, Fail-, CancelWorkflowExecutionFailed: events came in while the decider was deciding
@@ -79,6 +96,9 @@ CAUSES: dict[str, Lasts] = {
 }
 # SWF's causes that pass by themselves (rates, open limits): the step waits and tries again, its retries untouched.
 PASSING = frozenset(cause for cause, lasts in CAUSES.items() if lasts is Lasts.PASSING)
+
+
+TYPED = ("ScheduleActivityTask", "StartChildWorkflowExecution")  # refusals whose target is a type's name and version
 
 
 def lasts(cause: str) -> Lasts:
@@ -137,7 +157,7 @@ class Answer:
         return to_swf(self.decisions)
 
 
-def retry_delay(activity: Activity, retry: int) -> int:
+def retry_delay(activity: Retries, retry: int) -> int:
     """Seconds before retry number `retry` (1 for the first): retry_delay doubled each time, capped."""
     return int(doubling(retry, activity.retry_delay, activity.retry_max_delay)) if activity.retry_delay > 0 else 0
 
@@ -155,8 +175,13 @@ def refusal_reason(step_id: str, refusal: Refusal) -> str:
         "ACTIVITY_TYPE_DEPRECATED": f"activity type {what} is deprecated in SWF: give it a new version in config.yaml "
                                     "and run python register_swf.py",
         "OPERATION_NOT_PERMITTED": f"the decider's IAM policy does not allow {refusal.decision} for "
-                                   f"{what if refusal.decision == 'ScheduleActivityTask' else 'its timers'}: "
+                                   f"{what if refusal.decision in TYPED else 'its timers'}: "
                                    "see python -m swfagent policies",
+        "WORKFLOW_TYPE_DOES_NOT_EXIST": f"workflow type {what} is not registered: run python register_swf.py",
+        "WORKFLOW_TYPE_DEPRECATED": f"workflow type {what} is deprecated in SWF: give it a new version in config.yaml "
+                                    "and run python register_swf.py",
+        "WORKFLOW_ALREADY_RUNNING": "its child workflow id is in use: a child of an earlier run still open, or another "
+                                    "decider with another config.yaml?",
         "ACTIVITY_ID_ALREADY_IN_USE": "its activity id is in use: another decider with another config.yaml?",
         "TIMER_ID_ALREADY_IN_USE": f"timer {what} is in use: another decider with another config.yaml?",
     }
@@ -404,9 +429,12 @@ def plan(workflow: Workflow, state: ExecutionState) -> dict[str, StepPlan]:
     taken = _taken_signals(state)
     used = set(taken.values())
     for step in workflow.steps:
-        act = state.by_step.get(step.id) if step.kind is StepKind.TASK else None
-        if act is not None:
-            st = _attempted(workflow.activities[step.activity], step.id, act, state)
+        act = state.by_step.get(step.id) if step.kind in (StepKind.TASK, StepKind.CHILD) else None
+        carried = state.carried.get(step.id) if act is None else None
+        if carried is not None:  # completed in a run before this one (continued as new)
+            st = StepPlan(StepStatus.COMPLETED, result=carried)
+        elif act is not None:
+            st = _attempted(retries_of(workflow, step), step.id, act, state)
         else:
             deps = [result[d].status for d in step.needs]
             if not all(s in DONE for s in deps):
@@ -429,7 +457,23 @@ def plan(workflow: Workflow, state: ExecutionState) -> dict[str, StepPlan]:
     return result
 
 
-def _attempted(activity: Activity, step_id: str, act: ActivityState, state: ExecutionState) -> StepPlan:
+class Retries(Protocol):
+    """What a step's retries are: an activity's (under activities:), or a child step's own."""
+
+    @property
+    def retries(self) -> int: ...
+    @property
+    def retry_delay(self) -> int: ...
+    @property
+    def retry_max_delay(self) -> int: ...
+
+
+def retries_of(workflow: Workflow, step: Step) -> Retries:
+    """The retries of a step: its activity's, or for a child step its own."""
+    return step if step.kind is StepKind.CHILD else workflow.activities[step.activity]
+
+
+def _attempted(activity: Retries, step_id: str, act: ActivityState, state: ExecutionState) -> StepPlan:
     if act.status == ActivityStatus.COMPLETED:
         return StepPlan(StepStatus.COMPLETED, act.attempt, latest=act, result=act.result)
     if act.status.open:
@@ -488,6 +532,35 @@ def schedule(step_id: str, activity: Activity, attempt: int, input: str | None) 
     if input is not None:
         attrs["input"] = input
     return schedule_activity(attrs)
+
+
+def start_child(kind: ChildType, workflow_id: str, attempt_id: str, input: str | None) -> Decision:
+    """A StartChildWorkflowExecution decision carrying every timeout and the task list, so config.yaml is the truth;
+    its control is the attempt id, which each of the child's events in the parent's history leads back to."""
+    attrs: dict[str, Any] = {
+        "workflowType": {"name": kind.name, "version": kind.version},
+        "workflowId": workflow_id,
+        "control": attempt_id,
+        "taskList": {"name": kind.task_list},
+        "executionStartToCloseTimeout": str(kind.execution_timeout),
+        "taskStartToCloseTimeout": str(kind.decision_timeout),
+        "childPolicy": kind.child_policy,
+    }
+    if input is not None:
+        attrs["input"] = input
+    return start_child_decision(attrs)
+
+
+def start_child_step(workflow: Workflow, step: Step, state: ExecutionState, attempt: int, input: str | None) -> Decision:
+    """The StartChildWorkflowExecution of a child step's attempt, its workflow id made from the parent's."""
+    attempt_id = activity_id(step.id, attempt)
+    return start_child(workflow.child_types[str(step.workflow)], child_workflow_id(parent_id(state), attempt_id),
+                       attempt_id, input)
+
+
+def parent_id(state: ExecutionState) -> str:
+    """The execution's own workflow id, which its children's are made from."""
+    return state.workflow_id or "swfagent-parent"
 
 
 def step_input(step: Step, state: ExecutionState, steps: dict[str, StepPlan]) -> str | None:
@@ -557,7 +630,8 @@ def decide(workflow: Workflow, state: ExecutionState) -> Answer:
                 return _failing(f"input for {step.id} is {len(text)} characters, over SWF's {MAX_DATA}: set "
                                 "results: {s3: s3://BUCKET/PREFIX} in config.yaml to pass large values", step=step.id,
                                 steps=statuses)
-            decisions.append(schedule(step.id, workflow.activities[step.activity], st.attempt, text))
+            decisions.append(start_child_step(workflow, step, state, st.attempt, text) if step.kind is StepKind.CHILD
+                             else schedule(step.id, workflow.activities[step.activity], st.attempt, text))
         elif st.items is not None and st.status == StepStatus.RUNNING:
             activity = workflow.activities[step.activity]
             decisions += [schedule(item_step_id(step.id, i), activity, attempt, text)
@@ -606,7 +680,7 @@ def step_notes(workflow: Workflow, state: ExecutionState, steps: dict[str, StepP
 
 
 def _cancelling(state: ExecutionState) -> Answer:
-    """A cancel was asked for: cancel the open activities and timers, then the execution once none is open.
+    """A cancel was asked for: cancel the open activities, children and timers, then the execution once none is open.
 
     A cancel SWF refused is not asked again, whatever the cause: an activity SWF will not cancel is waited for
     until it ends by itself (the answer names the refusal), a timer SWF will not cancel goes with the execution.
@@ -616,6 +690,12 @@ def _cancelling(state: ExecutionState) -> Answer:
     decisions = [request_cancel(a.activity_id) for a in running if not a.cancel_requested and a.activity_id not in refused]
     decisions += [cancel_timer(t.timer_id) for t in state.timers.values()
                   if not t.fired and t.timer_id not in state.timer_cancels_refused]
+    # open children are asked to cancel, and waited for; one SWF will not ask is left to the child policy
+    children = [c for c in state.children.values() if c.status.open and c.workflow_id not in state.child_cancels_refused]
+    decisions += [request_cancel_external(str(c.workflow_id), c.run_id, c.activity_id) for c in children
+                  if not c.cancel_requested]
+    if children and not running:
+        return Answer(fit(decisions, state))
     if running:
         waiting = [refused[a.activity_id] for a in running if a.activity_id in refused]
         lasting = max((r for r in waiting if lasts(r.cause) is Lasts.LASTING), key=lambda r: r.event_id, default=None)

@@ -140,3 +140,22 @@ def marker(name: str, details: str) -> Decision:
 def schedule_activity(attributes: Mapping[str, Any]) -> Decision:
     """A ScheduleActivityTask decision with these attributes."""
     return Decision(DecisionType.SCHEDULE_ACTIVITY_TASK, attributes)
+
+
+def start_child(attributes: Mapping[str, Any]) -> Decision:
+    """A StartChildWorkflowExecution decision with these attributes."""
+    return Decision(DecisionType.START_CHILD_WORKFLOW_EXECUTION, attributes)
+
+
+def request_cancel_external(workflow_id: str, run_id: str | None, control: str | None = None) -> Decision:
+    """A RequestCancelExternalWorkflowExecution decision: a child's decider hears of it as a cancel request."""
+    attrs = {"workflowId": workflow_id, **({"runId": run_id} if run_id else {}), **({"control": control} if control else {})}
+    return Decision(DecisionType.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION, attrs)
+
+
+def continue_as_new(input: str | None, attributes: Mapping[str, Any] | None = None) -> Decision:
+    """A ContinueAsNewWorkflowExecution decision: this run closes, a new one of the same workflow id starts."""
+    attrs = dict(attributes or {})
+    if input is not None:
+        attrs["input"] = input
+    return Decision(DecisionType.CONTINUE_AS_NEW_WORKFLOW_EXECUTION, attrs)

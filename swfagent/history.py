@@ -7,12 +7,13 @@ GetWorkflowExecutionHistory.
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from .decisions import attributes_key
-from .ids import DECIDER_ERROR, attempt_of_timer, is_error_timer, parse_activity_id
+from .ids import BATCH_INPUT, CARRY, CHILD, DECIDER_ERROR, attempt_of_timer, is_error_timer, parse_activity_id
 from .status import ActivityStatus, Closed
 
 Event = dict[str, Any]
@@ -40,6 +41,8 @@ class ActivityState:
     closed_at: Any = None
     identity: str | None = None
     cancel_requested: bool = False
+    workflow_id: str | None = None  # a child step's attempt: its child execution's workflow id...
+    run_id: str | None = None  # ...and run id, once started
 
 
 @dataclass(slots=True)
@@ -95,6 +98,50 @@ class ExecutionState:
     close_result: str | None = None
     close_reason: str | None = None
     now: Any = None  # the last event's time (a decision task's DecisionTaskStarted): a `wait: {until:}` step's now
+    workflow_id: str | None = None  # the execution's own workflow id: not in its history, the decision task gives it
+    children: dict[str, ActivityState] = field(default_factory=dict)  # a child step's attempt id -> its child execution
+    child_cancels_refused: dict[str, Refusal] = field(default_factory=dict)  # child workflow id -> the cancel's refusal
+    continued_from: str | None = None  # the run this one continues (ContinueAsNew), when it does
+    parent: str | None = None  # the parent's workflow id, for a child execution
+    carried: dict[str, str] = field(default_factory=dict)  # step id -> its result, from the runs before this one
+    runs: int = 1  # this run's number in a chain of runs continued as new (1: the first)
+    batch: Batch | None = None  # a child that runs a batch of a map's items
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """A batch of a map's items that a child execution runs: the map step, the first item's number, the items."""
+
+    step: str
+    first: int
+    items: tuple[str, ...]
+    max_concurrency: int | None = None
+
+
+def read_envelope(state: ExecutionState, text: str | None) -> None:
+    """A run's input as the decider made it: results carried from the run before, or a batch of a map's items."""
+    if text is None or not text.startswith('{"swfagent-'):
+        return
+    value = json.loads(text)
+    if CARRY in value:
+        carry = value[CARRY]
+        state.input = carry.get("input")
+        state.carried = {str(k): str(v) for k, v in (carry.get("results") or {}).items()}
+        state.runs = int(carry.get("run", 1))
+    elif BATCH_INPUT in value:
+        b = value[BATCH_INPUT]
+        state.batch = Batch(str(b["step"]), int(b["first"]), tuple(str(i) for i in b["items"]), b.get("max_concurrency"))
+
+
+def carry_input(input: str | None, results: dict[str, str], run: int) -> str:
+    """The input of the next run of a chain: the execution's input, the results so far, the run's number."""
+    return json.dumps({CARRY: {"input": input, "results": results, "run": run}}, ensure_ascii=False)
+
+
+def batch_input(batch: Batch) -> str:
+    """The input of a child that runs a batch of a map's items."""
+    return json.dumps({BATCH_INPUT: {"step": batch.step, "first": batch.first, "items": list(batch.items),
+                                     "max_concurrency": batch.max_concurrency}}, ensure_ascii=False)
 
 
 def _text(attrs: dict[str, Any], key: str) -> str | None:
@@ -112,6 +159,8 @@ class _Folder:
         self.state = ExecutionState()
         self.by_scheduled: dict[int, ActivityState] = {}
         self.error_task: object = None  # the decision task of the last decider error counted
+        self.by_initiated: dict[int, ActivityState] = {}  # a child's StartChildWorkflowExecutionInitiated event id
+        self.by_workflow_id: dict[str, ActivityState] = {}
 
     def _activity(self, a: dict[str, Any]) -> ActivityState:
         found = self.by_scheduled.get(a["scheduledEventId"])
@@ -122,9 +171,12 @@ class _Folder:
     def started(self, e: Event) -> None:
         a = e["workflowExecutionStartedEventAttributes"]
         self.state.input = _text(a, "input")
+        read_envelope(self.state, self.state.input)
         wt = a.get("workflowType") or {}
         self.state.workflow_type = (wt.get("name", ""), wt.get("version", ""))
         self.state.started_at = e.get("eventTimestamp")
+        self.state.continued_from = a.get("continuedExecutionRunId")
+        self.state.parent = (a.get("parentWorkflowExecution") or {}).get("workflowId")
 
     def scheduled(self, e: Event) -> None:
         a = e["activityTaskScheduledEventAttributes"]
@@ -185,6 +237,80 @@ class _Folder:
     def canceled(self, e: Event) -> None:
         a = e["activityTaskCanceledEventAttributes"]
         self._close(e, a, ActivityStatus.CANCELED).reason = "canceled"
+
+    def _child_attempt(self, a: dict[str, Any]) -> str:
+        """A child's attempt id: the control the decider gave it, or else what follows the parent's id in its own."""
+        control = a.get("control")
+        return str(control) if control else str(a.get("workflowId", "?")).rpartition(CHILD)[2]
+
+    def child_initiated(self, e: Event) -> None:
+        a = e["startChildWorkflowExecutionInitiatedEventAttributes"]
+        aid = self._child_attempt(a)
+        step, attempt = parse_activity_id(aid)
+        child = ActivityState(
+            activity_id=aid, step_id=step, attempt=attempt, activity_type=a["workflowType"]["name"],
+            version=a["workflowType"]["version"], scheduled_event_id=e["eventId"], input=_text(a, "input"),
+            scheduled_at=e.get("eventTimestamp"), workflow_id=str(a["workflowId"]),
+        )
+        self.state.children[aid] = child
+        self.by_initiated[e["eventId"]] = child
+        self.by_workflow_id[child.workflow_id or ""] = child
+        if step is not None and (step not in self.state.by_step or self.state.by_step[step].attempt <= attempt):
+            self.state.by_step[step] = child
+
+    def child_failed_to_start(self, e: Event) -> None:
+        a = e["startChildWorkflowExecutionFailedEventAttributes"]
+        aid = self._child_attempt(a)
+        wtype = a.get("workflowType") or {}
+        refusal = Refusal(e["eventId"], "StartChildWorkflowExecution", str(a.get("cause", "?")),
+                          f"{wtype.get('name', '?')} {wtype.get('version', '?')}")
+        self.state.refused.setdefault(aid, []).append(refusal)
+        child = self.state.children.pop(aid, None)
+        if child is not None and child.step_id is not None:  # initiated, then refused: as if never started
+            earlier = [c for c in self.state.children.values() if c.step_id == child.step_id]
+            if earlier:
+                self.state.by_step[child.step_id] = max(earlier, key=lambda c: c.attempt)
+            else:
+                self.state.by_step.pop(child.step_id, None)
+
+    def child_started(self, e: Event) -> None:
+        a = e["childWorkflowExecutionStartedEventAttributes"]
+        child = self._child(a)
+        child.status, child.started_at = ActivityStatus.STARTED, e.get("eventTimestamp")
+        child.run_id = (a.get("workflowExecution") or {}).get("runId")
+
+    def _child(self, a: dict[str, Any]) -> ActivityState:
+        found = self.by_initiated.get(a["initiatedEventId"])
+        if found is None:
+            raise KeyError(f"no StartChildWorkflowExecutionInitiated event {a['initiatedEventId']}")
+        return found
+
+    def child_closed(self, e: Event, *, status: ActivityStatus) -> None:
+        a = e[attributes_key(e["eventType"], "Event")]
+        self.state.decider_errors.clear()  # progress
+        child = self._child(a)
+        child.status, child.closed_event_id, child.closed_at = status, e["eventId"], e.get("eventTimestamp")
+        child.details = _text(a, "details")
+        child.result = _text(a, "result")
+        child.timeout_type = a.get("timeoutType")
+        if e["eventType"] == "ChildWorkflowExecutionTerminated":
+            child.reason = "terminated"
+        elif status is ActivityStatus.CANCELED:
+            child.reason = "canceled"
+        else:
+            child.reason = _text(a, "reason") or (f"timed out ({child.timeout_type})" if child.timeout_type else None)
+
+    def child_cancel_initiated(self, e: Event) -> None:
+        a = e["requestCancelExternalWorkflowExecutionInitiatedEventAttributes"]
+        child = self.by_workflow_id.get(str(a.get("workflowId")))
+        if child is not None:
+            child.cancel_requested = True
+
+    def child_cancel_failed(self, e: Event) -> None:
+        a = e["requestCancelExternalWorkflowExecutionFailedEventAttributes"]
+        wid = str(a.get("workflowId", "?"))
+        self.state.child_cancels_refused[wid] = Refusal(e["eventId"], "RequestCancelExternalWorkflowExecution",
+                                                        str(a.get("cause", "?")), wid)
 
     def timer_started(self, e: Event) -> None:
         a = e["timerStartedEventAttributes"]
@@ -308,17 +434,37 @@ class _Folder:
             "DecisionTaskCompleted": self.decision_completed,
             "DecisionTaskTimedOut": self.decision_timed_out,
         }
-        for decision in ("CompleteWorkflowExecution", "FailWorkflowExecution", "CancelWorkflowExecution"):
+        table.update(self.child_handlers())
+        for decision in ("CompleteWorkflowExecution", "FailWorkflowExecution", "CancelWorkflowExecution",
+                         "ContinueAsNewWorkflowExecution"):
             table[f"{decision}Failed"] = functools.partial(self.close_refused, decision=decision)
         for event_type, status in closed.items():
             key = attributes_key(event_type, "Event")
             table[event_type] = functools.partial(self._closed, status=status, key=key)
         return table
 
+    def child_handlers(self) -> dict[str, Callable[[Event], None]]:
+        """The events of child executions and of the decider's requests to cancel them."""
+        table: dict[str, Callable[[Event], None]] = {
+            "StartChildWorkflowExecutionInitiated": self.child_initiated,
+            "StartChildWorkflowExecutionFailed": self.child_failed_to_start,
+            "ChildWorkflowExecutionStarted": self.child_started,
+            "RequestCancelExternalWorkflowExecutionInitiated": self.child_cancel_initiated,
+            "RequestCancelExternalWorkflowExecutionFailed": self.child_cancel_failed,
+        }
+        closed = {"Completed": ActivityStatus.COMPLETED, "Failed": ActivityStatus.FAILED,
+                  "TimedOut": ActivityStatus.TIMED_OUT, "Canceled": ActivityStatus.CANCELED,
+                  "Terminated": ActivityStatus.FAILED}
+        for suffix, status in closed.items():
+            table[f"ChildWorkflowExecution{suffix}"] = functools.partial(self.child_closed, status=status)
+        return table
+
 
 # Events that carry nothing the decider needs: seen often, so they cost one set lookup.
 PASSIVE = frozenset({
-    "DecisionTaskScheduled", "DecisionTaskStarted", "ContinueAsNewWorkflowExecutionFailed",
+    "DecisionTaskScheduled", "DecisionTaskStarted", "ExternalWorkflowExecutionCancelRequested",
+    "SignalExternalWorkflowExecutionInitiated", "ExternalWorkflowExecutionSignaled",
+    "SignalExternalWorkflowExecutionFailed",
 })
 
 

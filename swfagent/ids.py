@@ -8,6 +8,9 @@ the timer that brings the rest of an answer. Pure; parse(make(x)) == x for every
 - item I (from 1) of a map step:  STEP@I          (a step of its own: its attempts are STEP@I-N, its timers likewise)
 - a wait step's timer:            swfagent-wait-STEP
 - a signal step's timeout:        swfagent-signal-STEP (the timer); swfagent-signal (the marker naming the signal taken)
+- a child step's execution:       PARENT--STEP-N  (its workflow id, from the parent's; control: STEP-N, its attempt id)
+- a batch of a map's items:       STEP#B          (a child step of its own: its attempts are STEP#B-N)
+- a repeating workflow's wait:    swfagent-repeat (the timer before it continues as new)
 
 Ids beginning with PREFIX are the decider's own: config.yaml refuses step ids that do.
 """
@@ -15,6 +18,7 @@ Ids beginning with PREFIX are the decider's own: config.yaml refuses step ids th
 from __future__ import annotations
 
 import enum
+import hashlib
 import re
 from dataclasses import dataclass
 
@@ -27,6 +31,11 @@ _MORE_TIMER = f"{PREFIX}more-"
 _WAIT_STEP = f"{PREFIX}wait-"
 SIGNAL_TAKEN = f"{PREFIX}signal"  # the marker a decider records when a signal step takes a signal
 _SIGNAL_TIMER = f"{SIGNAL_TAKEN}-"
+_REPEAT = f"{PREFIX}repeat"
+CARRY = f"{PREFIX}carry"  # the key of a run's input that carries the results of the runs before it
+BATCH_INPUT = f"{PREFIX}batch"  # the key of a child's input that holds a batch of a map's items
+BATCH = "#"  # between a map step's id and a batch's number
+CHILD = "--"  # between a parent's workflow id and a child step's attempt id
 ITEM = "@"  # between a map step's id and an item's number: config.yaml refuses step ids that hold it
 _WAIT = re.compile(r"(?P<attempt>.+)\.wait(?P<waits>[1-9][0-9]*)", re.DOTALL)
 # room a step id leaves for its attempt and wait suffixes within SWF's id length (up to "-1000.wait1000")
@@ -49,6 +58,35 @@ def parse_item(value: str) -> tuple[str, int] | None:
     if sep and step and item.isdigit() and item[0] != "0" and ITEM not in step:
         return step, int(item)
     return None
+
+
+def child_workflow_id(parent: str, attempt_id: str) -> str:
+    """A child step's workflow id, made from its parent's so deciding twice starts nothing twice; a long parent id is
+    cut and a digest of it kept, within SWF's length."""
+    whole = f"{parent}{CHILD}{attempt_id}"
+    if len(whole) <= MAX_NAME:
+        return whole
+    digest = hashlib.sha256(parent.encode()).hexdigest()[:16]
+    room = MAX_NAME - len(CHILD) - len(attempt_id) - len(digest) - 1
+    return f"{parent[:max(room, 0)]}~{digest}{CHILD}{attempt_id}"[-MAX_NAME:]
+
+
+def batch_step_id(step_id: str, batch: int) -> str:
+    """The id a batch (from 1) of a map step's items goes by: a child step of its own."""
+    return f"{step_id}{BATCH}{batch}"
+
+
+def parse_batch(value: str) -> tuple[str, int] | None:
+    """The map step and batch number of a batch's id made by batch_step_id; None for any other id."""
+    step, sep, batch = value.rpartition(BATCH)
+    if sep and step and batch.isdigit() and batch[0] != "0":
+        return step, int(batch)
+    return None
+
+
+def repeat_timer_id() -> str:
+    """The timer a repeating workflow waits on before it continues as new."""
+    return _REPEAT
 
 
 def wait_step_timer_id(step_id: str) -> str:
@@ -93,6 +131,7 @@ class TimerKind(enum.Enum):
     MORE = "more"  # the rest of a large answer
     STEP_WAIT = "step-wait"  # a `wait:` step's timer
     SIGNAL = "signal"  # a `signal:` step's timeout
+    REPEAT = "repeat"  # a repeating workflow's wait before its next run
     FOREIGN = "foreign"  # not the decider's
 
 
@@ -110,6 +149,8 @@ class Timer:
 
 def parse_timer(timer_id: str) -> Timer:
     """What a timer id stands for; FOREIGN for one this codec does not make."""
+    if timer_id == _REPEAT:
+        return Timer(TimerKind.REPEAT)
     for prefix, kind in ((_ERROR_TIMER, TimerKind.ERROR), (_MORE_TIMER, TimerKind.MORE)):
         number = timer_id[len(prefix):]
         if timer_id.startswith(prefix) and number.isdigit() and str(int(number)) == number:
@@ -153,8 +194,9 @@ def step_id_problem(step_id: str) -> str | None:
     """Why a step id cannot be used in the decider's ids, or None."""
     if step_id.startswith(PREFIX):
         return f"begins with {PREFIX!r}, which the decider keeps for its own timers and markers"
-    if ITEM in step_id:
-        return f"holds {ITEM!r}, which the decider keeps for a map's items"
+    for mark, what in ((ITEM, "a map's items"), (BATCH, "a map's batches"), (CHILD, "child workflow ids")):
+        if mark in step_id:
+            return f"holds {mark!r}, which the decider keeps for {what}"
     if len(step_id) > MAX_STEP_ID:
         return f"is longer than {MAX_STEP_ID} characters (its activity ids add an attempt number, within SWF's {MAX_NAME})"
     return None

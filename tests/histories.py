@@ -7,13 +7,17 @@ from typing import Any
 
 from swfagent.decisions import Decision
 from swfagent.history import ExecutionState, fold
-from swfagent.ids import activity_id
+from swfagent.ids import activity_id, child_workflow_id
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
 
 # The decisions the decider sends
 SENT = ("ScheduleActivityTask", "StartTimer", "CancelTimer", "RequestCancelActivityTask", "RecordMarker",
-        "CompleteWorkflowExecution", "FailWorkflowExecution", "CancelWorkflowExecution")
+        "CompleteWorkflowExecution", "FailWorkflowExecution", "CancelWorkflowExecution", "StartChildWorkflowExecution",
+        "RequestCancelExternalWorkflowExecution", "ContinueAsNewWorkflowExecution")
+# The decisions the decider never sends, whose causes decide.CAUSES classifies all the same
+UNSENT = ("SignalExternalWorkflowExecution",)
+WORKFLOW_ID = "wf-1"  # the workflow id of the executions built here
 
 
 def model_causes() -> dict[str, list[str]]:
@@ -21,7 +25,7 @@ def model_causes() -> dict[str, list[str]]:
     import botocore.session
 
     model = botocore.session.get_session().get_service_model("swf")
-    return {d: list(model.shape_for(f"{d}FailedCause").enum) for d in SENT}
+    return {d: list(model.shape_for(f"{d}FailedCause").enum) for d in (*SENT, *UNSENT)}
 
 
 def _attr_key(event_type: str) -> str:
@@ -34,6 +38,7 @@ class History:
     def __init__(self, input: str | None = None, workflow: tuple[str, str] = ("TestWorkflow", "1.0")):
         self.events: list[dict[str, Any]] = []
         self._scheduled: dict[tuple[str, int], int] = {}
+        self._children: dict[tuple[str, int], tuple[int, int]] = {}  # (step, attempt) -> initiated, started event ids
         self._last_completed = 0  # the last DecisionTaskCompleted event's id
         attrs: dict[str, Any] = {"workflowType": {"name": workflow[0], "version": workflow[1]},
                                  "taskList": {"name": "TestTasks"}, "childPolicy": "TERMINATE"}
@@ -168,7 +173,10 @@ class History:
         SWF gives."""
         d = decision if isinstance(decision, Decision) else Decision.from_swf(decision)
         kind, attrs = d.type.value, d.attributes
-        kept = {k: attrs[k] for k in ("activityType", "activityId", "timerId", "markerName") if k in attrs}
+        kept = {k: attrs[k] for k in ("activityType", "activityId", "timerId", "markerName", "workflowType", "workflowId",
+                                      "control", "runId") if k in attrs}
+        if kind == "StartChildWorkflowExecution":
+            kept["initiatedEventId"] = 0
         self.add(f"{kind}Failed", {**kept, "cause": cause, "decisionTaskCompletedEventId": self._completed()})
         return self
 
@@ -191,6 +199,14 @@ class History:
             self.add("ActivityTaskCancelRequested", {"activityId": a["activityId"], "decisionTaskCompletedEventId": done})
         elif kind == "RecordMarker":
             self.marker(a["markerName"], a.get("details"))
+        elif kind == "StartChildWorkflowExecution":
+            step, _, attempt = a["control"].rpartition("-")
+            self.start_child(step, int(attempt), a["workflowType"]["name"], a.get("input"), a["workflowType"]["version"])
+        elif kind == "RequestCancelExternalWorkflowExecution":
+            self.add("RequestCancelExternalWorkflowExecutionInitiated", {**a, "decisionTaskCompletedEventId": done})
+        elif kind == "ContinueAsNewWorkflowExecution":
+            self.add("WorkflowExecutionContinuedAsNew", {**a, "newExecutionRunId": "run-2",
+                                                         "decisionTaskCompletedEventId": done})
         else:  # Complete-, Fail-, CancelWorkflowExecution
             closed = {"CompleteWorkflowExecution": "WorkflowExecutionCompleted",
                       "FailWorkflowExecution": "WorkflowExecutionFailed",
@@ -199,4 +215,50 @@ class History:
         return self
 
     def state(self) -> ExecutionState:
-        return fold(self.events)
+        state = fold(self.events)
+        state.workflow_id = WORKFLOW_ID
+        return state
+
+    # ---- child executions ----
+
+    def start_child(self, step: str, attempt: int = 1, workflow: str = "Child", input: str | None = None,
+                    version: str = "1.0") -> History:
+        """The decider's StartChildWorkflowExecution, initiated."""
+        aid = activity_id(step, attempt)
+        attrs: dict[str, Any] = {
+            "workflowType": {"name": workflow, "version": version}, "workflowId": child_workflow_id(WORKFLOW_ID, aid),
+            "control": aid, "taskList": {"name": "TestTasks"}, "childPolicy": "TERMINATE",
+            "decisionTaskCompletedEventId": self._completed(), **({"input": input} if input is not None else {}),
+        }
+        self._children[(step, attempt)] = (self.add("StartChildWorkflowExecutionInitiated", attrs), 0)
+        return self
+
+    def _child_attrs(self, step: str, attempt: int) -> dict[str, Any]:
+        initiated, started = self._children[(step, attempt)]
+        a = self.events[initiated - 1]["startChildWorkflowExecutionInitiatedEventAttributes"]
+        return {"workflowExecution": {"workflowId": a["workflowId"], "runId": f"run-{initiated}"},
+                "workflowType": a["workflowType"], "initiatedEventId": initiated,
+                **({"startedEventId": started} if started else {})}
+
+    def child_started(self, step: str, attempt: int = 1) -> History:
+        started = self.add("ChildWorkflowExecutionStarted", self._child_attrs(step, attempt))
+        self._children[(step, attempt)] = (self._children[(step, attempt)][0], started)
+        return self
+
+    def child_closed(self, kind: str, step: str, attempt: int = 1, **attrs: Any) -> History:
+        """The child closed: kind is Completed, Failed, TimedOut, Canceled or Terminated."""
+        if not self._children[(step, attempt)][1]:
+            self.child_started(step, attempt)
+        self.add(f"ChildWorkflowExecution{kind}", {**self._child_attrs(step, attempt),
+                                                  **{k: v for k, v in attrs.items() if v is not None}})
+        return self
+
+    def child_failed_to_start(self, step: str, cause: str = "WORKFLOW_TYPE_DOES_NOT_EXIST", attempt: int = 1,
+                              workflow: str = "Child") -> History:
+        aid = activity_id(step, attempt)
+        initiated = self._children.get((step, attempt), (0, 0))[0]
+        self.add("StartChildWorkflowExecutionFailed", {
+            "workflowType": {"name": workflow, "version": "1.0"}, "workflowId": child_workflow_id(WORKFLOW_ID, aid),
+            "cause": cause, "initiatedEventId": initiated, "control": aid,
+            "decisionTaskCompletedEventId": self._completed()})
+        return self

@@ -406,7 +406,9 @@ def test_every_cause_in_botocores_model_is_classified_once() -> None:
     assert sorted(set(CAUSES) - causes) == [], "decide.CAUSES has a cause botocore's model does not"
     assert {c for c, k in CAUSES.items() if k is Lasts.PASSING} == {
         "ACTIVITY_CREATION_RATE_EXCEEDED", "OPEN_ACTIVITIES_LIMIT_EXCEEDED", "TIMER_CREATION_RATE_EXCEEDED",
-        "OPEN_TIMERS_LIMIT_EXCEEDED"}
+        "OPEN_TIMERS_LIMIT_EXCEEDED", "CHILD_CREATION_RATE_EXCEEDED", "OPEN_CHILDREN_LIMIT_EXCEEDED",
+        "OPEN_WORKFLOWS_LIMIT_EXCEEDED", "CONTINUE_AS_NEW_WORKFLOW_EXECUTION_RATE_EXCEEDED",
+        "REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_RATE_EXCEEDED", "SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_RATE_EXCEEDED"}
     assert lasts("A_CAUSE_FROM_THE_FUTURE") is Lasts.LASTING  # unknown: the decider stops asking
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from .conditions import Condition, parse_condition
-from .errors import ConfigError
+from .errors import ConfigError, UsageError
 from .ids import step_id_problem, swf_name_problem
 from .limits import MAX_DESCRIPTION, MAX_HISTORY_EVENTS, MAX_NAME, MAX_RETENTION_DAYS, MAX_TIMEOUT, MAX_VERSION
 
@@ -144,7 +144,7 @@ class S3Location:
 
 @dataclass(frozen=True)
 class Config:
-    """Everything config.yaml says."""
+    """Everything config.yaml says; `workflow` is the first (or only) workflow, or the one `about` picked."""
 
     path: Path
     domain: Domain
@@ -152,11 +152,41 @@ class Config:
     activities: dict[str, Activity] = field(hash=False)
     alerts: Alerts | None = None
     results: S3Location | None = None
+    workflows: tuple[Workflow, ...] = ()  # every workflow type, in the file's order
 
     def activity_for(self, name: str, version: str) -> Activity | None:
         """The activity of this type, or None when the config has no command for it."""
         activity = self.activities.get(name)
         return activity if activity is not None and activity.version == version else None
+
+    def workflow_for(self, name: str | None, version: str | None) -> Workflow | None:
+        """The workflow of this type, or None when the config has no such workflow type."""
+        return next((w for w in self.workflows if (w.name, w.version) == (name, version)), None)
+
+    def workflow_named(self, name: str | None) -> Workflow:
+        """The workflow of this name (None: the first); UsageError naming the config's workflows when none is."""
+        if name is None:
+            return self.workflows[0]
+        found = next((w for w in self.workflows if w.name == name), None)
+        if found is None:
+            known = ", ".join(w.name for w in self.workflows)
+            raise UsageError(f"no workflow {_key(name)!r} in {self.path.name} (its workflows: {known})")
+        return found
+
+    def about(self, workflow: Workflow) -> Config:
+        """This config with `workflow` set to one of its workflows: the one a decision task or a page is about."""
+        return replace(self, workflow=workflow)
+
+    @property
+    def task_lists(self) -> tuple[str, ...]:
+        """Every workflow's decision task list, each once, in the file's order."""
+        return tuple(dict.fromkeys(w.task_list for w in self.workflows))
+
+    @property
+    def used_activities(self) -> list[Activity]:
+        """The activities some workflow's flow chart uses, in the file's order."""
+        used = {a.name for w in self.workflows for a in w.used_activities}
+        return [a for name, a in self.activities.items() if name in used]
 
 
 class _Section:
@@ -392,13 +422,13 @@ def _step(s: _Section, i: int, activities: dict[str, Activity]) -> Step:
                 unless=_conditions(s, "unless"), **extra)
 
 
-def _steps(top: _Section, data: Any, activities: dict[str, Activity]) -> tuple[Step, ...]:
+def _steps(top: _Section, data: Any, activities: dict[str, Activity], key: str = "workflow") -> tuple[Step, ...]:
     if not isinstance(data, list) or not data:
-        raise top.error(f"must be a non-empty list of steps, not {_kind(data)}", "workflow.steps")
+        raise top.error(f"must be a non-empty list of steps, not {_kind(data)}", f"{key}.steps")
     steps: list[Step] = []
     sections: list[_Section] = []
     for i, item in enumerate(data):
-        s = _Section(top.path, f"workflow.steps[{i}]", item, STEP_KEYS)
+        s = _Section(top.path, f"{key}.steps[{i}]", item, STEP_KEYS)
         step = _step(s, i, activities)
         if any(p.id == step.id for p in steps):
             raise s.error(f"step id {step.id!r} is used twice: give one an id:", "id")
@@ -429,7 +459,7 @@ def _steps(top: _Section, data: Any, activities: dict[str, Activity]) -> tuple[S
             catchers[target.id] = step.id
     steps = [replace(st, caught_by=catchers.get(st.id)) for st in steps]
     by_id = {s.id: s for s in steps}
-    ordered = _ordered(top, steps)
+    ordered = _ordered(top, steps, key)
     upstream: dict[str, set[str]] = {}
     for step in ordered:
         ups: set[str] = set()
@@ -450,13 +480,13 @@ def _steps(top: _Section, data: Any, activities: dict[str, Activity]) -> tuple[S
     return ordered
 
 
-def _ordered(top: _Section, steps: list[Step]) -> tuple[Step, ...]:
+def _ordered(top: _Section, steps: list[Step], key: str = "workflow") -> tuple[Step, ...]:
     """The steps in a dependency order (stable on the file's order), or an error naming a cycle."""
     sorter = graphlib.TopologicalSorter({s.id: s.needs for s in steps})
     try:
         sorter.prepare()
     except graphlib.CycleError as exc:
-        raise top.error("cycle: " + " -> ".join(exc.args[1]), "workflow.steps") from None
+        raise top.error("cycle: " + " -> ".join(exc.args[1]), f"{key}.steps") from None
     by_id = {s.id: s for s in steps}
     order: list[Step] = []
     while sorter.is_active():
@@ -477,21 +507,60 @@ def _results(section: _Section) -> S3Location:
     return S3Location(bucket, prefix.strip("/"))
 
 
+WORKFLOW_KEYS = ("version", "task_list", "execution_timeout", "decision_timeout", "child_policy", "steps",
+                 "max_history_events")
+
+
+def _workflow_sections(top: _Section) -> list[tuple[str | None, _Section]]:
+    """Each workflow's name (None: under its name: key) and section: workflow: alone, or workflows: in file order."""
+    if top.has("workflow") and top.has("workflows"):
+        raise top.error("give workflow: (one workflow) or workflows: (several), not both", "workflows")
+    if not top.has("workflows"):
+        if not top.has("workflow"):
+            raise top.error("is missing (or workflows:, for several)", "workflow")
+        return [(None, top.section("workflow", ("name", *WORKFLOW_KEYS)))]
+    ws = top.section("workflows", None)  # keys are workflow type names: checked one by one below
+    if not ws.data:
+        raise ws.error("must map at least one workflow type's name to its workflow")
+    out: list[tuple[str | None, _Section]] = []
+    for name, spec in ws.data.items():
+        if not isinstance(name, str):
+            raise ws.error(f"a workflow type's name must be a string, not {_kind(name)}")
+        _check_name(name, lambda m, n=name: ws.error(m, n))
+        out.append((name, _Section(top.path, f"workflows.{_key(name)}", spec, WORKFLOW_KEYS)))
+    return out
+
+
+def _workflow(top: _Section, name: str | None, w: _Section, activities: dict[str, Activity],
+              results: S3Location | None) -> Workflow:
+    child_policy = w.text("child_policy", default="TERMINATE")
+    if child_policy not in CHILD_POLICIES:
+        raise w.error(f"must be one of {', '.join(CHILD_POLICIES)}", "child_policy")
+    return Workflow(
+        name=name if name is not None else w.text("name", name=True),
+        version=w.version("version"),
+        task_list=w.text("task_list", name=True),
+        execution_timeout=w.number("execution_timeout", default=3600, low=1),
+        decision_timeout=w.number("decision_timeout", default=30, low=1),
+        child_policy=child_policy,
+        steps=_steps(top, w.raw("steps"), activities, w.key),
+        activities=activities,
+        max_history_events=w.number("max_history_events", default=10_000, low=10, high=MAX_HISTORY_EVENTS),
+        results_s3=results.url if results else None,
+    )
+
+
 def parse_config(data: Any, path: Path) -> Config:
     """Validate a parsed YAML document; the commands run from the config file's folder."""
-    top = _Section(path, "", data, ("domain", "workflow", "activities", "alerts", "results"))
+    top = _Section(path, "", data, ("domain", "workflow", "workflows", "activities", "alerts", "results"))
     d = top.section("domain", ("name", "description", "retention_days"))
     domain = Domain(
         name=d.text("name", name=True),
         description=d.text("description", default="swfagent workflows"),
         retention_days=d.number("retention_days", default=1, high=MAX_RETENTION_DAYS),
     )
-    w = top.section(
-        "workflow",
-        ("name", "version", "task_list", "execution_timeout", "decision_timeout",
-         "child_policy", "steps", "max_history_events"),
-    )
-    task_list = w.text("task_list", name=True)
+    sections = _workflow_sections(top)
+    task_list = sections[0][1].text("task_list", name=True)  # an activity's default: the first workflow's
     acts = top.section("activities", None)  # keys are activity names: checked one by one below
     base = path.resolve().parent
     activities: dict[str, Activity] = {}
@@ -499,22 +568,8 @@ def parse_config(data: Any, path: Path) -> Config:
         if not isinstance(name, str):
             raise top.error(f"activity name must be a string, not {_kind(name)}", "activities")
         activities[name] = _activity(top, name, spec, task_list, base)
-    child_policy = w.text("child_policy", default="TERMINATE")
-    if child_policy not in CHILD_POLICIES:
-        raise w.error(f"must be one of {', '.join(CHILD_POLICIES)}", "child_policy")
     results = _results(top.section("results", ("s3",))) if top.has("results") else None
-    workflow = Workflow(
-        name=w.text("name", name=True),
-        version=w.version("version"),
-        task_list=task_list,
-        execution_timeout=w.number("execution_timeout", default=3600, low=1),
-        decision_timeout=w.number("decision_timeout", default=30, low=1),
-        child_policy=child_policy,
-        steps=_steps(top, w.raw("steps"), activities),
-        activities=activities,
-        max_history_events=w.number("max_history_events", default=10_000, low=10, high=MAX_HISTORY_EVENTS),
-        results_s3=results.url if results else None,
-    )
+    workflows = tuple(_workflow(top, name, w, activities, results) for name, w in sections)
     alerts = None
     if top.has("alerts"):
         a = top.section("alerts", ("sns_topic_arn", "command"))
@@ -522,7 +577,8 @@ def parse_config(data: Any, path: Path) -> Config:
             sns_topic_arn=a.text("sns_topic_arn") if a.has("sns_topic_arn") else None,
             command=a.argv("command") if a.has("command") else None,
         )
-    return Config(path=path, domain=domain, workflow=workflow, activities=activities, alerts=alerts, results=results)
+    return Config(path=path, domain=domain, workflow=workflows[0], activities=activities, alerts=alerts,
+                  results=results, workflows=workflows)
 
 
 def _yaml_problem(exc: yaml.YAMLError, text: str) -> str:

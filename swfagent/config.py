@@ -13,8 +13,8 @@ from typing import Any
 import yaml
 
 from .conditions import Condition, parse_condition
-from .errors import ConfigError
 from .cron import cron_problem
+from .errors import ConfigError, UsageError
 from .ids import step_id_problem, swf_name_problem
 from .limits import MAX_DESCRIPTION, MAX_HISTORY_EVENTS, MAX_NAME, MAX_RETENTION_DAYS, MAX_TIMEOUT, MAX_VERSION
 
@@ -181,7 +181,7 @@ class S3Location:
 
 @dataclass(frozen=True)
 class Config:
-    """Everything config.yaml says."""
+    """Everything config.yaml says; `workflow` is the first (or only) workflow, or the one `about` picked."""
 
     path: Path
     domain: Domain
@@ -189,11 +189,41 @@ class Config:
     activities: dict[str, Activity] = field(hash=False)
     alerts: Alerts | None = None
     results: S3Location | None = None
+    workflows: tuple[Workflow, ...] = ()  # every workflow type, in the file's order
 
     def activity_for(self, name: str, version: str) -> Activity | None:
         """The activity of this type, or None when the config has no command for it."""
         activity = self.activities.get(name)
         return activity if activity is not None and activity.version == version else None
+
+    def workflow_for(self, name: str | None, version: str | None) -> Workflow | None:
+        """The workflow of this type, or None when the config has no such workflow type."""
+        return next((w for w in self.workflows if (w.name, w.version) == (name, version)), None)
+
+    def workflow_named(self, name: str | None) -> Workflow:
+        """The workflow of this name (None: the first); UsageError naming the config's workflows when none is."""
+        if name is None:
+            return self.workflows[0]
+        found = next((w for w in self.workflows if w.name == name), None)
+        if found is None:
+            known = ", ".join(w.name for w in self.workflows)
+            raise UsageError(f"no workflow {_key(name)!r} in {self.path.name} (its workflows: {known})")
+        return found
+
+    def about(self, workflow: Workflow) -> Config:
+        """This config with `workflow` set to one of its workflows: the one a decision task or a page is about."""
+        return replace(self, workflow=workflow)
+
+    @property
+    def task_lists(self) -> tuple[str, ...]:
+        """Every workflow's decision task list, each once, in the file's order."""
+        return tuple(dict.fromkeys(w.task_list for w in self.workflows))
+
+    @property
+    def used_activities(self) -> list[Activity]:
+        """The activities some workflow's flow chart uses, in the file's order."""
+        used = {a.name for w in self.workflows for a in w.used_activities}
+        return [a for name, a in self.activities.items() if name in used]
 
 
 class _Section:
@@ -455,13 +485,13 @@ def _step(s: _Section, i: int, activities: dict[str, Activity]) -> Step:
                 unless=_conditions(s, "unless"), **extra)
 
 
-def _steps(top: _Section, data: Any, activities: dict[str, Activity]) -> tuple[Step, ...]:
+def _steps(top: _Section, data: Any, activities: dict[str, Activity], key: str = "workflow") -> tuple[Step, ...]:
     if not isinstance(data, list) or not data:
-        raise top.error(f"must be a non-empty list of steps, not {_kind(data)}", "workflow.steps")
+        raise top.error(f"must be a non-empty list of steps, not {_kind(data)}", f"{key}.steps")
     steps: list[Step] = []
     sections: list[_Section] = []
     for i, item in enumerate(data):
-        s = _Section(top.path, f"workflow.steps[{i}]", item, STEP_KEYS)
+        s = _Section(top.path, f"{key}.steps[{i}]", item, STEP_KEYS)
         step = _step(s, i, activities)
         if any(p.id == step.id for p in steps):
             raise s.error(f"step id {step.id!r} is used twice: give one an id:", "id")
@@ -492,7 +522,7 @@ def _steps(top: _Section, data: Any, activities: dict[str, Activity]) -> tuple[S
             catchers[target.id] = step.id
     steps = [replace(st, caught_by=catchers.get(st.id)) for st in steps]
     by_id = {s.id: s for s in steps}
-    ordered = _ordered(top, steps)
+    ordered = _ordered(top, steps, key)
     upstream: dict[str, set[str]] = {}
     for step in ordered:
         ups: set[str] = set()
@@ -513,13 +543,13 @@ def _steps(top: _Section, data: Any, activities: dict[str, Activity]) -> tuple[S
     return ordered
 
 
-def _ordered(top: _Section, steps: list[Step]) -> tuple[Step, ...]:
+def _ordered(top: _Section, steps: list[Step], key: str = "workflow") -> tuple[Step, ...]:
     """The steps in a dependency order (stable on the file's order), or an error naming a cycle."""
     sorter = graphlib.TopologicalSorter({s.id: s.needs for s in steps})
     try:
         sorter.prepare()
     except graphlib.CycleError as exc:
-        raise top.error("cycle: " + " -> ".join(exc.args[1]), "workflow.steps") from None
+        raise top.error("cycle: " + " -> ".join(exc.args[1]), f"{key}.steps") from None
     by_id = {s.id: s for s in steps}
     order: list[Step] = []
     while sorter.is_active():
@@ -540,10 +570,6 @@ def _results(section: _Section) -> S3Location:
     return S3Location(bucket, prefix.strip("/"))
 
 
-WORKFLOW_KEYS = ("name", "version", "task_list", "execution_timeout", "decision_timeout", "child_policy", "steps",
-                 "max_history_events", "repeat", "continue_after_events")
-
-
 def _repeat(r: _Section) -> Repeat:
     """`repeat: {every: SECONDS}` or `{cron: "m h dom mon dow"}`, with `on_failure: stop|continue`."""
     if r.has("every") == r.has("cron"):
@@ -560,60 +586,60 @@ def _repeat(r: _Section) -> Repeat:
     return Repeat(cron=text, on_failure=on_failure)
 
 
-def resolve_children(workflows: dict[str, Workflow], top: Any = None) -> dict[str, Workflow]:
+def resolve_children(top: _Section, workflows: tuple[Workflow, ...], keys: list[str]) -> tuple[Workflow, ...]:
     """Each workflow with the types its `workflow:` steps run; a step naming no workflow of the file is an error."""
-    types = {name: w.own_type for name, w in workflows.items()}
-    out: dict[str, Workflow] = {}
-    for name, w in workflows.items():
+    types = {w.name: w.own_type for w in workflows}
+    out: list[Workflow] = []
+    for w, key in zip(workflows, keys, strict=True):
         for step in w.steps:
-            if step.workflow is None:
-                continue
-            if step.workflow == name:
-                raise ConfigError(f"{_where(top)}workflow.steps[{step.index}].workflow: a workflow cannot run "
-                                  "itself as a step")
-            if step.workflow not in types:
-                raise ConfigError(f"{_where(top)}workflow.steps[{step.index}].workflow: unknown workflow "
-                                  f"'{_key(step.workflow)}' (not under workflows:)")
-        used = {s.workflow for s in w.steps if s.workflow is not None}
-        out[name] = replace(w, child_types={t: types[t] for t in sorted(used)})
+            where = f"{key}.steps[{step.index}].workflow"
+            if step.workflow == w.name:
+                raise top.error("a workflow cannot run itself as a step", where)
+            if step.workflow is not None and step.workflow not in types:
+                raise top.error(f"unknown workflow '{_key(step.workflow)}' (not under workflows:)", where)
+        used = sorted({s.workflow for s in w.steps if s.workflow is not None})
+        out.append(replace(w, child_types={t: types[t] for t in used}))
+    return tuple(out)
+
+
+WORKFLOW_KEYS = ("version", "task_list", "execution_timeout", "decision_timeout", "child_policy", "steps",
+                 "max_history_events", "repeat", "continue_after_events")
+
+
+def _workflow_sections(top: _Section) -> list[tuple[str | None, _Section]]:
+    """Each workflow's name (None: under its name: key) and section: workflow: alone, or workflows: in file order."""
+    if top.has("workflow") and top.has("workflows"):
+        raise top.error("give workflow: (one workflow) or workflows: (several), not both", "workflows")
+    if not top.has("workflows"):
+        if not top.has("workflow"):
+            raise top.error("is missing (or workflows:, for several)", "workflow")
+        return [(None, top.section("workflow", ("name", *WORKFLOW_KEYS)))]
+    ws = top.section("workflows", None)  # keys are workflow type names: checked one by one below
+    if not ws.data:
+        raise ws.error("must map at least one workflow type's name to its workflow")
+    out: list[tuple[str | None, _Section]] = []
+    for name, spec in ws.data.items():
+        if not isinstance(name, str):
+            raise ws.error(f"a workflow type's name must be a string, not {_kind(name)}")
+        _check_name(name, lambda m, n=name: ws.error(m, n))
+        out.append((name, _Section(top.path, f"workflows.{_key(name)}", spec, WORKFLOW_KEYS)))
     return out
 
 
-def _where(top: Any) -> str:
-    return f"{top.path}: " if top is not None else ""
-
-
-def parse_config(data: Any, path: Path) -> Config:
-    """Validate a parsed YAML document; the commands run from the config file's folder."""
-    top = _Section(path, "", data, ("domain", "workflow", "activities", "alerts", "results"))
-    d = top.section("domain", ("name", "description", "retention_days"))
-    domain = Domain(
-        name=d.text("name", name=True),
-        description=d.text("description", default="swfagent workflows"),
-        retention_days=d.number("retention_days", default=1, high=MAX_RETENTION_DAYS),
-    )
-    w = top.section("workflow", WORKFLOW_KEYS)
-    task_list = w.text("task_list", name=True)
-    acts = top.section("activities", None)  # keys are activity names: checked one by one below
-    base = path.resolve().parent
-    activities: dict[str, Activity] = {}
-    for name, spec in acts.data.items():
-        if not isinstance(name, str):
-            raise top.error(f"activity name must be a string, not {_kind(name)}", "activities")
-        activities[name] = _activity(top, name, spec, task_list, base)
+def _workflow(top: _Section, name: str | None, w: _Section, activities: dict[str, Activity],
+              results: S3Location | None) -> Workflow:
     child_policy = w.text("child_policy", default="TERMINATE")
     if child_policy not in CHILD_POLICIES:
         raise w.error(f"must be one of {', '.join(CHILD_POLICIES)}", "child_policy")
-    results = _results(top.section("results", ("s3",))) if top.has("results") else None
     max_events = w.number("max_history_events", default=10_000, low=10, high=MAX_HISTORY_EVENTS)
-    workflow = Workflow(
-        name=w.text("name", name=True),
+    return Workflow(
+        name=name if name is not None else w.text("name", name=True),
         version=w.version("version"),
-        task_list=task_list,
+        task_list=w.text("task_list", name=True),
         execution_timeout=w.number("execution_timeout", default=3600, low=1),
         decision_timeout=w.number("decision_timeout", default=30, low=1),
         child_policy=child_policy,
-        steps=_steps(top, w.raw("steps"), activities),
+        steps=_steps(top, w.raw("steps"), activities, w.key),
         activities=activities,
         max_history_events=max_events,
         results_s3=results.url if results else None,
@@ -621,7 +647,29 @@ def parse_config(data: Any, path: Path) -> Config:
         continue_after_events=w.number("continue_after_events", default=min(10_000, max_events * 4 // 5), low=10,
                                        high=max_events),
     )
-    workflow = resolve_children({workflow.name: workflow}, top)[workflow.name]
+
+
+def parse_config(data: Any, path: Path) -> Config:
+    """Validate a parsed YAML document; the commands run from the config file's folder."""
+    top = _Section(path, "", data, ("domain", "workflow", "workflows", "activities", "alerts", "results"))
+    d = top.section("domain", ("name", "description", "retention_days"))
+    domain = Domain(
+        name=d.text("name", name=True),
+        description=d.text("description", default="swfagent workflows"),
+        retention_days=d.number("retention_days", default=1, high=MAX_RETENTION_DAYS),
+    )
+    sections = _workflow_sections(top)
+    task_list = sections[0][1].text("task_list", name=True)  # an activity's default: the first workflow's
+    acts = top.section("activities", None)  # keys are activity names: checked one by one below
+    base = path.resolve().parent
+    activities: dict[str, Activity] = {}
+    for name, spec in acts.data.items():
+        if not isinstance(name, str):
+            raise top.error(f"activity name must be a string, not {_kind(name)}", "activities")
+        activities[name] = _activity(top, name, spec, task_list, base)
+    results = _results(top.section("results", ("s3",))) if top.has("results") else None
+    workflows = tuple(_workflow(top, name, w, activities, results) for name, w in sections)
+    workflows = resolve_children(top, workflows, [w.key for _, w in sections])
     alerts = None
     if top.has("alerts"):
         a = top.section("alerts", ("sns_topic_arn", "command"))
@@ -629,7 +677,8 @@ def parse_config(data: Any, path: Path) -> Config:
             sns_topic_arn=a.text("sns_topic_arn") if a.has("sns_topic_arn") else None,
             command=a.argv("command") if a.has("command") else None,
         )
-    return Config(path=path, domain=domain, workflow=workflow, activities=activities, alerts=alerts, results=results)
+    return Config(path=path, domain=domain, workflow=workflows[0], activities=activities, alerts=alerts,
+                  results=results, workflows=workflows)
 
 
 def _yaml_problem(exc: yaml.YAMLError, text: str) -> str:

@@ -75,6 +75,18 @@ def demo_config_data() -> dict[str, Any]:
     return data
 
 
+def two_workflows_data() -> dict[str, Any]:
+    """The shipped config with workflows: instead of workflow:, the article's workflow and a second one (Backwards:
+    B, then A) with a task list of its own."""
+    data = demo_config_data()
+    first = data.pop("workflow")
+    name = first.pop("name")
+    second = {**first, "task_list": "BackwardsTasks",
+              "steps": [{"activity": "Test_Task_B"}, {"activity": "Test_Task_A", "after": ["Test_Task_B"]}]}
+    data = {"domain": data.pop("domain"), "workflows": {name: first, "Backwards": second}, **data}
+    return data
+
+
 def write_config(path: Path, data: dict[str, Any] | str) -> Path:
     """Write a config file (data or YAML text) and return its path."""
     text = data if isinstance(data, str) else yaml.safe_dump(data, sort_keys=False)

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from swfagent.config import load_config
-from swfagent.errors import ConfigError
-from tests.support import ROOT, demo_config_data, run_script, write_config
+from swfagent.errors import ConfigError, UsageError
+from tests.support import ROOT, demo_config_data, run_script, two_workflows_data, write_config
 
 
 def test_the_shipped_config_loads() -> None:
@@ -76,6 +76,59 @@ def test_scripts_give_one_line_and_exit_2(tmp_path: Path, script: str) -> None:
     done = run_script(script, "--config", str(path), timeout=30)
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "unknown step 'Nope'" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_several_workflows_in_one_file(tmp_path: Path) -> None:
+    config = load_config(write_config(tmp_path / "config.yaml", two_workflows_data()))
+    assert [w.name for w in config.workflows] == ["TestWorkflow", "Backwards"]
+    assert config.workflow is config.workflows[0] and config.workflow_named(None) is config.workflow
+    backwards = config.workflow_named("Backwards")
+    assert [s.id for s in backwards.steps] == ["Test_Task_B", "Test_Task_A"] and backwards.task_list == "BackwardsTasks"
+    assert config.workflow_for("Backwards", "1.0") is backwards and config.workflow_for("Backwards", "2.0") is None
+    assert config.task_lists == ("TestTasks", "BackwardsTasks")
+    assert config.activities["Test_Task_B"].task_list == "TestTasks"  # an activity's default: the first workflow's
+    assert config.about(backwards).workflow is backwards and config.about(backwards).workflows == config.workflows
+    with pytest.raises(UsageError, match=r"no workflow 'Nope' in config.yaml \(its workflows: TestWorkflow, Backwards\)"):
+        config.workflow_named("Nope")
+
+
+def test_one_workflow_is_a_tuple_of_one(tmp_path: Path) -> None:
+    config = load_config(ROOT / "config.yaml")
+    assert config.workflows == (config.workflow,) and config.task_lists == ("TestTasks",)
+    assert [a.name for a in config.used_activities] == ["Test_Task_A", "Test_Task_B"]
+
+
+def _second(change: Any) -> Any:
+    def apply(data: dict[str, Any]) -> None:
+        change(data["workflows"]["Backwards"])
+    return apply
+
+
+WORKFLOWS_BROKEN = [
+    ("both", lambda d: d.update(workflow={"name": "W"}), "workflows: give workflow: (one workflow) or workflows: (several), not both"),
+    ("neither", lambda d: d.pop("workflows"), "workflow: is missing (or workflows:, for several)"),
+    ("empty", lambda d: d.update(workflows={}), "workflows: must map at least one workflow type's name"),
+    ("not a mapping", lambda d: d.update(workflows=["W"]), "workflows: must be a mapping, not list"),
+    ("bad name", lambda d: d["workflows"].update({"a:b": d["workflows"]["Backwards"]}), "workflows.a:b: 'a:b' is not a valid SWF name"),
+    ("name key", _second(lambda w: w.update(name="X")), "workflows.Backwards.name: unknown key"),
+    ("no version", _second(lambda w: w.pop("version")), "workflows.Backwards.version: is missing"),
+    ("no task list", _second(lambda w: w.pop("task_list")), "workflows.Backwards.task_list: is missing"),
+    ("bad child policy", _second(lambda w: w.update(child_policy="KILL")), "workflows.Backwards.child_policy: must be one of"),
+    ("unknown after", _second(lambda w: w["steps"][1].update(after=["Nope"])), "workflows.Backwards.steps[1].after: unknown step 'Nope'"),
+    ("no steps", _second(lambda w: w.update(steps=[])), "workflows.Backwards.steps: must be a non-empty list"),
+    ("cycle", _second(lambda w: w["steps"][0].update(after=["Test_Task_A"])), "workflows.Backwards.steps: cycle: "),
+]
+
+
+@pytest.mark.parametrize(("change", "message"), [b[1:] for b in WORKFLOWS_BROKEN], ids=[b[0] for b in WORKFLOWS_BROKEN])
+def test_workflows_errors_name_the_path(tmp_path: Path, change: Any, message: str) -> None:
+    data = two_workflows_data()
+    change(data)
+    path = write_config(tmp_path / "config.yaml", data)
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    text = str(err.value)
+    assert text.startswith(f"{path}: ") and message in text and "\n" not in text
 
 
 def test_register_check_validates_without_registering(tmp_path: Path) -> None:

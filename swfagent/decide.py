@@ -30,19 +30,23 @@ from .decisions import (
     to_swf,
 )
 from .decisions import start_child as start_child_decision
-from .history import ActivityState, ExecutionState, Refusal
+from .cron import next_time
+from .history import ActivityState, Batch, ExecutionState, Refusal, batch_input, carry_input
 from .ids import (
     DECIDER_ERROR,
     SIGNAL_TAKEN,
     TimerKind,
     activity_id,
+    batch_step_id,
     child_workflow_id,
     error_timer_id,
     item_step_id,
     more_timer_id,
     parse_activity_id,
+    parse_batch,
     parse_item,
     parse_timer,
+    repeat_timer_id,
     signal_timer_id,
     wait_step_timer_id,
     wait_timer_id,
@@ -257,12 +261,27 @@ def _item_value(text: str | None) -> Any:
         return text
 
 
+EVENTS_PER_ITEM = 3  # a map's item puts at least this many events in its history (scheduled, started, closed)
+EVENTS_PER_BATCH = 8  # a batch's child: initiated, started, closed, and the decision tasks between
+
+
 def _map(workflow: Workflow, step: Step, source: StepPlan, state: ExecutionState) -> StepPlan:
     items = map_items(readable(source, state))
+    per_run = len(items) if step.batch_size is None else min(step.batch_size, len(items))
+    if EVENTS_PER_ITEM * per_run > workflow.max_history_events:
+        what = f"{step.id} has {len(items)} items" if step.batch_size is None else \
+            f"{step.id}'s batch_size {step.batch_size}"
+        return StepPlan(StepStatus.FAILED, reason=f"{what}: at {EVENTS_PER_ITEM} events an item at least, a history "
+                        f"would pass max_history_events ({workflow.max_history_events}): set batch_size: (at most "
+                        f"{workflow.max_history_events // EVENTS_PER_ITEM}) to run the items in child executions")
+    if step.batch_size is not None:
+        return _batches(workflow, step, items, state)
+    return _items(workflow, step, items, state)
+
+
+def _items(workflow: Workflow, step: Step, items: list[str], state: ExecutionState, first: int = 1) -> StepPlan:
+    """A map's items (numbered from `first`) as its history has them, and which to schedule now."""
     activity = workflow.activities[step.activity]
-    if 3 * len(items) > workflow.max_history_events:
-        return StepPlan(StepStatus.FAILED, reason=f"{step.id} has {len(items)} items: at 3 events each at least, its "
-                        f"history would pass max_history_events ({workflow.max_history_events})")
     slots = len(items) if step.max_concurrency is None else step.max_concurrency
     completed = failed = running = waiting = 0
     first_failure = ""
@@ -270,7 +289,7 @@ def _map(workflow: Workflow, step: Step, source: StepPlan, state: ExecutionState
     retries: list[tuple[int, int, str | None]] = []
     fresh: list[int] = []
     timers: list[tuple[str, int]] = []
-    for i, item in enumerate(items, 1):
+    for i, item in enumerate(items, first):
         item_id = item_step_id(step.id, i)
         act = state.by_step.get(item_id)
         st = _attempted(activity, item_id, act, state) if act is not None else StepPlan(StepStatus.READY, 1)
@@ -299,15 +318,92 @@ def _map(workflow: Workflow, step: Step, source: StepPlan, state: ExecutionState
             f"{step.id}: {failed} of {len(items)} items failed, past tolerated_failures {shown}: {first_failure}",
             MAX_REASON), items=MapProgress(len(items), completed, failed, running, waiting))
     if completed + failed == len(items):
-        text = json.dumps([_item_value(r) for r in results], ensure_ascii=False)
-        if len(text) > MAX_DATA and not workflow.results_s3:
-            return StepPlan(StepStatus.FAILED, reason=f"{step.id}'s result is {len(text)} characters, over SWF's "
-                            f"{MAX_DATA}: set results: {{s3: s3://BUCKET/PREFIX}} in config.yaml to pass large values")
-        return StepPlan(StepStatus.COMPLETED, result=text, items=MapProgress(len(items), completed, failed))
+        return _map_result(workflow, step, [_item_value(r) for r in results], MapProgress(len(items), completed, failed),
+                           first_failure)
     room = max(0, slots - running - waiting - len(retries))
-    new = tuple((i, 1, items[i - 1]) for i in fresh[:room])
+    new = tuple((i, 1, items[i - first]) for i in fresh[:room])
     progress = MapProgress(len(items), completed, failed, running, waiting, (*retries, *new), tuple(timers))
     return StepPlan(StepStatus.RUNNING, items=progress)
+
+
+def _map_result(workflow: Workflow, step: Step, values: list[Any], progress: MapProgress, first_failure: str) -> StepPlan:
+    """A map that ended within its tolerated failures: the JSON array of its items' results, in order."""
+    text = json.dumps(values, ensure_ascii=False)
+    if len(text) > MAX_DATA and not workflow.results_s3:
+        return StepPlan(StepStatus.FAILED, reason=f"{step.id}'s result is {len(text)} characters, over SWF's "
+                        f"{MAX_DATA}: set results: {{s3: s3://BUCKET/PREFIX}} in config.yaml to pass large values")
+    return StepPlan(StepStatus.COMPLETED, result=text, items=progress, reason=first_failure or None)
+
+
+def _batch_outcome(st: StepPlan, state: ExecutionState, size: int) -> tuple[list[Any], int, str]:
+    """A closed batch's item values, failed count and first failure: its child's result, or all failed with it."""
+    if st.status != StepStatus.COMPLETED:
+        return [None] * size, size, st.reason or "its child failed"
+    text = state.texts.get(st.latest.activity_id, st.result or "") if st.latest is not None else st.result or ""
+    value = json.loads(text)
+    return list(value["results"]), int(value["failed"]), str(value.get("reason") or "")
+
+
+def _batches(workflow: Workflow, step: Step, items: list[str], state: ExecutionState) -> StepPlan:
+    """A map with batch_size: its items in child executions of at most batch_size items each, max_concurrency counted
+    over all items (each child runs its share of it)."""
+    size = int(step.batch_size or 1)
+    batches = [items[k:k + size] for k in range(0, len(items), size)]
+    concurrency = step.max_concurrency or len(items)
+    open_slots = max(1, concurrency // size)
+    values: list[Any] = []
+    failed = running = waiting = done = 0
+    first_failure = ""
+    start: list[tuple[int, int, str | None]] = []
+    timers: list[tuple[str, int]] = []
+    for b, chunk in enumerate(batches, 1):
+        batch_id = batch_step_id(step.id, b)
+        act = state.by_step.get(batch_id)
+        st = _attempted(step, batch_id, act, state) if act is not None else StepPlan(StepStatus.READY, 1)
+        if st.status in (StepStatus.READY, StepStatus.RETRY):
+            st = _refused(batch_id, st, state)
+        if st.status in (StepStatus.COMPLETED, StepStatus.FAILED):
+            got, lost, why = _batch_outcome(st, state, len(chunk))
+            values += got
+            failed, done = failed + lost, done + len(chunk)
+            first_failure = first_failure or why
+        elif st.status == StepStatus.RUNNING:
+            running += 1
+        elif st.status == StepStatus.READY:
+            batch = Batch(step.id, (b - 1) * size + 1, tuple(chunk), min(concurrency, size))
+            start.append((b, st.attempt, batch_input(batch)))
+        else:
+            waiting += 1
+            if st.status in (StepStatus.RETRY, StepStatus.HELD) and st.timer_id is not None:
+                timers.append((st.timer_id, st.delay))
+    progress = MapProgress(len(items), done - failed, failed, running, waiting)
+    if not step.tolerates(failed, len(items)):
+        return StepPlan(StepStatus.FAILED, items=progress, reason=cut_middle(
+            f"{step.id}: {failed} of {len(items)} items failed, past tolerated_failures: {first_failure}", MAX_REASON))
+    if done == len(items):
+        return _map_result(workflow, step, values, progress, first_failure)
+    room = max(0, open_slots - running - waiting)
+    return StepPlan(StepStatus.RUNNING, items=replace(progress, schedule=tuple(start[:room]), timers=tuple(timers)))
+
+
+def decide_batch(workflow: Workflow, state: ExecutionState) -> Answer:
+    """A child that runs a batch of a map's items: the map alone, over them; it completes with their results and the
+    count that failed, and the parent judges the failures over all items."""
+    batch = state.batch
+    assert batch is not None
+    step = replace(workflow.step(batch.step), max_concurrency=batch.max_concurrency, tolerated_percent=100.0,
+                   batch_size=None)
+    st = _items(workflow, step, list(batch.items), state, batch.first)
+    steps = {step.id: st}
+    if st.status == StepStatus.FAILED:
+        return _failing(st.reason or step.id, step=step.id, steps=steps)
+    if st.status == StepStatus.COMPLETED:
+        assert st.items is not None
+        text = json.dumps({"results": json.loads(st.result or "[]"), "failed": st.items.failed,
+                           "reason": st.reason or ""}, ensure_ascii=False)
+        return Answer([complete(text)], steps)
+    assert st.items is not None
+    return Answer(fit(_map_moves(workflow, step, state, st.items), state), steps)
 
 
 def _timer_step(step: Step, timer_id: str, state: ExecutionState) -> StepPlan | None:
@@ -321,14 +417,19 @@ def _timer_step(step: Step, timer_id: str, state: ExecutionState) -> StepPlan | 
     return StepPlan(StepStatus.COMPLETED if timer.fired else StepStatus.WAITING, timer_id=timer_id)
 
 
+def _when(now: Any) -> dt.datetime | None:
+    """The history's time as an aware datetime (None when it has none)."""
+    if isinstance(now, (int, float)):
+        return dt.datetime.fromtimestamp(now, dt.timezone.utc)
+    if isinstance(now, dt.datetime):
+        return now if now.tzinfo is not None else now.replace(tzinfo=dt.timezone.utc)
+    return None
+
+
 def _seconds_until(until: dt.datetime, now: Any) -> int:
     """Whole seconds from the history's now to `until` (0 when past, or when the history has no time)."""
-    when: dt.datetime
-    if isinstance(now, (int, float)):
-        when = dt.datetime.fromtimestamp(now, dt.timezone.utc)
-    elif isinstance(now, dt.datetime):
-        when = now if now.tzinfo is not None else now.replace(tzinfo=dt.timezone.utc)
-    else:
+    when = _when(now)
+    if when is None:
         return 0
     return max(0, math.ceil((until - when).total_seconds()))
 
@@ -551,6 +652,13 @@ def start_child(kind: ChildType, workflow_id: str, attempt_id: str, input: str |
     return start_child_decision(attrs)
 
 
+def start_batch(workflow: Workflow, step: Step, state: ExecutionState, batch: int, attempt: int,
+                input: str | None) -> Decision:
+    """The StartChildWorkflowExecution of a batch of a map's items: a child of the workflow's own type."""
+    attempt_id = activity_id(batch_step_id(step.id, batch), attempt)
+    return start_child(workflow.own_type, child_workflow_id(parent_id(state), attempt_id), attempt_id, input)
+
+
 def start_child_step(workflow: Workflow, step: Step, state: ExecutionState, attempt: int, input: str | None) -> Decision:
     """The StartChildWorkflowExecution of a child step's attempt, its workflow id made from the parent's."""
     attempt_id = activity_id(step.id, attempt)
@@ -594,11 +702,14 @@ def _failing(reason: str, details: str | None = None, step: str | None = None,
     return Answer([fail(reason, details)], steps or {}, Closing(Closed.FAILED, cut_middle(reason, MAX_REASON), step, details))
 
 
-def decide(workflow: Workflow, state: ExecutionState) -> Answer:
-    """The decisions that move the execution on from the state its history describes."""
+def _guard(workflow: Workflow, state: ExecutionState) -> Answer | None:
+    """The answer when the execution cannot go on as its chart says (closed, refused, unreadable, too long, a decider
+    that keeps failing, a cancel asked for), or None when it can."""
     if state.close_status is not None:
         return Answer([])
-    lasting = next((r for r in reversed(state.close_refusals) if lasts(r.cause) is not Lasts.RACE), None)
+    passing = [r for r in state.close_refusals if lasts(r.cause) is Lasts.PASSING]
+    lasting = next((r for r in reversed(state.close_refusals) if lasts(r.cause) not in (Lasts.RACE, Lasts.PASSING)),
+                   passing[-1] if len(passing) >= MAX_WAITS else None)
     if lasting is not None:  # SWF will not let it close: leave it to a person or its timeout, never re-send
         return Answer([], plan(workflow, state), refused=lasting)
     if state.problems:
@@ -614,11 +725,41 @@ def decide(workflow: Workflow, state: ExecutionState) -> Answer:
                         f"(decision_timeout {workflow.decision_timeout} s): see the decider's log")
     if state.cancel_requested:
         return _cancelling(state)
+    return None
+
+
+def decide(workflow: Workflow, state: ExecutionState) -> Answer:
+    """The decisions that move the execution on from the state its history describes."""
+    guarded = _guard(workflow, state)
+    if guarded is not None:
+        return guarded
+    if state.batch is not None:
+        return decide_batch(workflow, state)
     statuses = plan(workflow, state)
     for step_id, st in statuses.items():
         if st.status == StepStatus.FAILED:
             details = st.latest.details if st.latest is not None else None
-            return _failing(st.reason or step_id, details, step_id, statuses)
+            return _ending(workflow, state, _failing(st.reason or step_id, details, step_id, statuses), failed=True)
+    if state.event_count > workflow.continue_after_events and all(st.status in RESTING for st in statuses.values()) \
+            and not all(st.status in DONE for st in statuses.values()):
+        return carry_on(workflow, state, statuses)
+    decisions = _moves(workflow, state, statuses)
+    if isinstance(decisions, Answer):
+        return decisions
+    if any(d.type is not DecisionType.RECORD_MARKER for d in decisions):
+        return Answer(fit(decisions, state), statuses)
+    if all(st.status in DONE for st in statuses.values()):
+        # the result of the last completed step as the chart is written
+        last = max((s for s in workflow.steps if statuses[s.id].status == StepStatus.COMPLETED), key=lambda s: s.index,
+                   default=None)
+        return _ending(workflow, state, Answer([*decisions, complete(None if last is None else statuses[last.id].result)],
+                                               statuses), failed=False)
+    return Answer(decisions, statuses)
+
+
+def _moves(workflow: Workflow, state: ExecutionState, statuses: dict[str, StepPlan]) -> list[Decision] | Answer:
+    """The decisions that start what is ready (steps, items, timers, signal markers); an Answer when a step's input
+    cannot be sent."""
     decisions: list[Decision] = []
     for step in workflow.steps:
         st = statuses[step.id]
@@ -633,23 +774,79 @@ def decide(workflow: Workflow, state: ExecutionState) -> Answer:
             decisions.append(start_child_step(workflow, step, state, st.attempt, text) if step.kind is StepKind.CHILD
                              else schedule(step.id, workflow.activities[step.activity], st.attempt, text))
         elif st.items is not None and st.status == StepStatus.RUNNING:
-            activity = workflow.activities[step.activity]
-            decisions += [schedule(item_step_id(step.id, i), activity, attempt, text)
-                          for i, attempt, text in st.items.schedule]
-            decisions += [start_timer(timer_id, delay) for timer_id, delay in st.items.timers]
+            decisions += _map_moves(workflow, step, state, st.items)
         elif st.new_signal and st.signal_event is not None:
             decisions.append(signal_marker(step.id, str(step.signal), st.signal_event))
         elif st.status in (StepStatus.RETRY, StepStatus.HELD, StepStatus.SLEEP, StepStatus.SIGNAL) \
                 and st.timer_id is not None and st.timer_id not in state.timers:
             decisions.append(start_timer(st.timer_id, st.delay))
-    if any(d.type is not DecisionType.RECORD_MARKER for d in decisions):
-        return Answer(fit(decisions, state), statuses)
-    if all(st.status in DONE for st in statuses.values()):
-        # the result of the last completed step as the chart is written
-        last = max((s for s in workflow.steps if statuses[s.id].status == StepStatus.COMPLETED), key=lambda s: s.index,
-                   default=None)
-        return Answer([*decisions, complete(None if last is None else statuses[last.id].result)], statuses)
-    return Answer(decisions, statuses)
+    return decisions
+
+
+def _map_moves(workflow: Workflow, step: Step, state: ExecutionState, items: MapProgress) -> list[Decision]:
+    """A running map's items to schedule (or, with batch_size, its batches to start) and its timers to start."""
+    if step.batch_size is not None:
+        moves = [start_batch(workflow, step, state, b, attempt, text) for b, attempt, text in items.schedule]
+    else:
+        activity = workflow.activities[step.activity]
+        moves = [schedule(item_step_id(step.id, i), activity, attempt, text) for i, attempt, text in items.schedule]
+    return moves + [start_timer(timer_id, delay) for timer_id, delay in items.timers]
+
+
+# the statuses of a step at a point where the execution may continue as new: nothing of it open
+RESTING = (StepStatus.COMPLETED, StepStatus.SKIPPED, StepStatus.CAUGHT, StepStatus.PENDING, StepStatus.READY)
+
+
+def carry_on(workflow: Workflow, state: ExecutionState, statuses: dict[str, StepPlan]) -> Answer:
+    """Past continue_after_events with no step open: continue as new, the completed steps' results as the new run's
+    input, so its history starts short."""
+    results = {**state.carried, **{s: st.result or "" for s, st in statuses.items()
+                                   if st.status == StepStatus.COMPLETED and st.latest is not None}}
+    text = carry_input(state.input, results, state.runs + 1)
+    if len(text) > MAX_DATA and not workflow.results_s3:
+        return _failing(f"the history passed continue_after_events ({workflow.continue_after_events}), and the "
+                        f"results it carries to its next run are {len(text)} characters, over SWF's {MAX_DATA}: set "
+                        "results: {s3: s3://BUCKET/PREFIX} in config.yaml to pass large values", steps=statuses)
+    return Answer([continue_as_new(text, continue_attributes(workflow))], statuses)
+
+
+def continue_attributes(workflow: Workflow) -> dict[str, Any]:
+    """What a ContinueAsNewWorkflowExecution carries besides its input: the config's, not the type's defaults."""
+    return {"workflowTypeVersion": workflow.version, "taskList": {"name": workflow.task_list},
+            "executionStartToCloseTimeout": str(workflow.execution_timeout),
+            "taskStartToCloseTimeout": str(workflow.decision_timeout), "childPolicy": workflow.child_policy}
+
+
+def _ending(workflow: Workflow, state: ExecutionState, answer: Answer, failed: bool) -> Answer:
+    """The answer that completes or fails the execution; for a workflow that repeats, its timer and then its next run
+    with the same input (ContinueAsNew) instead."""
+    repeat = workflow.repeat
+    if repeat is None or (failed and repeat.on_failure == "stop"):
+        return answer
+    kept = [d for d in answer.decisions if d.type is DecisionType.RECORD_MARKER]
+    timer = state.timers.get(repeat_timer_id())
+    if timer is None:
+        return Answer([*kept, start_timer(repeat_timer_id(), repeat_delay(workflow, state))], answer.steps)
+    if not timer.fired:
+        return Answer(kept, answer.steps)
+    waits = len([r for r in state.close_refusals if lasts(r.cause) is Lasts.PASSING])
+    wait_id = wait_timer_id(repeat_timer_id(), waits)
+    if waits and wait_id not in state.timers:  # SWF refused it for a passing cause: wait, then again
+        return Answer([*kept, start_timer(wait_id, wait_delay(waits))], answer.steps)
+    if waits and not state.timers[wait_id].fired:
+        return Answer(kept, answer.steps)
+    return Answer([*kept, continue_as_new(state.input, continue_attributes(workflow))], answer.steps)
+
+
+def repeat_delay(workflow: Workflow, state: ExecutionState) -> int:
+    """Seconds until a repeating workflow's next run: every, or until its cron schedule's next time."""
+    repeat = workflow.repeat
+    assert repeat is not None
+    if repeat.every is not None:
+        return repeat.every
+    now = _when(state.now) or dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+    at = next_time(str(repeat.cron), now)
+    return MAX_TIMEOUT if at is None else min(max(1, _seconds_until(at, state.now)), MAX_TIMEOUT)
 
 
 def step_notes(workflow: Workflow, state: ExecutionState, steps: dict[str, StepPlan]) -> dict[str, str]:
@@ -760,6 +957,8 @@ def describe(answer: Answer) -> str:
         return "; ".join([*caught, "Fail the workflow execution -- " + str(last.get("reason"))])
     if last.type is DecisionType.CANCEL_WORKFLOW_EXECUTION:
         return "Cancel the workflow execution"
+    if last.type is DecisionType.CONTINUE_AS_NEW_WORKFLOW_EXECUTION:
+        return "; ".join([*caught, "Continue as new"])
     parts: list[str] = []
     scheduled: list[str] = []
     items: dict[str, list[int]] = {}
@@ -775,6 +974,8 @@ def describe(answer: Answer) -> str:
             parts.append(_timer_text(d.get("timerId"), d.get("startToFireTimeout")))
         elif d.type is DecisionType.REQUEST_CANCEL_ACTIVITY_TASK:
             parts.append("Cancel activity -- " + d.get("activityId"))
+        elif d.type in CHILD_TEXTS:
+            parts.append(_child_text(d))
         elif d.type is DecisionType.RECORD_MARKER and d.get("markerName") == SIGNAL_TAKEN:
             parts.append(_signal_text(d.get("details", "")))
         elif d.type is DecisionType.RECORD_MARKER:
@@ -787,6 +988,19 @@ def describe(answer: Answer) -> str:
         parts.insert(0, "Schedule activity -- " + ", ".join(scheduled))
     signals = [f"Waiting for signal {st.signal} -- {s}" for s, st in answer.steps.items() if st.status == StepStatus.SIGNAL]
     return "; ".join(dict.fromkeys(p for p in [*caught, *parts, *signals] if p))
+
+
+CHILD_TEXTS = (DecisionType.START_CHILD_WORKFLOW_EXECUTION, DecisionType.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION)
+
+
+def _child_text(d: Decision) -> str:
+    """A child's start or cancel, as the decider's log says it."""
+    if d.type is DecisionType.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION:
+        return "Cancel child workflow -- " + str(d.get("workflowId"))
+    step, attempt = parse_activity_id(str(d.get("control", "")))
+    batch = parse_batch(step) if step is not None else None
+    name = f"{batch[0]} (batch {batch[1]})" if batch is not None else f"{step} ({d.get('workflowType', {}).get('name')})"
+    return "Start child workflow -- " + name + (f" (attempt {attempt})" if attempt > 1 else "")
 
 
 def _waiting(answer: Answer) -> str:

@@ -14,8 +14,8 @@ from .config import Config
 from .decide import Answer, Closing, StepPlan, after_error, decide, describe, plan
 from .decisions import DecisionType, fail, to_swf
 from .errors import TaskError
-from .history import ExecutionState, Refusal, fold
-from .ids import parse_item
+from .history import ExecutionState, Refusal, fold, read_envelope
+from .ids import parse_batch, parse_item
 from .limits import MAX_DATA, MAX_PAGE, MAX_REASON, shorten
 from .logs import log
 from .payloads import S3Store, is_reference
@@ -84,11 +84,16 @@ def condition_texts(config: Config, state: ExecutionState, store: S3Store | None
             act = state.by_step.get(dep)
             if act is not None and act.status == ActivityStatus.COMPLETED and is_reference(act.result):
                 texts[act.activity_id] = store.get_text(str(act.result))
+    for child in state.children.values():  # a batch's results, which its map reads
+        if child.status == ActivityStatus.COMPLETED and is_reference(child.result) and child.step_id is not None \
+                and parse_batch(child.step_id) is not None:
+            texts[child.activity_id] = store.get_text(str(child.result))
     return texts
 
 
 # the decisions that may carry a value over SWF's limit, and its attribute
-LARGE = {DecisionType.SCHEDULE_ACTIVITY_TASK: "input", DecisionType.COMPLETE_WORKFLOW_EXECUTION: "result"}
+LARGE = {DecisionType.SCHEDULE_ACTIVITY_TASK: "input", DecisionType.COMPLETE_WORKFLOW_EXECUTION: "result",
+         DecisionType.START_CHILD_WORKFLOW_EXECUTION: "input", DecisionType.CONTINUE_AS_NEW_WORKFLOW_EXECUTION: "input"}
 
 
 def offload(answer: Answer, store: S3Store | None, execution: dict[str, Any]) -> Answer:
@@ -101,7 +106,7 @@ def offload(answer: Answer, store: S3Store | None, execution: dict[str, Any]) ->
         if field is not None and text is not None and len(text) > MAX_DATA:
             if store is None:  # decide fails such a step before this; a result from S3 is a reference already
                 raise ValueError(f"{field} of {len(text)} characters and no results: s3 in config.yaml")
-            key = store.key(execution, d.get("activityId", "execution"), field)
+            key = store.key(execution, d.get("activityId") or d.get("control") or "execution", field)
             d = d.with_attributes(**{field: store.put_text(text, key)})
         decisions.append(d)
     return dataclasses.replace(answer, decisions=decisions)
@@ -115,11 +120,14 @@ def handle_decision_task(client: Any, config: Config, task: Task, store: S3Store
     received = time.monotonic()
     log.info("Making decision on what is next", extra=ctx)
     state = fold(task["events"])
+    state.workflow_id = execution.get("workflowId")  # a child step's workflow id is made from it
     # the DecisionTaskStarted event of the last decision task a decider answered: what came after it is news
     previous = task.get("previousStartedEventId") or 0
     for name in state.unknown_events:
         log.warning(f"ignored an event type this decider does not know: {name}", extra=ctx)
     try:
+        if store is not None and is_reference(state.input):  # a run continued as new with what it carries in S3
+            read_envelope(state, store.get_text(str(state.input)))
         texts = condition_texts(config, state, store)
         answer = offload(decide(config.workflow, dataclasses.replace(state, texts=texts) if texts else state), store,
                          execution)

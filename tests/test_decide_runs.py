@@ -1,0 +1,213 @@
+"""Past one history, on histories built in the test: a workflow that repeats, a long history continued as new with its
+results, and a map of 10,000 items in batches of child executions."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from swfagent.config import ConfigError
+from swfagent.cron import next_time
+from swfagent.decide import decide, describe
+from swfagent.decisions import Decision
+from swfagent.history import Batch, batch_input, carry_input
+from tests.flows import config_from
+from tests.histories import T0, History
+
+TWO = [{"activity": "A"}, {"activity": "B", "after": ["A"]}]
+
+
+def done(h: History) -> History:
+    return h.decision().schedule("A").complete("A", "a").decision().schedule("B").complete("B", "b").decision()
+
+
+def test_a_repeating_workflow_waits_then_continues_as_new_with_the_same_input() -> None:
+    config = config_from(TWO, repeat={"every": 86400})
+    h = done(History(input="the job"))
+    [timer] = decide(config.workflow, h.state()).swf
+    assert timer["startTimerDecisionAttributes"] == {"timerId": "swfagent-repeat", "startToFireTimeout": "86400"}
+    h.apply(timer)
+    assert decide(config.workflow, h.state()).swf == []
+    h.fire("swfagent-repeat").decision()
+    answer = decide(config.workflow, h.state())
+    [d] = answer.swf
+    assert d == {"decisionType": "ContinueAsNewWorkflowExecution", "continueAsNewWorkflowExecutionDecisionAttributes": {
+        "workflowTypeVersion": "1.0", "taskList": {"name": "TestTasks"}, "executionStartToCloseTimeout": "3600",
+        "taskStartToCloseTimeout": "30", "childPolicy": "TERMINATE", "input": "the job"}}
+    assert describe(answer) == "Continue as new"
+
+
+def test_a_cron_schedule_waits_until_its_next_time() -> None:
+    config = config_from(TWO, repeat={"cron": "0 6 * * *"})
+    h = done(History())
+    [timer] = decide(config.workflow, h.state()).swf
+    now = h.events[-1]["eventTimestamp"]
+    assert int(timer["startTimerDecisionAttributes"]["startToFireTimeout"]) == (T0.replace(hour=6) - now).seconds
+
+
+@pytest.mark.parametrize(("cron", "after", "expected"), [
+    ("0 6 * * *", "2026-01-01T06:00:00+00:00", "2026-01-02T06:00:00+00:00"),
+    ("*/15 * * * *", "2026-01-01T06:07:00+00:00", "2026-01-01T06:15:00+00:00"),
+    ("30 2 1 * *", "2026-01-15T00:00:00+00:00", "2026-02-01T02:30:00+00:00"),
+    ("0 9 * * 1-5", "2026-01-02T10:00:00+00:00", "2026-01-05T09:00:00+00:00"),  # a Friday: Monday next
+])
+def test_cron_next_time(cron: str, after: str, expected: str) -> None:
+    import datetime as dt
+    assert next_time(cron, dt.datetime.fromisoformat(after)) == dt.datetime.fromisoformat(expected)
+
+
+@pytest.mark.parametrize(("repeat", "message"), [
+    ({"every": 60, "cron": "* * * * *"}, "needs one of every"),
+    ({"cron": "61 * * * *"}, "repeat.cron: minute '61'"),
+    ({"cron": "* * *"}, "repeat.cron: must have 5 fields"),
+    ({"every": 60, "on_failure": "retry"}, "repeat.on_failure: must be stop or continue"),
+])
+def test_a_wrong_repeat_is_one_line_naming_the_key(repeat: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        config_from(TWO, repeat=repeat)
+
+
+@pytest.mark.parametrize(("on_failure", "expected"), [("stop", "FailWorkflowExecution"), ("continue", "StartTimer")])
+def test_a_failed_run_stops_the_chain_or_not_as_on_failure_says(on_failure: str, expected: str) -> None:
+    config = config_from(TWO, repeat={"every": 60, "on_failure": on_failure})
+    h = History().decision().schedule("A").fail("A")
+    assert [d["decisionType"] for d in decide(config.workflow, h.state()).swf] == [expected]
+
+
+def test_a_continue_as_new_refused_for_a_passing_cause_waits_then_goes_again() -> None:
+    config = config_from(TWO, repeat={"every": 60})
+    h = done(History()).timer("swfagent-repeat", 60).fire("swfagent-repeat").decision()
+    [d] = decide(config.workflow, h.state()).swf
+    h.refuse(d, "CONTINUE_AS_NEW_WORKFLOW_EXECUTION_RATE_EXCEEDED").decision()
+    [wait] = decide(config.workflow, h.state()).swf
+    assert wait["startTimerDecisionAttributes"] == {"timerId": "swfagent-repeat.wait1", "startToFireTimeout": "2"}
+    h.apply(wait).fire("swfagent-repeat.wait1").decision()
+    assert [d["decisionType"] for d in decide(config.workflow, h.state()).swf] == ["ContinueAsNewWorkflowExecution"]
+
+
+def test_a_continue_as_new_refused_for_good_is_not_sent_again() -> None:
+    config = config_from(TWO, repeat={"every": 60})
+    h = done(History()).timer("swfagent-repeat", 60).fire("swfagent-repeat").decision()
+    [d] = decide(config.workflow, h.state()).swf
+    h.refuse(d, "WORKFLOW_TYPE_DEPRECATED").decision()
+    answer = decide(config.workflow, h.state())
+    assert answer.swf == [] and answer.refused is not None and answer.refused.cause == "WORKFLOW_TYPE_DEPRECATED"
+
+
+# ---- long histories: continue as new, carrying the completed steps' results ----
+
+def test_past_continue_after_events_it_continues_as_new_carrying_the_results() -> None:
+    config = config_from([*TWO, {"activity": "C", "after": ["B"]}], continue_after_events=10)
+    h = History(input="in").decision().schedule("A").complete("A", "a").decision().decision()
+    assert h.state().event_count > 10
+    [d] = decide(config.workflow, h.state()).swf
+    carried = d["continueAsNewWorkflowExecutionDecisionAttributes"]["input"]
+    assert json.loads(carried) == {"swfagent-carry": {"input": "in", "results": {"A": "a"}, "run": 2}}
+    nxt = History(input=carried).decision()  # the new run: A is done, B gets its result
+    state = nxt.state()
+    assert (state.input, state.carried, state.runs) == ("in", {"A": "a"}, 2)
+    [b] = decide(config.workflow, state).swf
+    assert b["scheduleActivityTaskDecisionAttributes"]["activityId"] == "B-1"
+    assert b["scheduleActivityTaskDecisionAttributes"]["input"] == "a"
+    nxt.schedule("B").complete("B", "b").decision().schedule("C").complete("C", "c").decision()
+    assert decide(config.workflow, nxt.state()).swf[0]["decisionType"] == "CompleteWorkflowExecution"
+
+
+def test_it_never_continues_while_a_step_is_open() -> None:
+    config = config_from([{"activity": "A"}, {"activity": "B"}], continue_after_events=10)
+    h = History().decision().schedule("A").schedule("B").complete("A", "a").decision().decision()
+    assert decide(config.workflow, h.state()).swf == []
+
+
+def test_results_too_large_to_carry_fail_clearly_without_s3() -> None:
+    config = config_from(TWO + [{"activity": "C", "after": ["B"]}], continue_after_events=10)
+    h = History().decision().schedule("A").complete("A", "x" * 40_000).decision().decision()
+    answer = decide(config.workflow, h.state())
+    assert answer.closing is not None and "results: {s3:" in answer.closing.reason
+    assert "continue_after_events" in answer.closing.reason
+
+
+# ---- a map past one history: batch_size ----
+
+def test_a_map_whose_list_would_pass_the_history_fails_at_once_naming_batch_size() -> None:
+    config = config_from([{"activity": "L"}, {"id": "M", "activity": "One", "for_each": "L"}])
+    h = History().decision().schedule("L").complete("L", json.dumps(list(range(5000)))).decision()
+    answer = decide(config.workflow, h.state())
+    assert answer.closing is not None and "set batch_size:" in answer.closing.reason and "5000 items" in answer.closing.reason
+
+
+def _run_child(config: Any, input: str) -> tuple[str, int]:
+    """A batch's child run to its end, each item completing with its own value doubled; its result and events."""
+    h = History(input=input)
+    for _ in range(1000):
+        h.decision()
+        answer = decide(config.workflow, h.state())
+        for d in answer.decisions:
+            h.apply(d)
+        if answer.decisions[-1].type.value == "CompleteWorkflowExecution":
+            return str(answer.decisions[-1].get("result")), len(h.events)
+        for d in answer.decisions:
+            if d.type.value == "ScheduleActivityTask":
+                step = d.get("activityId").rpartition("-")[0]
+                h.complete(step, json.dumps({"n": int(d.get("input")) * 2}))
+            elif d.type.value == "StartTimer":
+                h.fire(d.get("timerId"))
+    raise AssertionError("the child did not end")
+
+
+def test_a_map_of_10000_items_completes_in_batches_with_no_history_past_25000_events() -> None:
+    config = config_from([{"activity": "L"}, {"id": "M", "activity": "One", "for_each": "L", "batch_size": 500,
+                                              "max_concurrency": 1000}], results={"s3": "s3://bucket/values"})
+    parent = History().decision().schedule("L").complete("L", json.dumps(list(range(10_000)))).decision()
+    largest, open_at_once = 0, 0
+    for _ in range(200):
+        answer = decide(config.workflow, parent.state())
+        starts = [d for d in answer.decisions if d.type.value == "StartChildWorkflowExecution"]
+        if answer.decisions and answer.decisions[-1].type.value == "CompleteWorkflowExecution":
+            break
+        assert starts, describe(answer)
+        open_at_once = max(open_at_once, len(starts))
+        for d in starts:
+            parent.apply(d)
+            result, events = _run_child(config, d.get("input"))
+            largest = max(largest, events)
+            parent.child_closed("Completed", d.get("control").rpartition("-")[0], result=result)
+        parent.decision()
+    else:
+        raise AssertionError("the parent did not end")
+    values = json.loads(answer.decisions[-1].get("result"))
+    assert values == [{"n": 2 * i} for i in range(10_000)]
+    assert largest < 25_000 and len(parent.events) < 25_000, (largest, len(parent.events))
+    assert open_at_once <= 1000 // 500
+
+
+def test_a_batch_is_a_child_of_the_workflows_own_type_with_its_share_of_the_concurrency() -> None:
+    config = config_from([{"activity": "L"}, {"id": "M", "activity": "One", "for_each": "L", "batch_size": 3,
+                                              "max_concurrency": 2}])
+    h = History().decision().schedule("L").complete("L", json.dumps(list(range(7)))).decision()
+    [d] = decide(config.workflow, h.state()).decisions  # 2 // 3 batches open: at least one
+    assert d.get("control") == "M#1-1" and d.get("workflowType") == {"name": "TestWorkflow", "version": "1.0"}
+    assert json.loads(d.get("input")) == {"swfagent-batch": {"step": "M", "first": 1, "items": ["0", "1", "2"],
+                                                             "max_concurrency": 2}}
+    child = History(input=batch_input(Batch("M", 4, ("3", "4", "5"), 2))).decision()
+    assert [x.get("activityId") for x in decide(config.workflow, child.state()).decisions] == ["M@4-1", "M@5-1"]
+
+
+def test_failed_items_of_the_batches_count_over_all_items() -> None:
+    config = config_from([{"activity": "L"}, {"id": "M", "activity": "One", "for_each": "L", "batch_size": 2,
+                                              "tolerated_failures": 1}])
+    h = History().decision().schedule("L").complete("L", json.dumps([1, 2, 3, 4])).decision()
+    h.start_child("M#1", workflow="TestWorkflow").child_closed("Completed", "M#1", result=json.dumps(
+        {"results": [None, 1], "failed": 1, "reason": "M@1 failed: x"}))
+    h.start_child("M#2", workflow="TestWorkflow").child_closed("Completed", "M#2", result=json.dumps(
+        {"results": [None, 1], "failed": 1, "reason": "M@3 failed: y"}))
+    answer = decide(config.workflow, h.state())
+    assert answer.closing is not None and answer.closing.reason.startswith("M: 2 of 4 items failed")
+
+
+def test_carry_and_batch_inputs_read_back() -> None:
+    h = History(input=carry_input("x", {"A": "1"}, 3))
+    assert (h.state().input, h.state().carried, h.state().runs) == ("x", {"A": "1"}, 3)
+    assert isinstance(Decision, type)

@@ -12,7 +12,7 @@ import swfagent
 PACKAGE = Path(swfagent.__file__).parent
 FLOORS = [
     {"errors", "status", "limits", "logs"},
-    {"ids", "decisions", "views", "retrying", "conditions"},
+    {"ids", "decisions", "views", "retrying", "conditions", "cron"},
     {"config", "history", "decide", "graph", "render"},
     {"client", "runner", "poller", "payloads", "alerts", "register", "policies"},
     {"decision_tasks", "activity_tasks", "executions", "live", "runtime"},

@@ -7,13 +7,89 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from swfagent.config import Config
+from pathlib import Path
+
+from swfagent.config import Config, parse_config
 from swfagent.decide import MAX_WAITS, after_error, decide, lasts
 from swfagent.history import ExecutionState
 from swfagent.ids import parse_activity_id
 from swfagent.status import ActivityStatus, Lasts
 from tests.flows import ARTICLE, config_from, retrying
 from tests.histories import SENT, History, model_causes
+
+
+def parent_and_child(steps: list[dict[str, Any]], **parent: Any) -> Config:
+    """A config of two workflows: Parent with these steps (activities named as their steps), and Sub."""
+    names = {s.get("activity") for s in steps} - {None}
+    data = {"domain": {"name": "D"},
+            "workflows": {"Parent": {"version": "1.0", "task_list": "T", "steps": steps, **parent},
+                          "Sub": {"version": "1.0", "task_list": "T", "steps": [{"activity": "C"}]}},
+            "activities": {n: {"version": "1.0", "command": ["true"]} for n in sorted(names | {"C"})}}
+    return parse_config(data, Path("/tmp/config.yaml"))
+
+
+PARENT = parent_and_child([{"id": "Run", "workflow": "Sub"}])
+REPEATING = config_from([{"activity": "Test_Task_A"}, {"activity": "Test_Task_B", "after": ["Test_Task_A"]}],
+                        repeat={"every": 60})
+
+
+CAUSES_IN_MODEL = model_causes()
+
+
+@st.composite
+def child_charts(draw: Any) -> Config:
+    """Random charts where some steps run the workflow Sub as a child, with retries."""
+    steps: list[dict[str, Any]] = []
+    for i in range(draw(st.integers(1, 5))):
+        after = draw(st.lists(st.sampled_from([f"S{j}" for j in range(i)]), unique=True, max_size=2)) if i else []
+        if draw(st.booleans()):
+            steps.append({"id": f"S{i}", "workflow": "Sub", "after": after, "retries": draw(st.integers(0, 2)),
+                          "retry_delay": draw(st.sampled_from([0, 5]))})
+        else:
+            steps.append({"id": f"S{i}", "activity": f"S{i}", "after": after})
+    return parent_and_child(steps)
+
+
+@given(config=child_charts(), data=st.data())
+def test_parent_and_child_charts_keep_the_rules(config: Config, data: Any) -> None:
+    """A child is started once per attempt, after its after steps; the parent completes only with every step done."""
+    h = History(input="go")
+    for _ in range(60):
+        state = h.state()
+        answer = decide(config.workflow, state)
+        for d in answer.decisions:
+            if d.type.value == "StartChildWorkflowExecution":
+                step, _ = parse_activity_id(d.get("control"))
+                assert d.get("control") not in state.children, "a child started twice"
+                assert all((a := state.by_step.get(dep)) is not None and a.status == ActivityStatus.COMPLETED
+                           for dep in config.workflow.step(str(step)).after), "a child before its after steps"
+            if d.type.value == "CompleteWorkflowExecution":
+                assert not any(c.status.open for c in state.children.values()), "completed with a child open"
+                assert all(a.status == ActivityStatus.COMPLETED for a in state.by_step.values())
+        if answer.closing is not None or any(d.type.closes for d in answer.decisions):
+            return
+        h.decision()
+        for d in answer.decisions:
+            if d.type.value == "StartChildWorkflowExecution" and data.draw(st.integers(0, 5)) == 0:
+                h.refuse(d, data.draw(st.sampled_from(CAUSES_IN_MODEL["StartChildWorkflowExecution"])))
+            else:
+                h.apply(d)
+        state = h.state()
+        moves = [("child", c) for c in state.children.values() if c.status.open]
+        moves += [("act", a) for a in state.activities.values() if a.status.open]
+        moves += [("timer", t) for t in state.timers.values() if not t.fired]
+        if not moves:
+            assert answer.decisions or answer.refused is not None, "stuck: nothing decided, nothing open"
+            continue
+        kind, target = data.draw(st.sampled_from(moves))
+        if kind == "timer":
+            h.fire(target.timer_id)
+        elif kind == "act":
+            h.complete(target.step_id, "a", target.attempt)
+        else:
+            how = data.draw(st.sampled_from(["Completed", "Completed", "Failed", "TimedOut", "Canceled", "Terminated"]))
+            h.child_closed(how, target.step_id, target.attempt, **({"result": "r"} if how == "Completed" else {}))
+    raise AssertionError("no end after 60 decision tasks")
 
 
 @st.composite
@@ -135,10 +211,15 @@ def _scenarios() -> list[tuple[str, Config, History, bool]]:
          .decision().schedule("Test_Task_B").complete("Test_Task_B", "b"), False),
         ("FailWorkflowExecution", ARTICLE, History().decision().schedule("Test_Task_A").fail("Test_Task_A"), False),
         ("CancelWorkflowExecution", ARTICLE, History().decision().cancel_request(), False),
+        ("StartChildWorkflowExecution", PARENT, History().decision(), False),
+        ("RequestCancelExternalWorkflowExecution", PARENT, History().decision().start_child("Run", workflow="Sub")
+         .child_started("Run").cancel_request(), False),
+        ("ContinueAsNewWorkflowExecution", REPEATING, History().decision().schedule("Test_Task_A")
+         .complete("Test_Task_A", "a").decision().schedule("Test_Task_B").complete("Test_Task_B", "b").decision()
+         .timer("swfagent-repeat", 60).fire("swfagent-repeat"), False),
     ]
 
 
-CAUSES_IN_MODEL = model_causes()
 
 
 def test_every_decision_the_decider_sends_has_a_scenario() -> None:
@@ -179,10 +260,14 @@ def test_a_refused_decision_is_never_sent_on_every_decision_task(scenario: int, 
         if not answer.swf:  # nothing to do: time passes
             timers = [t for t in state.timers.values() if not t.fired]
             running = [a for a in state.activities.values() if a.status.open]
+            children = [c for c in state.children.values() if c.status.open]
             if timers:
                 h.fire(timers[0].timer_id)
             elif running:
                 h.complete(str(running[0].step_id), "a", running[0].attempt)
+            elif children:
+                h.child_closed("Canceled" if state.cancel_requested else "Completed", str(children[0].step_id),
+                               children[0].attempt, **({} if state.cancel_requested else {"result": "a"}))
             else:
                 assert answer.refused is not None, "stuck: nothing decided, nothing running, no timer, no alert"
                 break  # SWF will not close it: waits for a person, alerted

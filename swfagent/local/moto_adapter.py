@@ -111,6 +111,8 @@ CALLED: dict[str, tuple[str, ...]] = {
     "WorkflowExecution.record_marker": ("event_id", "attributes"),
     "WorkflowExecution.signal": ("signal_name", "workflow_input"),
     "HistoryEvent.__init__": ("event_id", "event_type", "event_timestamp"),
+    "WorkflowType.__init__": ("name", "version"),  # a type named in a refused decision (models.Execution.child_failed)
+    "ActivityType.__init__": ("name", "version"),  # likewise (models.Execution._not_permitted)
     "Domain.__init__": ("name", "retention", "account_id", "region_name", "description"),
     "Domain.get_type": ("kind", "name", "version", "ignore_empty"),
     "SWFBackend.__init__": ("region_name", "account_id"),

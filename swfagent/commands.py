@@ -40,9 +40,7 @@ def cmd_register(args: argparse.Namespace, rt: Runtime) -> int:
             print(f"{rt.prog}: error: {problem}", file=sys.stderr)
         if problems:
             return Exit.USAGE
-        w = config.workflow
-        print(f"{config.path.resolve()}: OK ({w.name} {w.version}: {len(w.steps)} steps, {len(config.activities)} activities, "
-              "every command found)")
+        print(f"{config.path.resolve()}: OK ({config.summary}, every command found)")
         if not args.remote:
             return Exit.OK
         with boundary():

@@ -114,9 +114,7 @@ class Poller:
     def say_config(self) -> None:
         """The first line: the config it runs, on stderr, so that stdout stays the article's lines."""
         config = self.live.config
-        w = config.workflow
-        log.info(f"Config: {config.path.resolve()} ({w.name} {w.version}: {len(w.steps)} steps, "
-                 f"{len(config.activities)} activities)", extra=NOTICE)
+        log.info(f"Config: {config.path.resolve()} ({config.summary})", extra=NOTICE)
 
     def once(self) -> Poll:
         """One pass: a cron run asks first what is queued; then a poll, and the task handled."""

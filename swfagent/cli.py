@@ -133,10 +133,6 @@ def _web_arguments(c: argparse.ArgumentParser) -> None:
                         "the Secure flag, and the proxy's scheme and host are believed")
 
 
-def _demo_arguments(c: argparse.ArgumentParser) -> None:
-    c.set_defaults(config=str(ARTICLE_CONFIG))  # the article's workflow, wherever the demo runs from
-
-
 def _policies_arguments(c: argparse.ArgumentParser) -> None:
     c.add_argument("--role", choices=(*policies.ROLES, policies.EVERY_ROLE), default=policies.EVERY_ROLE,
                    help="one role, or all (default) as one object")
@@ -150,6 +146,7 @@ def _policies_arguments(c: argparse.ArgumentParser) -> None:
 
 
 def _start_arguments(c: argparse.ArgumentParser) -> None:
+    c.add_argument("--workflow", metavar="NAME", help="the workflow type to start (default: the config's first)")
     c.add_argument("--workflow-id", help="the execution's workflow id (default: the workflow name, a time and a random part)")
     c.add_argument("--id-template", help="a workflow id with {date}, {time}, {datetime} or {uuid}, e.g. 'daily-{date}'")
     c.add_argument("--input", help="the execution's input: the first steps get it on stdin")
@@ -185,6 +182,7 @@ def _steer_arguments(*extra: str) -> Callable[[argparse.ArgumentParser], None]:
 
 
 def _graph_arguments(c: argparse.ArgumentParser) -> None:
+    c.add_argument("--workflow", metavar="NAME", help="the workflow to draw (default: the config's first)")
     c.add_argument("--execution", metavar="WORKFLOW_ID", help="mark each step with its state in this execution")
     c.add_argument("--run-id", help="with --execution: the run (default: the latest)")
     c.add_argument("--format", choices=graph.FORMATS, default="mermaid",
@@ -215,8 +213,9 @@ COMMANDS: dict[str, tuple[Command, str, Callable[[argparse.ArgumentParser], None
               _local_arguments),
     "web": (servers.cmd_web, "serve the web console (the AWS console's SWF pages, with the live flow chart) on "
                              "127.0.0.1", _web_arguments),
+    # the demo runs the article's workflow, wherever it runs from
     "demo": (lambda args, rt: servers.cmd_demo(args, rt, run), "the article's walkthrough on the embedded SWF",
-             _demo_arguments),
+             lambda c: c.set_defaults(config=str(ARTICLE_CONFIG))),
     "start": (commands.cmd_start, "start a workflow execution", _start_arguments),
     "executions": (commands.cmd_executions, "list executions, newest first", _executions_arguments),
     "show": (commands.cmd_show, "one execution: summary, events, activities", _show_arguments),

@@ -40,9 +40,7 @@ def cmd_register(args: argparse.Namespace, rt: Runtime) -> int:
             print(f"{rt.prog}: error: {problem}", file=sys.stderr)
         if problems:
             return Exit.USAGE
-        w = config.workflow
-        print(f"{config.path.resolve()}: OK ({w.name} {w.version}: {len(w.steps)} steps, {len(config.activities)} activities, "
-              "every command found)")
+        print(f"{config.path.resolve()}: OK ({config.summary}, every command found)")
         if not args.remote:
             return Exit.OK
         with boundary():
@@ -71,8 +69,10 @@ def _read_bounded(path: str) -> str:
 
 
 def cmd_start(args: argparse.Namespace, rt: Runtime) -> int:
-    """Start an execution, as the console's "Start a new Workflow Execution" does."""
+    """Start an execution of a workflow (--workflow, default the first), as the console's "Start a new Workflow
+    Execution" does."""
     config = load_config(args.config)
+    config = config.about(config.workflow_named(args.workflow))
     if args.workflow_id and args.id_template:
         raise UsageError("give --workflow-id or --id-template, not both")
     workflow_id = executions.new_workflow_id(config, args.workflow_id, args.id_template, dt.datetime.now())
@@ -153,15 +153,17 @@ def cmd_cancel(args: argparse.Namespace, rt: Runtime) -> int:
 
 
 def cmd_graph(args: argparse.Namespace, rt: Runtime) -> int:
-    """Print the flow chart (Mermaid or DOT), with an execution's step states when one is named."""
+    """Print a workflow's flow chart (Mermaid or DOT), with an execution's step states when one is named."""
     config = load_config(args.config)
-    status, notes = None, None
+    workflow, status, notes = config.workflow_named(args.workflow), None, None
     if args.execution:
+        if args.workflow:
+            raise UsageError("give --workflow or --execution (whose workflow type it draws), not both")
         with boundary():
-            status, notes = executions.execution_chart(rt.client(), config, args.execution, args.run_id)
+            workflow, status, notes = executions.execution_chart(rt.client(), config, args.execution, args.run_id)
     elif args.run_id:
         raise UsageError("--run-id goes with --execution")
-    print(graph.render(config.workflow, args.format, status, notes), end="")
+    print(graph.render(workflow, args.format, status, notes), end="")
     return Exit.OK
 
 

@@ -215,6 +215,12 @@ class Config:
         return replace(self, workflow=workflow)
 
     @property
+    def summary(self) -> str:
+        """Its workflows and activities in a few words: `TestWorkflow 1.0: 2 steps, 2 activities`."""
+        workflows = "; ".join(f"{w.name} {w.version}: {len(w.steps)} steps" for w in self.workflows)
+        return f"{workflows}{';' if len(self.workflows) > 1 else ','} {len(self.activities)} activities"
+
+    @property
     def task_lists(self) -> tuple[str, ...]:
         """Every workflow's decision task list, each once, in the file's order."""
         return tuple(dict.fromkeys(w.task_list for w in self.workflows))

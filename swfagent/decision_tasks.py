@@ -63,13 +63,23 @@ def pending_decision_tasks(client: Any, config: Config, task_list: str) -> int:
 
 
 def foreign(config: Config, task: Task) -> str | None:
-    """Why a decision task is not this config's to decide (its workflow type is another), or None when it is."""
-    wtype, w = task.get("workflowType") or {}, config.workflow
-    if (wtype.get("name"), wtype.get("version")) == (w.name, w.version):
+    """Why a decision task is not this config's to decide (its workflow type is none of the config's), or None."""
+    wtype = task.get("workflowType") or {}
+    if config.workflow_for(wtype.get("name"), wtype.get("version")) is not None:
         return None
     workflow_id = task.get("workflowExecution", {}).get("workflowId")
+    has = ", ".join(f"{w.name} {w.version}" for w in config.workflows)
     return (f"workflow {workflow_id} is of type {wtype.get('name')} {wtype.get('version')}, and {config.path.name} "
-            f"has {w.name} {w.version}: its decision tasks are left to a decider that has it")
+            f"has {has}: its decision tasks are left to a decider that has it")
+
+
+def about_task(config: Config, task: Task) -> Config:
+    """The config as this decision task sees it: `workflow` is the one its workflow type names (foreign() is None)."""
+    wtype = task.get("workflowType") or {}
+    workflow = config.workflow_for(wtype.get("name"), wtype.get("version"))
+    if workflow is None:
+        raise ValueError(foreign(config, task))
+    return config.about(workflow)
 
 
 def condition_texts(config: Config, state: ExecutionState, store: S3Store | None) -> dict[str, str]:

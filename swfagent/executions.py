@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 
 from . import alerts
 from .client import error_code
-from .config import Config
+from .config import Config, Workflow
 from .decide import plan, step_notes
 from .errors import NotFound, UsageError
 from .history import ExecutionState, fold
@@ -186,10 +186,22 @@ def latest_activity(client: Any, config: Config, execution: dict[str, str], with
 
 def latest_run(client: Any, config: Config, workflow_id: str) -> str:
     """The run id of the newest execution with this workflow id."""
+    return str(_latest(client, config, workflow_id)["execution"]["runId"])
+
+
+def _latest(client: Any, config: Config, workflow_id: str) -> dict[str, Any]:
     runs = list_executions(client, config, Which.ALL, workflow_id=workflow_id)
     if not runs:
         raise NotFound(f"no execution with workflow id {workflow_id!r} in domain {config.domain.name}")
-    return str(runs[0]["execution"]["runId"])
+    return runs[0]
+
+
+def about_type(config: Config, workflow_type: dict[str, Any] | None) -> Config:
+    """The config as an execution of this workflow type sees it: `workflow` is that type's (the first workflow when
+    the config has no such type)."""
+    wtype = workflow_type or {}
+    found = config.workflow_for(wtype.get("name"), wtype.get("version"))
+    return config.about(found) if found is not None else config
 
 
 def fetch_history(client: Any, config: Config, workflow_id: str, run_id: str) -> list[Event]:
@@ -240,10 +252,11 @@ def show_data(client: Any, config: Config, workflow_id: str, run_id: str | None)
         if error_code(exc) == "UnknownResourceFault":
             raise NotFound(f"no execution {workflow_id!r} run {run_id!r} in domain {config.domain.name}") from None
         raise
+    ei = info["executionInfo"]
+    config = about_type(config, ei.get("workflowType"))
     events = fetch_history(client, config, workflow_id, run_id)
     state = fold(events)
     steps = shown_steps(config, state)
-    ei = info["executionInfo"]
     return ExecutionView(
         summary=Summary(
             workflow_id=workflow_id, run_id=run_id,
@@ -267,16 +280,22 @@ def show_data(client: Any, config: Config, workflow_id: str, run_id: str | None)
 
 def execution_steps(client: Any, config: Config, workflow_id: str, run_id: str | None = None) -> dict[str, Shown]:
     """Each step's state in an execution (the latest run by default), for the live flow chart."""
-    return execution_chart(client, config, workflow_id, run_id)[0]
+    return execution_chart(client, config, workflow_id, run_id)[1]
 
 
 def execution_chart(client: Any, config: Config, workflow_id: str,
-                    run_id: str | None = None) -> tuple[dict[str, Shown], dict[str, str]]:
-    """Each step's state and note in an execution (the latest run by default), for the live flow chart."""
-    run_id = run_id or latest_run(client, config, workflow_id)
+                    run_id: str | None = None) -> tuple[Workflow, dict[str, Shown], dict[str, str]]:
+    """An execution's workflow (the latest run by default), and each step's state and note, for the flow chart."""
+    if run_id is None:
+        info = _latest(client, config, workflow_id)
+        run_id = str(info["execution"]["runId"])
+    else:
+        info = client.describe_workflow_execution(
+            domain=config.domain.name, execution={"workflowId": workflow_id, "runId": run_id})["executionInfo"]
+    workflow = about_type(config, info.get("workflowType")).workflow
     state = fold(fetch_history(client, config, workflow_id, run_id))
-    steps = plan(config.workflow, state)
-    return {s: st.status.shown for s, st in steps.items()}, step_notes(config.workflow, state, steps)
+    steps = plan(workflow, state)
+    return workflow, {s: st.status.shown for s, st in steps.items()}, step_notes(workflow, state, steps)
 
 
 # ---- steer ---------------------------------------------------------------------------------------
@@ -317,7 +336,8 @@ def failures(client: Any, config: Config, since: dt.datetime) -> list[Failure]:
         ex = e["execution"]
         events = fetch_history(client, config, ex["workflowId"], ex["runId"])
         state = fold(events)
-        steps = shown_steps(config, state)
+        about = about_type(config, e.get("workflowType"))
+        steps = shown_steps(about, state)
         failed = ([s for s, v in steps.items() if v is Shown.FAILED]
                   or [s for s, v in steps.items() if v in (Shown.RUNNING, Shown.WAITING)])
         details = next((attributes(ev).get("details") for ev in reversed(events)
@@ -327,6 +347,6 @@ def failures(client: Any, config: Config, since: dt.datetime) -> list[Failure]:
             reason = f"the execution timed out ({state.close_reason or 'START_TO_CLOSE'})"
         else:
             reason = state.close_reason or details or str(e.get("closeStatus"))
-        out.append(Failure(e, alerts.message(config, ex["workflowId"], ex["runId"], str(e.get("closeStatus")), reason,
+        out.append(Failure(e, alerts.message(about, ex["workflowId"], ex["runId"], str(e.get("closeStatus")), reason,
                                              ", ".join(failed) or None, details)))
     return out

@@ -41,9 +41,7 @@ class LiveConfig:
                 except SwfAgentError as exc:
                     log.error(f"{exc}: going on with the config loaded before")
                     return self.config
-                w = config.workflow
-                log.warning(f"{config.path.name} changed: reloaded ({w.name} {w.version}, {len(w.steps)} steps, "
-                            f"{len(config.activities)} activities)")
+                log.warning(f"{config.path.name} changed: reloaded ({config.summary})")
                 self.config = config
         return self.config
 

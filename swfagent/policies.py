@@ -37,6 +37,8 @@ DECISIONS = (
     "swf:CancelTimer", "swf:CancelWorkflowExecution", "swf:CompleteWorkflowExecution", "swf:FailWorkflowExecution",
     "swf:RecordMarker", "swf:RequestCancelActivityTask", "swf:StartTimer",
 )
+# Decisions held to the config's own workflow types and task lists by SWF's condition keys.
+START_CHILD, CONTINUE_AS_NEW = CHILD_DECISIONS = ("swf:StartChildWorkflowExecution", "swf:ContinueAsNewWorkflowExecution")
 OPERATOR_READ = (
     "swf:DescribeWorkflowExecution", "swf:GetWorkflowExecutionHistory",
     "swf:ListClosedWorkflowExecutions", "swf:ListOpenWorkflowExecutions",
@@ -68,8 +70,8 @@ def domain_arn(config: Config, account: str, region: str) -> str:
 
 
 def activity_task_lists(config: Config) -> list[str]:
-    """The task lists the flow chart's activities are scheduled on, sorted."""
-    return sorted({a.task_list for a in config.workflow.used_activities})
+    """The task lists the flow charts' activities are scheduled on, sorted."""
+    return sorted({a.task_list for a in config.used_activities})
 
 
 def _statement(sid: str, actions: tuple[str, ...] | list[str], resource: str,
@@ -105,8 +107,7 @@ def _values(config: Config, region: str, wildcard: bool) -> list[dict[str, Any]]
 
 def statements(config: Config, role: str, resource: str, wildcard: bool, region: str = DEFAULT_REGION) -> list[dict[str, Any]]:
     """The statements of one role's policy; wildcard drops every condition."""
-    w = config.workflow
-    acts = config.workflow.used_activities
+    ws, acts = config.workflows, config.used_activities
 
     def cond(**keys: list[str]) -> dict[str, dict[str, list[str]]] | None:
         return None if wildcard else _equals(**keys)
@@ -122,18 +123,26 @@ def statements(config: Config, role: str, resource: str, wildcard: bool, region:
     if role == "decider":
         return [
             _statement("PollDecisionTasks", ["swf:CountPendingDecisionTasks", "swf:PollForDecisionTask"], resource,
-                       cond(taskList_name=[w.task_list])),
+                       cond(taskList_name=list(config.task_lists))),
             _statement("RespondDecisionTasks", ("swf:RespondDecisionTaskCompleted", *DECISIONS), resource),
             _statement("ScheduleConfiguredActivities", ["swf:ScheduleActivityTask"], resource, cond(
                 activityType_name=[a.name for a in acts], activityType_version=[a.version for a in acts],
                 taskList_name=[a.task_list for a in acts])),
+            # children and new runs of the config's own workflow types only (ContinueAsNew keeps the type's name:
+            # SWF has no name key for it)
+            _statement("StartConfiguredChildWorkflows", [START_CHILD], resource, cond(
+                workflowType_name=[w.name for w in ws], workflowType_version=[w.version for w in ws],
+                taskList_name=[w.task_list for w in ws])),
+            _statement("ContinueConfiguredWorkflowsAsNew", [CONTINUE_AS_NEW], resource, cond(
+                workflowType_version=[w.version for w in ws], taskList_name=[w.task_list for w in ws])),
             *_values(config, region, wildcard),
             *_sns(config, wildcard),
         ]
     if role == "operator":
         return [
             _statement("StartConfiguredWorkflow", ["swf:StartWorkflowExecution"], resource, cond(
-                workflowType_name=[w.name], workflowType_version=[w.version], taskList_name=[w.task_list])),
+                workflowType_name=[w.name for w in ws], workflowType_version=[w.version for w in ws],
+                taskList_name=[w.task_list for w in ws])),
             _statement("ReadExecutions", OPERATOR_READ, resource),
             _statement("SteerExecutions", OPERATOR_STEER, resource),
             *_sns(config, wildcard),

@@ -7,7 +7,7 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from .client import describe_error, is_transient
@@ -166,18 +166,23 @@ def run_threads(poll_and_handle: Callable[[], Poll], options: LoopOptions, stop:
     """run_loop in `threads` poll threads sharing one budget (as many pollers in one process); the count handled."""
     if threads <= 1:
         return run_loop(poll_and_handle, options, stop)
+    return run_each([poll_and_handle] * threads, options, stop)
+
+
+def run_each(polls: Sequence[Callable[[], Poll]], options: LoopOptions, stop: Stop) -> int:
+    """run_loop in a poll thread for each of `polls`, sharing one budget; the count handled."""
     budget = Budget.of(options)
     counts: list[int] = []
     errors: list[BaseException] = []
 
-    def one() -> None:
+    def one(poll_and_handle: Callable[[], Poll]) -> None:
         try:
             counts.append(run_loop(poll_and_handle, options, stop, budget=budget))
         except BaseException as exc:
             errors.append(exc)
             budget.done.set()  # a lasting error ends the run for every thread
 
-    pool = [threading.Thread(target=one, name=f"poller-{i}", daemon=True) for i in range(threads)]
+    pool = [threading.Thread(target=one, args=(p,), name=f"poller-{i}", daemon=True) for i, p in enumerate(polls)]
     for t in pool:
         t.start()
     for t in pool:

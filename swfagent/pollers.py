@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import sys
 import threading
 from collections.abc import Iterator
@@ -18,11 +19,11 @@ from typing import Any, Protocol
 from .activity_tasks import handle_activity_task, pending_activity_tasks, poll_activity_task
 from .client import CallStats, boundary
 from .config import Config, load_config
-from .decision_tasks import foreign, handle_decision_task, pending_decision_tasks, poll_decision_task
+from .decision_tasks import about_task, foreign, handle_decision_task, pending_decision_tasks, poll_decision_task
 from .errors import Exit
 from .live import LiveConfig
 from .logs import NOTICE, log, setup_logging
-from .poller import LoopOptions, Mode, Poll, Stop, identity, run_threads
+from .poller import LoopOptions, Mode, Poll, Stop, identity, run_each, run_threads
 from .runner import RunningTasks
 from .runtime import Runtime
 
@@ -36,6 +37,9 @@ class Role(Protocol):
     """What one kind of poller polls, and how it handles a task."""
 
     label: str  # what it waits for, in the waiting line: "a decision task"
+
+    def task_lists(self, config: Config) -> tuple[str, ...]:
+        """The task lists it polls unless --task-list says otherwise."""
 
     def count_pending(self, config: Config, task_list: str) -> int:
         """SWF's count of the tasks queued on the task list."""
@@ -56,6 +60,9 @@ class DeciderRole:
         self.client, self.live, self.me = client, live, me
         self._said: set[str] = set()  # the foreign workflow types already reported
 
+    def task_lists(self, config: Config) -> tuple[str, ...]:
+        return config.task_lists  # one decider decides for every workflow in the file
+
     def count_pending(self, config: Config, task_list: str) -> int:
         return pending_decision_tasks(self.client, config, task_list)
 
@@ -71,7 +78,7 @@ class DeciderRole:
                 self._said.add(name)
                 log.error(why)
             return Poll.DROPPED
-        handle_decision_task(self.client, config, task, self.live.store(config))
+        handle_decision_task(self.client, about_task(config, task), task, self.live.store(config))
         return Poll.HANDLED
 
 
@@ -82,6 +89,9 @@ class WorkerRole:
 
     def __init__(self, client: Any, live: LiveConfig, me: str, running: RunningTasks):
         self.client, self.live, self.me, self.running = client, live, me, running
+
+    def task_lists(self, config: Config) -> tuple[str, ...]:
+        return (config.workflow.task_list,)  # the activities' default task list: the first workflow's
 
     def count_pending(self, config: Config, task_list: str) -> int:
         return pending_activity_tasks(self.client, config, task_list)
@@ -99,7 +109,7 @@ class PollerOptions:
     """How a poller runs, from its command line."""
 
     loop: LoopOptions
-    task_list: str | None = None  # None: the workflow's
+    task_list: str | None = None  # None: the role's (the decider: every workflow's)
     concurrency: int = 1
 
 
@@ -110,25 +120,44 @@ class Poller:
         self.role, self.live, self.options, self.notice = role, live, options, notice
         self._waiting_said = False
         self._lock = threading.Lock()
+        self._turn = -1  # of several task lists, the one polled last when none had a task queued
 
     def say_config(self) -> None:
         """The first line: the config it runs, on stderr, so that stdout stays the article's lines."""
         config = self.live.config
-        w = config.workflow
-        log.info(f"Config: {config.path.resolve()} ({w.name} {w.version}: {len(w.steps)} steps, "
-                 f"{len(config.activities)} activities)", extra=NOTICE)
+        log.info(f"Config: {config.path.resolve()} ({config.summary})", extra=NOTICE)
 
-    def once(self) -> Poll:
-        """One pass: a cron run asks first what is queued; then a poll, and the task handled."""
+    def task_lists(self, config: Config) -> tuple[str, ...]:
+        """The task lists it polls: --task-list, or else the role's."""
+        return (self.options.task_list,) if self.options.task_list else self.role.task_lists(config)
+
+    def once(self, task_list: str | None = None) -> Poll:
+        """One pass: a cron run asks first what is queued; then a poll (on `task_list`, or else on the one _choose
+        picks), and the task handled."""
         config = self.live.current()
-        task_list = self.options.task_list or config.workflow.task_list
-        if self.options.loop.mode is Mode.UNTIL_IDLE and self.role.count_pending(config, task_list) == 0:
+        lists = (task_list,) if task_list else self.task_lists(config)
+        chosen = self._choose(config, lists)
+        if chosen is None:
             return Poll.EMPTY
-        with self._waiting(task_list):
-            task = self.role.poll(config, task_list)
+        with self._waiting(chosen if len(lists) == 1 else ", ".join(lists)):
+            task = self.role.poll(config, chosen)
         if task is None or isinstance(task, Poll):
             return task or Poll.EMPTY
         return self.role.handle(self.live.current(), task)  # as the file is now: a long poll may outlast an edit
+
+    def _choose(self, config: Config, lists: tuple[str, ...]) -> str | None:
+        """The task list to poll: a cron run's first with a task queued (None: none has); of several, the first with
+        a task queued, or else each in turn."""
+        if self.options.loop.mode is Mode.UNTIL_IDLE:
+            return next((t for t in lists if self.role.count_pending(config, t) > 0), None)
+        if len(lists) == 1:
+            return lists[0]
+        queued = next((t for t in lists if self.role.count_pending(config, t) > 0), None)
+        if queued is not None:
+            return queued
+        with self._lock:
+            self._turn += 1
+            return lists[self._turn % len(lists)]
 
     @contextlib.contextmanager
     def _waiting(self, task_list: str) -> Iterator[None]:
@@ -152,11 +181,17 @@ class Poller:
             if answered.is_set():
                 return
             self._waiting_said = True
-            log.info(f"Waiting for {self.role.label} on task list {task_list} (Ctrl-C stops)")
+            lists = "task lists" if ", " in task_list else "task list"
+            log.info(f"Waiting for {self.role.label} on {lists} {task_list} (Ctrl-C stops)")
 
     def run(self, stop: Stop) -> int:
-        """Poll until the run is over; the count of tasks handled."""
-        return run_threads(self.once, self.options.loop, stop, self.options.concurrency)
+        """Poll until the run is over; the count of tasks handled. A loop polls each of several task lists in threads
+        of its own (--concurrency each), so that a long poll on an idle one holds up none of the others."""
+        lists = self.task_lists(self.live.current())
+        if self.options.loop.mode is not Mode.LOOP or len(lists) == 1:
+            return run_threads(self.once, self.options.loop, stop, self.options.concurrency)
+        polls = [functools.partial(self.once, t) for t in lists for _ in range(self.options.concurrency)]
+        return run_each(polls, self.options.loop, stop)
 
 
 def make_poller(kind: str, client: Any, config: Config, options: PollerOptions, running: RunningTasks) -> Poller:

@@ -1,4 +1,4 @@
-"""Register what config.yaml names (the domain, the workflow type, the activity types), safe to run again; and
+"""Register what config.yaml names (the domain, the workflow types, the activity types), safe to run again; and
 check, without registering, that each command can run here and that SWF holds what the file says."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from .client import error_code
-from .config import Activity, Config
+from .config import Activity, Config, Workflow
 from .errors import SwfError
 from .limits import duration_text
 from .runner import resolve_argv
@@ -23,9 +23,8 @@ SCRIPT_SUFFIXES = (".py", ".sh", ".bash", ".rb", ".pl", ".js", ".jar", ".R")
 Line = tuple[bool, str]  # (all right, what to print)
 
 
-def workflow_defaults(config: Config) -> dict[str, Any]:
-    """The workflow type's defaults, so a console start needs no more than a workflow id."""
-    w = config.workflow
+def workflow_defaults(w: Workflow) -> dict[str, Any]:
+    """A workflow type's defaults, so a console start needs no more than a workflow id."""
     return {
         "defaultTaskList": {"name": w.task_list},
         "defaultExecutionStartToCloseTimeout": str(w.execution_timeout),
@@ -70,11 +69,11 @@ def _as_registered(label: str, info: dict[str, Any], wanted: dict[str, Any], ok:
 
 
 def _types(config: Config) -> list[tuple[str, str, str, dict[str, Any], dict[str, Any]]]:
-    """(kind, name, version, what to describe it by, the defaults wanted) for the workflow and activity types."""
-    d, w = config.domain, config.workflow
+    """(kind, name, version, what to describe it by, the defaults wanted) for every workflow and activity type."""
+    d = config.domain
     out = [("Workflow", w.name, w.version, {"domain": d.name, "workflowType": {"name": w.name, "version": w.version}},
-            workflow_defaults(config))]
-    for a in w.used_activities:
+            workflow_defaults(w)) for w in config.workflows]
+    for a in config.used_activities:
         out.append(("Activity", a.name, a.version, {"domain": d.name, "activityType": {"name": a.name, "version": a.version}},
                     activity_defaults(a)))
     return out
@@ -137,7 +136,7 @@ def compare_registered(client: Any, config: Config) -> list[Line]:
 def check_commands(config: Config) -> list[str]:
     """What would stop an activity's command from running on this host, one line each (none: all can run)."""
     problems = []
-    for a in config.workflow.used_activities:
+    for a in config.used_activities:
         where = f"{config.path}: activities.{a.name}.command"
         if not a.cwd.is_dir():
             problems.append(f"{where}: its working directory {a.cwd} does not exist")

@@ -115,7 +115,7 @@ def test_looping_pollers_pick_up_an_edited_config_and_keep_theirs_through_a_bad_
         start_execution(server.client(), config, "second", None)
         wait_closed(server, config, 2)
         assert final_state(server, config, "second").close_result == "two"
-        assert re.search(r"WARNING: config\.yaml changed: reloaded \(TestWorkflow 1\.0, 1 steps, 1 activities\)",
+        assert re.search(r"WARNING: config\.yaml changed: reloaded \(TestWorkflow 1\.0: 1 steps, 1 activities\)",
                          _wait_for(err, "reloaded"))
 
         config.path.write_text(config.path.read_text().replace("activities:", "activities:\n\tSay:"))

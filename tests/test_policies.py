@@ -17,7 +17,7 @@ from swfagent.config import DEFAULT_CONFIG, Config, load_config
 from swfagent.decisions import DecisionType
 from swfagent.errors import UsageError
 from swfagent.policies import ROLES, actions, policy
-from tests.support import ROOT, demo_config_data, run_script, write_config
+from tests.support import ROOT, demo_config_data, run_script, two_workflows_data, write_config
 
 IAM = ROOT / "iam"
 DOMAIN_ARN = "arn:aws:swf:us-east-1:123456789012:/domain/TEST_SWF"
@@ -84,6 +84,23 @@ def test_polls_are_held_to_the_configs_task_lists(tmp_path: Path) -> None:
     assert operator["StartConfiguredWorkflow"]["Condition"]["StringEquals"] == {
         "swf:workflowType.name": ["TestWorkflow"], "swf:workflowType.version": ["1.0"],
         "swf:taskList.name": ["Decisions"]}
+
+
+def test_several_workflows_are_all_covered(tmp_path: Path) -> None:
+    config = load_config(write_config(tmp_path / "config.yaml", two_workflows_data()))
+    decider = {st["Sid"]: st for st in policy(config, "decider")["Statement"]}
+    assert decider["PollDecisionTasks"]["Condition"] == {
+        "StringEquals": {"swf:taskList.name": ["BackwardsTasks", "TestTasks"]}}
+    types = {"swf:workflowType.name": ["Backwards", "TestWorkflow"], "swf:workflowType.version": ["1.0"],
+             "swf:taskList.name": ["BackwardsTasks", "TestTasks"]}
+    assert decider["StartConfiguredChildWorkflows"]["Action"] == policies.START_CHILD
+    assert decider["StartConfiguredChildWorkflows"]["Condition"]["StringEquals"] == types
+    assert decider["ContinueConfiguredWorkflowsAsNew"]["Action"] == policies.CONTINUE_AS_NEW
+    assert decider["ContinueConfiguredWorkflowsAsNew"]["Condition"]["StringEquals"] == {
+        k: v for k, v in types.items() if k != "swf:workflowType.name"}  # SWF has no name key for ContinueAsNew
+    operator = {st["Sid"]: st for st in policy(config, "operator")["Statement"]}
+    assert operator["StartConfiguredWorkflow"]["Condition"]["StringEquals"] == types
+    assert [f for f in _audit(policy(config, "decider")) if not _known_gap(f)] == []
 
 
 def test_an_activity_no_step_uses_is_left_out(tmp_path: Path) -> None:
@@ -157,7 +174,8 @@ def test_each_role_allows_every_swf_call_its_code_makes(shipped: Config, role: s
     assert calls <= allowed, calls - allowed
     # and no regular API beyond them: the rest are the decider's decisions (SWF's "pseudo API")
     extra = allowed - calls - {"sns:Publish"}
-    assert extra <= ({"swf:ScheduleActivityTask", *policies.DECISIONS} if role == "decider" else set()), extra
+    decisions = {"swf:ScheduleActivityTask", *policies.DECISIONS, *policies.CHILD_DECISIONS}
+    assert extra <= (decisions if role == "decider" else set()), extra
 
 
 def test_the_decider_may_make_every_decision_decide_makes(shipped: Config) -> None:
@@ -181,9 +199,16 @@ def test_the_decider_may_make_every_decision_decide_makes(shipped: Config) -> No
 # 2. UNKNOWN_CONDITION_FOR_ACTION for swf:activityType.name, swf:activityType.version and
 #    swf:taskList.name on swf:ScheduleActivityTask: the reference lists no condition key for the
 #    decisions, while the SWF API Reference (ScheduleActivityTaskDecisionAttributes, "Access Control")
-#    documents exactly these three keys for the ScheduleActivityTask decision.
+#    documents exactly these three keys for the ScheduleActivityTask decision; and the same for
+#    StartChildWorkflowExecution (swf:workflowType.name, swf:workflowType.version, swf:taskList.name) and
+#    ContinueAsNewWorkflowExecution (swf:workflowType.version, swf:taskList.name) in their DecisionAttributes.
 SWF_DOMAIN_FORMAT = "arn:*:swf::*:/domain/*"
 SCHEDULE_KEYS = ("swf:activityType.name", "swf:activityType.version", "swf:taskList.name")
+DECISION_KEYS = {
+    "swf:ScheduleActivityTask": SCHEDULE_KEYS,
+    policies.START_CHILD: ("swf:workflowType.name", "swf:workflowType.version", "swf:taskList.name"),
+    policies.CONTINUE_AS_NEW: ("swf:workflowType.version", "swf:taskList.name"),
+}
 
 
 def _known_gap(finding: Any) -> bool:
@@ -191,7 +216,8 @@ def _known_gap(finding: Any) -> bool:
         return all(d["required_format"] == SWF_DOMAIN_FORMAT and d["action"].startswith("swf:")
                    for d in finding.detail)
     if finding.issue == "UNKNOWN_CONDITION_FOR_ACTION":
-        return finding.detail in {f"Unknown condition {k} for action swf:ScheduleActivityTask" for k in SCHEDULE_KEYS}
+        return finding.detail in {f"Unknown condition {k} for action {a}" for a, keys in DECISION_KEYS.items()
+                                  for k in keys}
     return False
 
 

@@ -9,7 +9,7 @@ import pytest
 from moto import mock_aws
 
 from swfagent.cli import main
-from tests.support import ROOT, demo_config_data, write_config
+from tests.support import ROOT, demo_config_data, two_workflows_data, write_config
 
 
 @pytest.fixture
@@ -37,6 +37,22 @@ def test_registers_then_says_already_registered(swf: object, tmp_path: Path, cap
     at = swf.describe_activity_type(domain="TEST_SWF", activityType={"name": "Test_Task_A", "version": "1.0"})  # type: ignore[attr-defined]
     assert at["configuration"]["defaultTaskStartToCloseTimeout"] == "300"
     assert at["configuration"]["defaultTaskHeartbeatTimeout"] == "60"
+
+
+def test_every_workflow_type_is_registered(swf: object, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = str(write_config(tmp_path / "config.yaml", two_workflows_data()))
+    assert main(["--config", path], prog="register_swf.py") == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "Domain TEST_SWF: registered", "Workflow type TestWorkflow 1.0: registered",
+        "Workflow type Backwards 1.0: registered",
+        "Activity type Test_Task_A 1.0: registered", "Activity type Test_Task_B 1.0: registered",
+    ]
+    wt = swf.describe_workflow_type(domain="TEST_SWF", workflowType={"name": "Backwards", "version": "1.0"})  # type: ignore[attr-defined]
+    assert wt["configuration"]["defaultTaskList"] == {"name": "BackwardsTasks"}
+    assert main(["--check", "--remote", "--config", path], prog="register_swf.py") == 0
+    out = capsys.readouterr().out
+    assert "OK (TestWorkflow 1.0: 2 steps; Backwards 1.0: 2 steps; 2 activities, every command found)" in out
+    assert "Workflow type Backwards 1.0: registered as config.yaml says" in out
 
 
 def test_a_type_registered_with_other_defaults_is_reported(swf: object, tmp_path: Path,

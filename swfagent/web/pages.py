@@ -143,6 +143,8 @@ def execution() -> str:
         abort(400, f"Tabs: {', '.join(TABS)}.")
     data = executions.show_data(state.client, config, workflow_id, request.args.get("run_id") or None)
     summary = data.summary
+    name, _, version = summary.workflow_type.rpartition(" ")
+    config = executions.about_type(config, {"name": name, "version": version})
     # only the tab shown is formatted: an open execution's page reloads itself, most often on its Summary
     events = [{"id": e.id, "type": e.type, "time": local_time(e.time),
                "attributes": [(k, shorten(_value(v), EVENT_VALUE)) for k, v in e.attributes.items()]}
@@ -162,11 +164,12 @@ def execution() -> str:
 @bp.route("/start", methods=["GET", "POST"])
 def start() -> Any:
     state, config = console(), current_config()
-    form = {"workflow_id": "", "id_template": "", "input": ""}
+    form = {"workflow": config.workflow.name, "workflow_id": "", "id_template": "", "input": ""}
     if request.method == "GET":
         return render_template("start.html", form=form, error=None)
-    form = {key: request.form.get(key, "") for key in form}
+    form = {key: request.form.get(key, default) for key, default in form.items()}
     try:
+        config = config.about(config.workflow_named(form["workflow"]))
         text = _input(form["input"], request.files.get("input_file"))
         workflow_id = executions.new_workflow_id(config, form["workflow_id"].strip() or None,
                                                  form["id_template"].strip() or None, dt.datetime.now())

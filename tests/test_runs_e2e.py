@@ -1,0 +1,108 @@
+"""Past one history, end to end on the embedded SWF with the real decider and worker: a child step, a repeating
+workflow, a parent's cancel reaching its children, a map in batches of child executions."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from swfagent.config import Config, load_config
+from swfagent.executions import list_executions
+from tests.e2e import final_state, pollers, run_to_close, wait_for
+from tests.support import Server, run_script, write_config
+
+APPEND = "import sys; print(sys.stdin.read().strip() + sys.argv[1])"  # a step appends its letter to its input
+
+
+def _config(tmp_path: Path, parent: list[dict[str, Any]], sub: list[dict[str, Any]],
+            keys: dict[str, Any] | None = None) -> Config:
+    """Parent and Sub on one task list; activities A, B, C append their letter, Slow sleeps."""
+    acts: dict[str, Any] = {n: {"version": "1.0", "timeout": 60, "command": [sys.executable, "-c", APPEND, n.lower()]}
+                            for n in ("A", "B", "C")}
+    acts["List"] = {"version": "1.0", "timeout": 60, "command": [sys.executable, "-c", "print(list(range(8)))"]}
+    acts["One"] = {"version": "1.0", "timeout": 60, "command": [sys.executable, "-c", "import sys; "
+                                                                "print(int(sys.stdin.read()) * 2)"]}
+    data = {
+        "domain": {"name": "TEST_SWF"},
+        "workflows": {
+            "Parent": {"version": "1.0", "task_list": "TestTasks", "decision_timeout": 10, "steps": parent,
+                       **(keys or {})},
+            "Sub": {"version": "1.0", "task_list": "TestTasks", "decision_timeout": 10, "steps": sub},
+        },
+        "activities": acts,
+    }
+    return load_config(write_config(tmp_path / "config.yaml", data))
+
+
+def _start(server: Server, config: Config, workflow_id: str, input: str = "x", workflow: str = "Parent") -> None:
+    cfg = ("--config", str(config.path))
+    done = run_script("register_swf.py", *cfg, env=server.env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    done = run_script("swfagent", "start", "--workflow", workflow, "--workflow-id", workflow_id, "--input", input, *cfg,
+                      env=server.env)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_child_step_runs_another_workflow_and_its_result_is_the_steps(server: Server, tmp_path: Path) -> None:
+    config = _config(tmp_path, [{"activity": "A"}, {"id": "Run_Sub", "workflow": "Sub", "after": ["A"]},
+                                {"activity": "B", "after": ["Run_Sub"]}], [{"activity": "C"}])
+    _start(server, config, "parent")
+    closed, output = run_to_close(server, config, 2)
+    assert sorted((e["execution"]["workflowId"], e["closeStatus"]) for e in closed) == [
+        ("parent", "COMPLETED"), ("parent--Run_Sub-1", "COMPLETED")], output
+    state = final_state(server, config, "parent")
+    assert state.children["Run_Sub-1"].result == "xac" and state.close_result == "xacb"
+    assert "Start child workflow -- Run_Sub (Sub)" in output
+
+
+def test_a_repeating_workflow_continues_as_new_with_the_same_input(server: Server, tmp_path: Path) -> None:
+    config = _config(tmp_path, [{"activity": "A"}], [{"activity": "C"}], {"repeat": {"every": 1}})
+    _start(server, config, "daily")
+    client = server.client()
+    with pollers() as p:
+        p.start("decider.py", config, "--loop", env=server.env)
+        p.start("worker.py", config, "--loop", env=server.env)
+        wait_for(lambda: len([e for e in list_executions(client, config, "closed")
+                              if e["closeStatus"] == "CONTINUED_AS_NEW"]) >= 2, 60, p.all_output)
+        client.terminate_workflow_execution(domain="TEST_SWF", workflowId="daily", reason="the test is over")
+    runs = [e for e in list_executions(client, config, "all") if e["execution"]["workflowId"] == "daily"]
+    assert len({e["execution"]["runId"] for e in runs}) >= 3  # one workflow id, a chain of runs
+    history = client.get_workflow_execution_history(domain="TEST_SWF", execution=runs[0]["execution"])["events"]
+    started = history[0]["workflowExecutionStartedEventAttributes"]
+    assert started["input"] == "x"
+
+
+def test_cancelling_a_parent_cancels_its_children(server: Server, tmp_path: Path) -> None:
+    config = _config(tmp_path, [{"id": "Run_Sub", "workflow": "Sub"}], [{"id": "Sleep", "wait": 600}])
+    _start(server, config, "parent")
+    client = server.client()
+    with pollers() as p:
+        p.start("decider.py", config, "--loop", env=server.env)
+        wait_for(lambda: any(e["execution"]["workflowId"] == "parent--Run_Sub-1"
+                             for e in list_executions(client, config, "open")), 30, p.all_output)
+        done = run_script("swfagent", "cancel", "parent", "--config", str(config.path), env=server.env)
+        assert done.returncode == 0, done.stdout + done.stderr
+        wait_for(lambda: len(list_executions(client, config, "closed")) >= 2, 30, p.all_output)
+    closed = {e["execution"]["workflowId"]: e["closeStatus"] for e in list_executions(client, config, "closed")}
+    assert closed == {"parent": "CANCELED", "parent--Run_Sub-1": "CANCELED"}
+    types = [e["eventType"] for e in client.get_workflow_execution_history(
+        domain="TEST_SWF", execution={"workflowId": "parent", "runId": _run(client, config, "parent")})["events"]]
+    assert "RequestCancelExternalWorkflowExecutionInitiated" in types and "ChildWorkflowExecutionCanceled" in types
+
+
+def _run(client: Any, config: Config, workflow_id: str) -> str:
+    [run] = [e for e in list_executions(client, config, "all") if e["execution"]["workflowId"] == workflow_id]
+    return str(run["execution"]["runId"])
+
+
+def test_a_map_in_batches_runs_its_items_in_child_executions(server: Server, tmp_path: Path) -> None:
+    config = _config(tmp_path, [{"activity": "List"}, {"id": "M", "activity": "One", "for_each": "List",
+                                                       "batch_size": 3, "max_concurrency": 6}], [{"activity": "C"}])
+    _start(server, config, "map")
+    closed, output = run_to_close(server, config, 4, worker_args=("--concurrency", "2"), timeout=120)
+    status = {e["execution"]["workflowId"]: e["closeStatus"] for e in closed}
+    assert status == {"map": "COMPLETED", "map--M#1-1": "COMPLETED", "map--M#2-1": "COMPLETED",
+                      "map--M#3-1": "COMPLETED"}, output
+    assert json.loads(final_state(server, config, "map").close_result or "") == [2 * i for i in range(8)]

@@ -41,7 +41,8 @@ class Chart:
         self.edges: list[tuple[str, str, str, bool]] = []
         used: set[str] = set()
         for step in workflow.steps:
-            self.nodes.append((self.ids[step.id], "box", step_label(step)))
+            shape = "child" if step.kind is StepKind.CHILD or step.batch_size is not None else "box"
+            self.nodes.append((self.ids[step.id], shape, step_label(step)))
             used.update(step.after)
             if step.caught_by is not None:
                 self.edges.append((self.ids[step.caught_by], self.ids[step.id], "on failure", True))
@@ -60,10 +61,19 @@ class Chart:
             elif step.caught_by is None:
                 self.edges.append((START, self.ids[step.id], "", False))
         self.edges += [(self.ids[s.id], END, "", False) for s in workflow.steps if s.id not in used]
-        self.nodes.append((END, "oval", ["End"]))
+        self.nodes.append((END, "oval", ["End", *repeat_label(workflow)]))
 
 
 NOTE_ROOM = 34  # characters kept for a live note (a map's "37/100 done · 2 failed · 10 running")
+
+
+def repeat_label(workflow: Workflow) -> list[str]:
+    """The End of a repeating workflow: when it runs again (as a new run of the same workflow id)."""
+    r = workflow.repeat
+    if r is None:
+        return []
+    when = f"every {r.every} s" if r.every is not None else f"at cron {r.cron}"
+    return [f"then again {when}" + (" (even after a failure)" if r.on_failure == "continue" else "")]
 
 
 def step_label(step: Step) -> list[str]:
@@ -73,7 +83,10 @@ def step_label(step: Step) -> list[str]:
         return head if step.activity == step.id else [*head, f"activity {step.activity}"]
     if step.kind is StepKind.MAP:
         cap = f", {step.max_concurrency} at once" if step.max_concurrency is not None else ""
-        return [*head, f"map {step.activity} over {step.for_each}{cap}", "items"]
+        batches = [f"in child workflows of {step.batch_size} items"] if step.batch_size is not None else []
+        return [*head, f"map {step.activity} over {step.for_each}{cap}", *batches, "items"]
+    if step.kind is StepKind.CHILD:
+        return [*head, f"workflow {step.workflow}"]
     if step.kind is StepKind.SIGNAL:
         timeout = f" (within {step.timeout} s)" if step.timeout is not None else ""
         return [*head, f"signal {step.signal}{timeout}", "waiting for signal"]
@@ -122,7 +135,7 @@ def _mermaid_text(lines: list[str]) -> str:
     return f'"{text}"'
 
 
-_MERMAID_SHAPES = {"oval": ("([", "])"), "box": ("[", "]"), "diamond": ("{", "}")}
+_MERMAID_SHAPES = {"oval": ("([", "])"), "box": ("[", "]"), "diamond": ("{", "}"), "child": ("[[", "]]")}
 
 
 def mermaid(workflow: Workflow, status: dict[str, Shown] | None = None, notes: dict[str, str] | None = None) -> str:
@@ -148,7 +161,7 @@ def _dot_text(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-_DOT_SHAPES = {"oval": "ellipse", "box": "box", "diamond": "diamond"}
+_DOT_SHAPES = {"oval": "ellipse", "box": "box", "diamond": "diamond", "child": "box3d"}
 
 
 def dot(workflow: Workflow, status: dict[str, Shown] | None = None, notes: dict[str, str] | None = None) -> str:
@@ -239,7 +252,7 @@ def _clip(shape: str, box: tuple[float, float, float, float], toward: tuple[floa
     """Where the line from a node's centre toward a point leaves an oval or a diamond (grandalf stops at the box)."""
     x, y, w, h = box
     dx, dy = toward[0] - x, toward[1] - y
-    if shape == "box" or (dx == 0 and dy == 0):
+    if shape in ("box", "child") or (dx == 0 and dy == 0):
         return end
     rx, ry = dx / (w / 2), dy / (h / 2)
     t = 1 / (abs(rx) + abs(ry)) if shape == "diamond" else 1 / (rx * rx + ry * ry) ** 0.5
@@ -253,6 +266,10 @@ def _svg_shape(shape: str, x: float, y: float, w: float, h: float, fill: str, st
     if shape == "diamond":
         points = f"{x:.1f},{y - h / 2:.1f} {x + w / 2:.1f},{y:.1f} {x:.1f},{y + h / 2:.1f} {x - w / 2:.1f},{y:.1f}"
         return f'<polygon points="{points}" {paint}/>'
+    if shape == "child":  # a subroutine's box: a bar inside each side, the workflow it runs named in it
+        bars = "".join(f'<line x1="{bx:.1f}" y1="{y - h / 2:.1f}" x2="{bx:.1f}" y2="{y + h / 2:.1f}" {paint}/>'
+                       for bx in (x - w / 2 + 6, x + w / 2 - 6))
+        return f'<rect x="{x - w / 2:.1f}" y="{y - h / 2:.1f}" width="{w:.1f}" height="{h:.1f}" {paint}/>' + bars
     return f'<rect x="{x - w / 2:.1f}" y="{y - h / 2:.1f}" width="{w:.1f}" height="{h:.1f}" rx="4" {paint}/>'
 
 

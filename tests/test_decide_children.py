@@ -188,3 +188,21 @@ def test_fold_reads_the_child_from_its_events_even_without_control() -> None:
     h.child_closed("Completed", "Run_Sub", result="r")
     child = fold(h.events).children["Run_Sub-1"]
     assert (child.step_id, child.attempt, child.result, child.run_id) == ("Run_Sub", 1, "r", "run-11")
+
+
+def test_the_graph_draws_a_child_step_as_a_subroutine_naming_its_workflow() -> None:
+    from swfagent.graph import dot, mermaid, svg
+
+    assert "[[Run_Sub<br/>workflow Sub]]" in mermaid(PARENT.workflow) or "[[\"Run_Sub<br/>workflow Sub\"]]" in \
+        mermaid(PARENT.workflow), mermaid(PARENT.workflow)
+    assert "shape=box3d" in dot(PARENT.workflow) and "workflow Sub" in dot(PARENT.workflow)
+    assert 'class="node child"' in svg(PARENT.workflow)
+
+
+def test_the_graph_says_when_a_repeating_workflow_runs_again() -> None:
+    from swfagent.graph import mermaid
+
+    from tests.flows import config_from
+
+    config = config_from([{"activity": "A"}], repeat={"cron": "0 6 * * *", "on_failure": "continue"})
+    assert "then again at cron 0 6 * * * (even after a failure)" in mermaid(config.workflow)

@@ -825,6 +825,10 @@ def _ending(workflow: Workflow, state: ExecutionState, answer: Answer, failed: b
         return answer
     kept = [d for d in answer.decisions if d.type is DecisionType.RECORD_MARKER]
     timer = state.timers.get(repeat_timer_id())
+    refusals = state.refused.get(repeat_timer_id())
+    if timer is None and refusals:  # never sent again: the chain ends here, saying why
+        return _failing(refusal_reason("repeat", refusals[-1]).replace("could not be scheduled", "could not wait for "
+                                                                        "its next run"), steps=answer.steps)
     if timer is None:
         return Answer([*kept, start_timer(repeat_timer_id(), repeat_delay(workflow, state))], answer.steps)
     if not timer.fired:
@@ -1053,6 +1057,8 @@ def _timer_text(timer_id: str, delay: str) -> str:
         return f"Retry {timer.step} in {delay} s (attempt {timer.attempt})"
     if timer.kind is TimerKind.STEP_WAIT:
         return f"Start timer -- {timer.step} ({delay} s)"
+    if timer.kind is TimerKind.REPEAT:
+        return f"Run again in {delay} s (repeat)"
     if timer.kind is TimerKind.SIGNAL:
         return f"Start timer -- {timer.step} ({delay} s for its signal)"
     return f"Timer {timer_id} ({delay} s)"

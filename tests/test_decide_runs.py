@@ -211,3 +211,15 @@ def test_carry_and_batch_inputs_read_back() -> None:
     h = History(input=carry_input("x", {"A": "1"}, 3))
     assert (h.state().input, h.state().carried, h.state().runs) == ("x", {"A": "1"}, 3)
     assert isinstance(Decision, type)
+
+
+def test_a_repeat_timer_swf_refuses_ends_the_chain_once_saying_why() -> None:
+    config = config_from(TWO, repeat={"every": 60})
+    h = done(History())
+    [timer] = decide(config.workflow, h.state()).swf
+    h.refuse(timer, "OPERATION_NOT_PERMITTED").decision()
+    answer = decide(config.workflow, h.state())
+    assert [d["decisionType"] for d in answer.swf] == ["FailWorkflowExecution"]
+    assert answer.closing is not None and "could not wait for its next run (OPERATION_NOT_PERMITTED)" in \
+        answer.closing.reason
+    assert describe(decide(config.workflow, done(History()).state())) == "Run again in 60 s (repeat)"

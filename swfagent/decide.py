@@ -14,13 +14,14 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from .config import Activity, ChildType, Step, StepKind, Workflow, parse_time
+from .cron import next_time
 from .decisions import (
     Decision,
-    continue_as_new,
     DecisionType,
     cancel,
     cancel_timer,
     complete,
+    continue_as_new,
     fail,
     marker,
     request_cancel,
@@ -30,7 +31,6 @@ from .decisions import (
     to_swf,
 )
 from .decisions import start_child as start_child_decision
-from .cron import next_time
 from .history import ActivityState, Batch, ExecutionState, Refusal, batch_input, carry_input
 from .ids import (
     DECIDER_ERROR,

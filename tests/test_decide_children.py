@@ -201,7 +201,6 @@ def test_the_graph_draws_a_child_step_as_a_subroutine_naming_its_workflow() -> N
 
 def test_the_graph_says_when_a_repeating_workflow_runs_again() -> None:
     from swfagent.graph import mermaid
-
     from tests.flows import config_from
 
     config = config_from([{"activity": "A"}], repeat={"cron": "0 6 * * *", "on_failure": "continue"})

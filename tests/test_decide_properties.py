@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
-
-from pathlib import Path
 
 from swfagent.config import Config, parse_config
 from swfagent.decide import MAX_WAITS, after_error, decide, lasts

@@ -3,10 +3,13 @@
 
     python bench/map.py                  # a 2,000-item map, then 500 items as one map against 500 executions
     python bench/map.py --items 2000 --cap 50 --compare 500
+    python bench/map.py --batched 10000 --batch-size 500 --cap 1000   # the map in child executions only
 
 - A map of --items items (max_concurrency --cap): the decider's time per decision task (its answer received ->
   its respond returned: fold + decide + respond), the number of decision tasks, and the history's size, which must
   stay under SWF's 25,000 events.
+- --batched items as one map with batch_size (max_concurrency --cap over all items): wall time, the decider's time
+  per decision task, and the largest history of the parent and its children (each under 25,000 events).
 - --compare items as one map (max_concurrency --cap), against the same number of executions of the article's
   workflow (A then B) started at once: wall time and activity tasks per second for each.
 
@@ -39,9 +42,10 @@ from swfagent.register import register_all  # noqa: E402
 from tests.flows import config_from  # noqa: E402
 
 
-def map_config(cap: int) -> Config:
+def map_config(cap: int, batch_size: int | None = None) -> Config:
+    batch = {"batch_size": batch_size} if batch_size else {}
     return config_from([{"activity": "List"}, {"id": "Convert", "activity": "One", "for_each": "List",
-                                               "max_concurrency": cap}], max_history_events=25_000)
+                                               "max_concurrency": cap, **batch}], max_history_events=25_000)
 
 
 ARTICLE = config_from([{"activity": "Test_Task_A"}, {"activity": "Test_Task_B", "after": ["Test_Task_A"]}])
@@ -52,6 +56,7 @@ class Pollers:
 
     def __init__(self, config: Config, items: int):
         self.config, self.items = config, items
+        self.short = config.workflow.steps[-1].batch_size is not None  # results of 1: 10,000 of them fit in SWF
         self.stop = threading.Event()
         self.decision_ms: list[float] = []
         self.threads = [threading.Thread(target=self._decider, daemon=True),
@@ -83,7 +88,7 @@ class Pollers:
                                                  taskList={"name": self.config.workflow.task_list}, identity=name)
             if task.get("taskToken"):
                 result = (json.dumps([f"f{i}" for i in range(self.items)]) if task["activityId"].startswith("List-")
-                          else task.get("input", "").upper() or "a")
+                          else "1" if self.short else task.get("input", "").upper() or "a")
                 client.respond_activity_task_completed(taskToken=task["taskToken"], result=result)
 
 
@@ -93,8 +98,9 @@ def closed(client: Any, config: Config) -> int:
     return sum(len(p["executionInfos"]) for p in pages)
 
 
-def run(swf: EmbeddedSWF, config: Config, executions: int, items: int) -> tuple[float, Pollers, int]:
-    """Start `executions` executions, run them to their close: wall seconds, the pollers, the history sizes' sum."""
+def run(swf: EmbeddedSWF, config: Config, executions: int, items: int) -> tuple[float, Pollers, int, int]:
+    """Start `executions` executions, run them to their close (children too): wall seconds, the pollers, the history
+    sizes' sum and the largest."""
     urllib.request.urlopen(urllib.request.Request(f"{swf.endpoint}/moto-api/reset", method="POST"), timeout=10).read()
     swf.engine.reset()
     client = make_client()
@@ -105,16 +111,33 @@ def run(swf: EmbeddedSWF, config: Config, executions: int, items: int) -> tuple[
         for i in range(executions):
             client.start_workflow_execution(domain=config.domain.name, workflowId=f"bench-{i}",
                                             workflowType={"name": w.name, "version": w.version})
-        while closed(client, config) < executions:
+        while not _done(client, config, executions):
             time.sleep(0.2)
         took = time.perf_counter() - started
-    events = 0
+    sizes = []
     for page in client.get_paginator("list_closed_workflow_executions").paginate(
             domain=config.domain.name, startTimeFilter={"oldestDate": 0}):
         for info in page["executionInfos"]:
             ex = info["execution"]
-            events += len(fetch_history(client, config, ex["workflowId"], ex["runId"]))
-    return took, pollers, events
+            sizes.append(len(fetch_history(client, config, ex["workflowId"], ex["runId"])))
+    return took, pollers, sum(sizes), max(sizes)
+
+
+def _done(client: Any, config: Config, executions: int) -> bool:
+    """The started executions closed (a batched map's children close before their parent)."""
+    pages = client.get_paginator("list_closed_workflow_executions").paginate(
+        domain=config.domain.name, startTimeFilter={"oldestDate": 0})
+    return sum(1 for p in pages for i in p["executionInfos"] if i["execution"]["workflowId"].startswith("bench-")
+               and "--" not in i["execution"]["workflowId"]) >= executions
+
+
+def batched(swf: EmbeddedSWF, items: int, batch_size: int, cap: int) -> None:
+    """The map in child executions: its numbers."""
+    took, pollers, _, largest = run(swf, map_config(cap, batch_size), 1, items)
+    ms = pollers.decision_ms
+    print(f"A map of {items:,} items in batches of {batch_size} ({cap} at a time): {took:.1f} s, "
+          f"{items / took:.0f} items/s; largest history {largest:,} events (SWF's limit 25,000); {len(ms)} decision "
+          f"tasks, median {statistics.median(ms):.1f} ms, max {max(ms):.1f} ms, {sum(ms) / 1000:.1f} s deciding in all")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -122,17 +145,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--items", type=int, default=2000)
     p.add_argument("--cap", type=int, default=50, help="the map's max_concurrency")
     p.add_argument("--compare", type=int, default=500, help="items in the map against executions of the article's")
+    p.add_argument("--batched", type=int, default=0, help="run only a map of this many items in child executions")
+    p.add_argument("--batch-size", type=int, default=500)
     args = p.parse_args(argv)
     log.disabled = True
-    with EmbeddedSWF(poll_seconds=0.2) as swf:
+    with EmbeddedSWF(poll_seconds=0.2, test_api=True) as swf:
         os.environ.update(swf.env())
-        took, pollers, events = run(swf, map_config(args.cap), 1, args.items)
+        if args.batched:
+            batched(swf, args.batched, args.batch_size, args.cap)
+            return 0
+        took, pollers, events, _ = run(swf, map_config(args.cap), 1, args.items)
         ms = pollers.decision_ms
         print(f"A map of {args.items} items, {args.cap} at a time: {took:.1f} s; history {events:,} events "
               f"(SWF's limit 25,000); {len(ms)} decision tasks, median {statistics.median(ms):.1f} ms, "
               f"p95 {sorted(ms)[int(len(ms) * 0.95)]:.1f} ms, max {max(ms):.1f} ms per decision task")
-        took_map, _, events_map = run(swf, map_config(args.cap), 1, args.compare)
-        took_many, _, events_many = run(swf, ARTICLE, args.compare, 1)
+        took_map, _, events_map, _ = run(swf, map_config(args.cap), 1, args.compare)
+        took_many, _, events_many, _ = run(swf, ARTICLE, args.compare, 1)
         print(f"{args.compare} items as one map: {took_map:.1f} s, {args.compare / took_map:.0f} items/s, "
               f"{events_map:,} events")
         print(f"{args.compare} executions of the article's workflow (2 tasks each): {took_many:.1f} s, "

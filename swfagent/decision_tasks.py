@@ -173,7 +173,7 @@ def refused_text(refused: Refusal) -> str:
 def _news(config: Config, state: ExecutionState, events: list[dict[str, Any]], answer: Answer, previous: int,
           ctx: dict[str, Any]) -> None:
     """One line for each step that ended or was skipped since the last decision task answered (`previous`)."""
-    for act in state.activities.values():
+    for act in [*state.activities.values(), *state.children.values()]:
         if act.closed_event_id > previous and act.step_id is not None:
             item = parse_item(act.step_id)
             name = act.step_id if item is None else f"{item[0]} item {item[1]}"

@@ -35,7 +35,7 @@ WORKER_REPORT = (
 # The decisions swfagent.decide makes: SWF checks each one as if it were an API call of its own.
 DECISIONS = (
     "swf:CancelTimer", "swf:CancelWorkflowExecution", "swf:CompleteWorkflowExecution", "swf:FailWorkflowExecution",
-    "swf:RecordMarker", "swf:RequestCancelActivityTask", "swf:StartTimer",
+    "swf:RecordMarker", "swf:RequestCancelActivityTask", "swf:RequestCancelExternalWorkflowExecution", "swf:StartTimer",
 )
 # Decisions held to the config's own workflow types and task lists by SWF's condition keys.
 START_CHILD, CONTINUE_AS_NEW = CHILD_DECISIONS = ("swf:StartChildWorkflowExecution", "swf:ContinueAsNewWorkflowExecution")

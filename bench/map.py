@@ -20,6 +20,7 @@ workers answer at once (no script runs), so the numbers are the orchestration's 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import statistics
@@ -36,16 +37,35 @@ from swfagent.client import make_client  # noqa: E402
 from swfagent.config import Config  # noqa: E402
 from swfagent.decision_tasks import handle_decision_task, poll_decision_task  # noqa: E402
 from swfagent.executions import fetch_history  # noqa: E402
+from swfagent.limits import MAX_DATA  # noqa: E402
 from swfagent.local import EmbeddedSWF  # noqa: E402
 from swfagent.logs import log  # noqa: E402
+from swfagent.payloads import S3Store  # noqa: E402
 from swfagent.register import register_all  # noqa: E402
 from tests.flows import config_from  # noqa: E402
 
 
 def map_config(cap: int, batch_size: int | None = None) -> Config:
-    batch = {"batch_size": batch_size} if batch_size else {}
+    if batch_size is None:
+        return config_from([{"activity": "List"}, {"id": "Convert", "activity": "One", "for_each": "List",
+                                                   "max_concurrency": cap}], max_history_events=25_000)
     return config_from([{"activity": "List"}, {"id": "Convert", "activity": "One", "for_each": "List",
-                                               "max_concurrency": cap, **batch}], max_history_events=25_000)
+                                               "max_concurrency": cap, "batch_size": batch_size}],
+                       max_history_events=25_000, results={"s3": "s3://bench/values"})
+
+
+class MemoryS3:
+    """An S3 client's put_object and get_object, in memory: a list of 10,000 items is over SWF's 32,768 characters,
+    and the embedded SWF has no S3."""
+
+    def __init__(self) -> None:
+        self.objects: dict[tuple[str, str], bytes] = {}
+
+    def put_object(self, Bucket: str, Key: str, Body: Any) -> None:  # noqa: N803 (boto3's names)
+        self.objects[(Bucket, Key)] = Body if isinstance(Body, bytes) else Body.read()
+
+    def get_object(self, Bucket: str, Key: str) -> dict[str, Any]:  # noqa: N803
+        return {"Body": io.BytesIO(self.objects[(Bucket, Key)])}
 
 
 ARTICLE = config_from([{"activity": "Test_Task_A"}, {"activity": "Test_Task_B", "after": ["Test_Task_A"]}])
@@ -57,6 +77,8 @@ class Pollers:
     def __init__(self, config: Config, items: int):
         self.config, self.items = config, items
         self.short = config.workflow.steps[-1].batch_size is not None  # results of 1: 10,000 of them fit in SWF
+        memory = MemoryS3()
+        self.store = S3Store(config.results, lambda: memory) if config.results is not None else None
         self.stop = threading.Event()
         self.decision_ms: list[float] = []
         self.threads = [threading.Thread(target=self._decider, daemon=True),
@@ -78,7 +100,7 @@ class Pollers:
             task = poll_decision_task(client, self.config, self.config.workflow.task_list, "decider")
             if isinstance(task, dict):
                 started = time.perf_counter()
-                handle_decision_task(client, self.config, task)
+                handle_decision_task(client, self.config, task, self.store)
                 self.decision_ms.append((time.perf_counter() - started) * 1000)
 
     def _worker(self, name: str) -> None:
@@ -89,6 +111,8 @@ class Pollers:
             if task.get("taskToken"):
                 result = (json.dumps([f"f{i}" for i in range(self.items)]) if task["activityId"].startswith("List-")
                           else "1" if self.short else task.get("input", "").upper() or "a")
+                if len(result) > MAX_DATA and self.store is not None:
+                    result = self.store.put_text(result, f"{task['workflowExecution']['workflowId']}/list")
                 client.respond_activity_task_completed(taskToken=task["taskToken"], result=result)
 
 

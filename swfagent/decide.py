@@ -261,8 +261,7 @@ def _item_value(text: str | None) -> Any:
         return text
 
 
-EVENTS_PER_ITEM = 3  # a map's item puts at least this many events in its history (scheduled, started, closed)
-EVENTS_PER_BATCH = 8  # a batch's child: initiated, started, closed, and the decision tasks between
+EVENTS_PER_ITEM = 6  # a map's item puts about this many in a history: scheduled, started, closed, and a decision task
 
 
 def _map(workflow: Workflow, step: Step, source: StepPlan, state: ExecutionState) -> StepPlan:
@@ -271,9 +270,14 @@ def _map(workflow: Workflow, step: Step, source: StepPlan, state: ExecutionState
     if EVENTS_PER_ITEM * per_run > workflow.max_history_events:
         what = f"{step.id} has {len(items)} items" if step.batch_size is None else \
             f"{step.id}'s batch_size {step.batch_size}"
-        return StepPlan(StepStatus.FAILED, reason=f"{what}: at {EVENTS_PER_ITEM} events an item at least, a history "
+        return StepPlan(StepStatus.FAILED, reason=f"{what}: at about {EVENTS_PER_ITEM} events an item, a history "
                         f"would pass max_history_events ({workflow.max_history_events}): set batch_size: (at most "
                         f"{workflow.max_history_events // EVENTS_PER_ITEM}) to run the items in child executions")
+    if step.batch_size is not None and EVENTS_PER_ITEM * math.ceil(len(items) / step.batch_size) > \
+            workflow.max_history_events:  # a batch puts about as many events in the parent's history as an item
+        return StepPlan(StepStatus.FAILED, reason=f"{step.id} has {len(items)} items: in batches of {step.batch_size}, "
+                        f"its own history would pass max_history_events ({workflow.max_history_events}): raise "
+                        "batch_size")
     if step.batch_size is not None:
         return _batches(workflow, step, items, state)
     return _items(workflow, step, items, state)

@@ -223,3 +223,15 @@ def test_a_repeat_timer_swf_refuses_ends_the_chain_once_saying_why() -> None:
     assert answer.closing is not None and "could not wait for its next run (OPERATION_NOT_PERMITTED)" in \
         answer.closing.reason
     assert describe(decide(config.workflow, done(History()).state())) == "Run again in 60 s (repeat)"
+
+
+@pytest.mark.parametrize(("batch_size", "reason"), [
+    (2000, "M's batch_size 2000: at about 6 events an item, a history would pass max_history_events (10000): set "
+           "batch_size: (at most 1666)"),
+    (1, "M has 5000 items: in batches of 1, its own history would pass max_history_events (10000): raise batch_size"),
+])
+def test_a_batch_size_that_would_pass_a_history_fails_at_once(batch_size: int, reason: str) -> None:
+    config = config_from([{"activity": "L"}, {"id": "M", "activity": "One", "for_each": "L", "batch_size": batch_size}])
+    h = History().decision().schedule("L").complete("L", json.dumps(list(range(5000)))).decision()
+    answer = decide(config.workflow, h.state())
+    assert answer.closing is not None and answer.closing.reason.startswith(reason), answer.closing

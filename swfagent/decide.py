@@ -866,6 +866,8 @@ def step_notes(workflow: Workflow, state: ExecutionState, steps: dict[str, StepP
             continue
         if st.items is not None:
             notes[step.id] = str(st.items)
+        elif step.kind is StepKind.CHILD and st.latest is not None:
+            notes[step.id] = f"child workflow {st.latest.workflow_id}"
         elif st.status == StepStatus.CAUGHT:
             notes[step.id] = f"failed: caught by {st.handler}"
         elif st.status == StepStatus.SIGNAL:

@@ -205,3 +205,11 @@ def test_the_graph_says_when_a_repeating_workflow_runs_again() -> None:
 
     config = config_from([{"activity": "A"}], repeat={"cron": "0 6 * * *", "on_failure": "continue"})
     assert "then again at cron 0 6 * * * (even after a failure)" in mermaid(config.workflow)
+
+
+def test_show_names_the_child_execution_of_a_child_step() -> None:
+    from swfagent.decide import plan, step_notes
+
+    state = a_done().start_child("Run_Sub", workflow="Sub").child_started("Run_Sub").state()
+    notes = step_notes(PARENT.workflow, state, plan(PARENT.workflow, state))
+    assert notes["Run_Sub"] == f"child workflow {WORKFLOW_ID}--Run_Sub-1"

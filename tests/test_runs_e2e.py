@@ -4,6 +4,8 @@ workflow, a parent's cancel reaching its children, a map in batches of child exe
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,13 +19,15 @@ APPEND = "import sys; print(sys.stdin.read().strip() + sys.argv[1])"  # a step a
 
 
 def _config(tmp_path: Path, parent: list[dict[str, Any]], sub: list[dict[str, Any]],
-            keys: dict[str, Any] | None = None) -> Config:
+            keys: dict[str, Any] | None = None, one: dict[str, Any] | None = None) -> Config:
     """Parent and Sub on one task list; activities A, B, C append their letter, Slow sleeps."""
     acts: dict[str, Any] = {n: {"version": "1.0", "timeout": 60, "command": [sys.executable, "-c", APPEND, n.lower()]}
                             for n in ("A", "B", "C")}
     acts["List"] = {"version": "1.0", "timeout": 60, "command": [sys.executable, "-c", "print(list(range(8)))"]}
-    acts["One"] = {"version": "1.0", "timeout": 60, "command": [sys.executable, "-c", "import sys; "
-                                                                "print(int(sys.stdin.read()) * 2)"]}
+    one = dict(one or {})
+    pause = one.pop("sleep", 0)  # seconds each item takes
+    acts["One"] = {"version": "1.0", "timeout": 60, **one, "command": [
+        sys.executable, "-c", f"import sys, time; time.sleep({pause}); print(int(sys.stdin.read()) * 2)"]}
     data = {
         "domain": {"name": "TEST_SWF"},
         "workflows": {
@@ -106,3 +110,33 @@ def test_a_map_in_batches_runs_its_items_in_child_executions(server: Server, tmp
     assert status == {"map": "COMPLETED", "map--M#1-1": "COMPLETED", "map--M#2-1": "COMPLETED",
                       "map--M#3-1": "COMPLETED"}, output
     assert json.loads(final_state(server, config, "map").close_result or "") == [2 * i for i in range(8)]
+
+
+def test_kill_9_of_the_pollers_during_a_batched_map_loses_nothing(server: Server, tmp_path: Path) -> None:
+    """The decider and the worker killed (kill -9) twice while the batches run: new ones take over from the
+    histories, a killed worker's task is taken again after its heartbeat timeout, and the map completes with every
+    item's result in order."""
+    config = _config(tmp_path, [{"activity": "List"}, {"id": "M", "activity": "One", "for_each": "List",
+                                                       "batch_size": 3, "max_concurrency": 6}], [{"activity": "C"}],
+                     {"decision_timeout": 2}, one={"heartbeat_timeout": 2, "retries": 3, "sleep": 0.3})
+    _start(server, config, "crash")
+    client = server.client()
+
+    def children(status: str) -> int:
+        return len([e for e in list_executions(client, config, status) if "--" in e["execution"]["workflowId"]])
+
+    with pollers() as p:
+        for closed_before in (0, 1):
+            decider = p.start("decider.py", config, "--loop", env=server.env)
+            worker = p.start("worker.py", config, "--loop", env=server.env)
+            wait_for(lambda n=closed_before: children("closed") > n or (n == 0 and children("open") > 0), 60,
+                     p.all_output)
+            os.kill(decider.pid, signal.SIGKILL)
+            os.kill(worker.pid, signal.SIGKILL)
+        p.start("decider.py", config, "--loop", env=server.env)
+        p.start("worker.py", config, "--loop", env=server.env)
+        wait_for(lambda: any(e["execution"]["workflowId"] == "crash" for e in list_executions(client, config, "closed")),
+                 120, p.all_output)
+    state = final_state(server, config, "crash")
+    assert state.close_status == "COMPLETED", p.all_output()[-3000:]
+    assert json.loads(state.close_result or "") == [2 * i for i in range(8)]

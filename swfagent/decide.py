@@ -538,6 +538,8 @@ def plan(workflow: Workflow, state: ExecutionState) -> dict[str, StepPlan]:
         carried = state.carried.get(step.id) if act is None else None
         if carried is not None:  # completed in a run before this one (continued as new)
             st = StepPlan(StepStatus.COMPLETED, result=carried)
+        elif act is None and step.id in state.carried_caught:  # failed and caught in a run before this one
+            st = StepPlan(StepStatus.FAILED, reason=state.carried_caught[step.id])
         elif act is not None:
             st = _attempted(retries_of(workflow, step), step.id, act, state)
         else:
@@ -806,7 +808,9 @@ def carry_on(workflow: Workflow, state: ExecutionState, statuses: dict[str, Step
     input, so its history starts short."""
     results = {**state.carried, **{s: st.result or "" for s, st in statuses.items()
                                    if st.status == StepStatus.COMPLETED and st.latest is not None}}
-    text = carry_input(state.input, results, state.runs + 1)
+    caught = {**state.carried_caught, **{s: st.reason or "" for s, st in statuses.items()
+                                         if st.status == StepStatus.CAUGHT}}
+    text = carry_input(state.input, results, state.runs + 1, caught)
     if len(text) > MAX_DATA and not workflow.results_s3:
         return _failing(f"the history passed continue_after_events ({workflow.continue_after_events}), and the "
                         f"results it carries to its next run are {len(text)} characters, over SWF's {MAX_DATA}: set "

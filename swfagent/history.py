@@ -104,6 +104,7 @@ class ExecutionState:
     continued_from: str | None = None  # the run this one continues (ContinueAsNew), when it does
     parent: str | None = None  # the parent's workflow id, for a child execution
     carried: dict[str, str] = field(default_factory=dict)  # step id -> its result, from the runs before this one
+    carried_caught: dict[str, str] = field(default_factory=dict)  # step id -> why it failed, caught, in a run before
     runs: int = 1  # this run's number in a chain of runs continued as new (1: the first)
     batch: Batch | None = None  # a child that runs a batch of a map's items
 
@@ -127,15 +128,20 @@ def read_envelope(state: ExecutionState, text: str | None) -> None:
         carry = value[CARRY]
         state.input = carry.get("input")
         state.carried = {str(k): str(v) for k, v in (carry.get("results") or {}).items()}
+        state.carried_caught = {str(k): str(v) for k, v in (carry.get("caught") or {}).items()}
         state.runs = int(carry.get("run", 1))
     elif BATCH_INPUT in value:
         b = value[BATCH_INPUT]
         state.batch = Batch(str(b["step"]), int(b["first"]), tuple(str(i) for i in b["items"]), b.get("max_concurrency"))
 
 
-def carry_input(input: str | None, results: dict[str, str], run: int) -> str:
-    """The input of the next run of a chain: the execution's input, the results so far, the run's number."""
-    return json.dumps({CARRY: {"input": input, "results": results, "run": run}}, ensure_ascii=False)
+def carry_input(input: str | None, results: dict[str, str], run: int, caught: dict[str, str] | None = None) -> str:
+    """The input of the next run of a chain: the execution's input, the results so far (and the failures caught so
+    far, with their reasons), the run's number."""
+    value: dict[str, Any] = {"input": input, "results": results, "run": run}
+    if caught:
+        value["caught"] = caught
+    return json.dumps({CARRY: value}, ensure_ascii=False)
 
 
 def batch_input(batch: Batch) -> str:

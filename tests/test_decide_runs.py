@@ -235,3 +235,16 @@ def test_a_batch_size_that_would_pass_a_history_fails_at_once(batch_size: int, r
     h = History().decision().schedule("L").complete("L", json.dumps(list(range(5000)))).decision()
     answer = decide(config.workflow, h.state())
     assert answer.closing is not None and answer.closing.reason.startswith(reason), answer.closing
+
+
+def test_a_caught_failure_is_carried_to_the_next_run_and_not_run_again() -> None:
+    config = config_from([{"activity": "A", "catch": "Fix"}, {"activity": "B", "after": ["A"]},
+                          {"id": "Fix", "activity": "Fix"}, {"activity": "C", "after": ["Fix"]}],
+                         continue_after_events=10)
+    h = History().decision().schedule("A").fail("A", "exit code 1").decision().schedule(
+        "Fix", input="x").complete("Fix", "fixed").decision()
+    [d] = decide(config.workflow, h.state()).swf
+    carried = d["continueAsNewWorkflowExecutionDecisionAttributes"]["input"]
+    assert json.loads(carried)["swfagent-carry"]["caught"] == {"A": "A failed: exit code 1"}
+    [c] = decide(config.workflow, History(input=carried).decision().state()).swf
+    assert c["scheduleActivityTaskDecisionAttributes"]["activityId"] == "C-1"

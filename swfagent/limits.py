@@ -15,6 +15,7 @@ MAX_RETENTION_DAYS = 90  # days SWF keeps a closed execution's history
 MAX_TAGS = 50  # tags on one domain
 MAX_OPEN_ACTIVITIES = 1_000  # open activity tasks in one execution: ScheduleActivityTask fails past it
 MAX_OPEN_TIMERS = 1_000  # open timers in one execution: StartTimer fails past it
+MAX_OPEN_CHILDREN = 1_000  # open child executions of one execution: StartChildWorkflowExecution fails past it
 ACTIVITY_RATE = 2_000  # activity tasks scheduled a second on one task list
 
 # How the decider fits one answer: at most this many decisions and bytes of decisions; the rest

@@ -11,14 +11,16 @@ from swfagent.local.faults import Faults, Limits, describe_limits, parse_faults
 def test_the_defaults_are_swf_quotas() -> None:
     assert parse_faults(None) == parse_faults("") == Limits()
     limits = Limits()
-    assert (limits.open_activities, limits.activity_rate, limits.open_timers, limits.max_request) == (
-        1000, 2000, 1000, 1024 * 1024)
+    assert (limits.open_activities, limits.activity_rate, limits.open_timers, limits.open_children, limits.max_request) == (
+        1000, 2000, 1000, 1000, 1024 * 1024)
     assert limits.throttle == 0 and limits.max_decisions is None
 
 
 def test_a_spec_reads_back_as_itself() -> None:
-    spec = "throttle=0.25@PollForActivityTask+RespondActivityTaskCompleted,open-activities=5,activity-rate=3,seed=9"
+    spec = ("throttle=0.25@PollForActivityTask+RespondActivityTaskCompleted,open-activities=5,activity-rate=3,"
+            "open-children=4,seed=9")
     limits = parse_faults(spec)
+    assert limits.open_children == 4
     assert limits.throttle == 0.25 and limits.throttle_only == {"PollForActivityTask", "RespondActivityTaskCompleted"}
     assert (limits.open_activities, limits.activity_rate, limits.seed) == (5, 3, 9)
     assert parse_faults(describe_limits(limits)) == limits

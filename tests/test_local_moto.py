@@ -18,18 +18,21 @@ import pytest
 from moto.moto_server import werkzeug_app
 from moto.swf.models import SWFBackend
 from moto.swf.models.activity_task import ActivityTask
+from moto.swf.models.activity_type import ActivityType
 from moto.swf.models.decision_task import DecisionTask
 from moto.swf.models.domain import Domain
 from moto.swf.models.history_event import HistoryEvent
 from moto.swf.models.timeout import Timeout
 from moto.swf.models.workflow_execution import WorkflowExecution
+from moto.swf.models.workflow_type import WorkflowType
 from moto.swf.responses import SWFResponse
 
 from swfagent.local import moto_adapter as adapter
 
 CLASSES: dict[str, Any] = {"WorkflowExecution": WorkflowExecution, "ActivityTask": ActivityTask,
                            "DecisionTask": DecisionTask, "Domain": Domain, "HistoryEvent": HistoryEvent,
-                           "SWFBackend": SWFBackend, "Timeout": Timeout, "SWFResponse": SWFResponse}
+                           "SWFBackend": SWFBackend, "Timeout": Timeout, "SWFResponse": SWFResponse,
+                           "WorkflowType": WorkflowType, "ActivityType": ActivityType}
 
 
 def params(func: Any) -> list[str]:

@@ -163,8 +163,8 @@ def test_a_decision_the_embedded_swf_does_not_carry_out_is_refused_whole(clocked
     task = swf.poll_decision()
     before = swf.types()
     status = refused(swf.c.respond_decision_task_completed, taskToken=task["taskToken"], decisions=[
-        schedule("a-1"), decision("ContinueAsNewWorkflowExecution")])
-    assert status[:2] == ("ValidationException", 400) and "ContinueAsNewWorkflowExecution" in status[2]
+        schedule("a-1"), decision("ScheduleLambdaFunction", id="l", name="f")])
+    assert status[:2] == ("ValidationException", 400) and "ScheduleLambdaFunction" in status[2]
     assert swf.types() == before  # moto applies what comes before it, then answers 500
     swf.c.respond_decision_task_completed(taskToken=task["taskToken"], decisions=[schedule("a-1")])
 

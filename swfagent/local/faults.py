@@ -12,7 +12,14 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..errors import UsageError
-from ..limits import ACTIVITY_RATE, MAX_HISTORY_EVENTS, MAX_OPEN_ACTIVITIES, MAX_OPEN_TIMERS, MAX_REQUEST_BYTES
+from ..limits import (
+    ACTIVITY_RATE,
+    MAX_HISTORY_EVENTS,
+    MAX_OPEN_ACTIVITIES,
+    MAX_OPEN_CHILDREN,
+    MAX_OPEN_TIMERS,
+    MAX_REQUEST_BYTES,
+)
 
 
 @dataclass(frozen=True)
@@ -27,6 +34,7 @@ class Limits:
     activity_rate: int = ACTIVITY_RATE  # schedules per second per task list: ACTIVITY_CREATION_RATE_EXCEEDED
     open_timers: int = MAX_OPEN_TIMERS  # per execution: StartTimerFailed OPEN_TIMERS_LIMIT_EXCEEDED
     timer_rate: int | None = None  # timers per second per execution: TIMER_CREATION_RATE_EXCEEDED
+    open_children: int = MAX_OPEN_CHILDREN  # per execution: StartChildWorkflowExecutionFailed OPEN_CHILDREN_LIMIT_EXCEEDED
     max_decisions: int | None = None  # decisions in one RespondDecisionTaskCompleted
     deny: frozenset[str] = frozenset()  # decision types refused with OPERATION_NOT_PERMITTED (a policy without them)
     page_errors: float = 0.0  # share of further history pages (PollForDecisionTask with nextPageToken) failed: HTTP 500
@@ -44,6 +52,8 @@ _KEYS = {
     "activity-rate": ("activity_rate", int, f"N: ScheduleActivityTask fails past N a second per task list (SWF: {ACTIVITY_RATE})"),
     "open-timers": ("open_timers", int, f"N: StartTimer fails past N open timers (SWF: {MAX_OPEN_TIMERS})"),
     "timer-rate": ("timer_rate", int, "N: StartTimer fails past N a second per execution"),
+    "open-children": ("open_children", int, f"N: StartChildWorkflowExecution fails past N open children "
+                                            f"(SWF: {MAX_OPEN_CHILDREN})"),
     "max-decisions": ("max_decisions", int, "N: a decision response with more than N decisions is refused"),
     "deny": ("deny", str, "Decision+Decision: those decisions fail with OPERATION_NOT_PERMITTED, as under an IAM "
                           "policy without them"),

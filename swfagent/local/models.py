@@ -101,10 +101,57 @@ EVENT_DEFAULTS: dict[str, dict[str, Any]] = {
 # Decisions moto carries out (its own code) and the ones this layer adds; the rest are refused up front.
 SUPPORTED_DECISIONS = frozenset({
     "ScheduleActivityTask", "RequestCancelActivityTask", "StartTimer", "CancelTimer", "RecordMarker",
-    "CompleteWorkflowExecution", "FailWorkflowExecution", "CancelWorkflowExecution",
+    "CompleteWorkflowExecution", "FailWorkflowExecution", "CancelWorkflowExecution", "StartChildWorkflowExecution",
+    "ContinueAsNewWorkflowExecution", "SignalExternalWorkflowExecution", "RequestCancelExternalWorkflowExecution",
 })
 CLOSING_DECISIONS = ("CompleteWorkflowExecution", "FailWorkflowExecution", "CancelWorkflowExecution")
 SECONDS_PER_DAY = 86_400.0
+
+# What a new execution (a child, a run continued as new) takes from its decision, else from its type's defaults:
+# (the decision's member, moto's keyword, the type's attribute, the cause when neither gives it), in SWF's order.
+DEFAULTED = (
+    ("executionStartToCloseTimeout", "execution_start_to_close_timeout", "default_execution_start_to_close_timeout",
+     "DEFAULT_EXECUTION_START_TO_CLOSE_TIMEOUT_UNDEFINED"),
+    ("taskList", "task_list", "task_list", "DEFAULT_TASK_LIST_UNDEFINED"),
+    ("taskStartToCloseTimeout", "task_start_to_close_timeout", "default_task_start_to_close_timeout",
+     "DEFAULT_TASK_START_TO_CLOSE_TIMEOUT_UNDEFINED"),
+    ("childPolicy", "child_policy", "default_child_policy", "DEFAULT_CHILD_POLICY_UNDEFINED"),
+)
+
+# A child's close status -> the event its parent gets, and the members of the child's closing event it carries.
+CHILD_CLOSED = {
+    "COMPLETED": ("ChildWorkflowExecutionCompleted", ("result",)),
+    "FAILED": ("ChildWorkflowExecutionFailed", ("reason", "details")),
+    "CANCELED": ("ChildWorkflowExecutionCanceled", ("details",)),
+    "TERMINATED": ("ChildWorkflowExecutionTerminated", ()),
+    "TIMED_OUT": ("ChildWorkflowExecutionTimedOut", ("timeoutType",)),
+}
+EXTERNAL_DECISIONS = ("StartChildWorkflowExecution", "SignalExternalWorkflowExecution",
+                      "RequestCancelExternalWorkflowExecution")
+
+
+def workflow_type_cause(registered: WorkflowType | None) -> str | None:
+    """Why a new execution of this type cannot start (None: it can)."""
+    if registered is None:
+        return "WORKFLOW_TYPE_DOES_NOT_EXIST"
+    return "WORKFLOW_TYPE_DEPRECATED" if registered.status == "DEPRECATED" else None
+
+
+def new_run_settings(registered: WorkflowType, attrs: dict[str, Any]) -> dict[str, Any] | str:
+    """A new execution's settings (moto's keywords) from a decision and its type's defaults, or the DEFAULT_* cause."""
+    found: dict[str, Any] = {}
+    for member, key, default, cause in DEFAULTED:
+        value = attrs.get(member)
+        if member == "taskList":
+            value = (value or {}).get("name")
+        value = value or getattr(registered, default, None)
+        if not value:
+            return cause
+        found[key] = value
+    found["task_priority"] = attrs.get("taskPriority") or getattr(registered, "default_task_priority", None)
+    found["tag_list"] = attrs.get("tagList")
+    found["workflow_input"] = attrs.get("input")
+    return found
 
 
 def seconds(value: Any) -> float | None:
@@ -139,6 +186,11 @@ class Execution(WorkflowExecution):
         self.answered_started_event_id = 0  # the DecisionTaskStarted of the last decision task answered
         self.should_schedule_decision_next = False
         self.closing = False  # terminating for its history's size: no further event limit check
+        self.children: dict[str, Execution] = {}  # its open child executions, by run id
+        self.parent_link: tuple[Execution, int] | None = None  # the parent and its StartChild...Initiated event id
+        self.parent_started_event_id = 0  # the parent's ChildWorkflowExecutionStarted for this child
+        self.continued_from: str | None = None  # the run this one continues as new
+        self.after_decisions: list[Callable[[], None]] = []  # what SWF does once a decision task's decisions are in
         self.task_priority = str(kwargs.get("task_priority") or getattr(workflow_type, "default_task_priority", None) or "0")
 
     # -- indexes instead of scans of the whole domain ---------------------------------------------
@@ -175,12 +227,41 @@ class Execution(WorkflowExecution):
     def to_medium_dict(self) -> dict[str, Any]:
         info = super().to_medium_dict()
         info["startTimestamp"] = self.start_timestamp  # moto answers a fixed 2014 time here
+        if self.parent:
+            info["parent"] = self.parent
         return info
 
     def to_full_dict(self) -> dict[str, Any]:
         info = super().to_full_dict()
-        info["openCounts"] = {**self.open_counts, "openTimers": len(self.timers)}
+        info["openCounts"] = {**self.open_counts, "openTimers": len(self.timers),
+                              "openChildWorkflowExecutions": len(self.children)}
         return info
+
+    # -- starting -----------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """WorkflowExecutionStarted with its parent, the run it continues and its tags (moto writes none of them)."""
+        self.start_timestamp = unix_time()
+        parent, initiated = self.parent_link or (None, 0)
+        self._add_event(
+            "WorkflowExecutionStarted", child_policy=self.child_policy, task_list=self.task_list,
+            execution_start_to_close_timeout=self.execution_start_to_close_timeout,
+            task_start_to_close_timeout=self.task_start_to_close_timeout, workflow_type=self.workflow_type,
+            input=self.input, tag_list=self.tag_list or None, continued_execution_run_id=self.continued_from,
+            parent_workflow_execution=parent.to_short_dict() if parent else None, parent_initiated_event_id=initiated)
+        self.schedule_decision_task()
+
+    def begin(self) -> None:
+        """Add it to its domain and start it: all or nothing (a start that failed leaves no execution behind)."""
+        domain: SwfDomain = self.domain  # type: ignore[assignment]
+        domain.add_workflow_execution(self)
+        try:
+            self.start()
+            self.engine.execution_started(self)
+        except Exception:
+            domain.runs.pop(self.run_id, None)
+            domain.open_runs.pop(self.workflow_id, None)
+            raise
 
     # -- decision tasks -----------------------------------------------------------------------------
 
@@ -235,6 +316,15 @@ class Execution(WorkflowExecution):
                 self.cancel_timer(event_id, attrs["timerId"])
             elif kind == "RecordMarker":
                 self.record_marker(event_id, attrs)
+            elif kind == "StartChildWorkflowExecution":
+                self.start_child(event_id, attrs)
+            elif kind == "ContinueAsNewWorkflowExecution":
+                self.continue_as_new(event_id, attrs)
+            elif kind in ("SignalExternalWorkflowExecution", "RequestCancelExternalWorkflowExecution"):
+                self.initiate_external(event_id, kind, attrs)
+        after, self.after_decisions = self.after_decisions, []
+        for action in after:
+            action()
         self.open_counts["openDecisionTasks"] -= 1
 
     def _not_permitted(self, event_id: int, kind: str, attrs: dict[str, Any]) -> None:
@@ -243,6 +333,12 @@ class Execution(WorkflowExecution):
                                  if k in attrs}
         if "activityType" in attrs:
             extra["activity_type"] = ActivityType(attrs["activityType"]["name"], attrs["activityType"]["version"])
+        if kind in EXTERNAL_DECISIONS:  # refused before any Initiated event: SWF writes initiatedEventId 0
+            extra.update(workflow_id=attrs.get("workflowId"), control=attrs.get("control"), initiated_event_id=0)
+            if "workflowType" in attrs:
+                extra["workflow_type"] = WorkflowType(attrs["workflowType"]["name"], attrs["workflowType"]["version"])
+            else:
+                extra["run_id"] = attrs.get("runId")
         self._add_event(f"{kind}Failed", cause="OPERATION_NOT_PERMITTED", decision_task_completed_event_id=event_id,
                         **extra)
         self.should_schedule_decision_next = True
@@ -256,22 +352,53 @@ class Execution(WorkflowExecution):
         self._add_event(event_type, cause="UNHANDLED_DECISION", decision_task_completed_event_id=event_id)
         return True
 
+    def closed(self, child_policy: str | None = None) -> None:
+        """It has closed: the engine told, the parent told, the child policy applied to its open children."""
+        self.engine.execution_closed(self)
+        self.tell_parent()
+        children, self.children = list(self.children.values()), {}
+        policy = child_policy or self.child_policy
+        for child in children:
+            if not child.open:
+                continue
+            if policy == "TERMINATE":
+                child.terminate(cause="CHILD_POLICY_APPLIED")
+            elif policy == "REQUEST_CANCEL":
+                child.request_cancel(cause="CHILD_POLICY_APPLIED")
+
+    def tell_parent(self) -> None:
+        """A child closed: its parent, while open, gets ChildWorkflowExecution<Status> and a decision task."""
+        if self.parent_link is None:
+            return
+        parent, initiated = self.parent_link
+        parent.children.pop(self.run_id, None)
+        found = CHILD_CLOSED.get(str(self.close_status))
+        if not parent.open or found is None:
+            return
+        event_type, members = found
+        closing = self._events[-1].event_attributes  # the child's own closing event
+        parent._add_event(
+            event_type, workflow_execution=self.to_short_dict(), workflow_type=self.workflow_type,
+            initiated_event_id=initiated, started_event_id=self.parent_started_event_id,
+            **{camelcase_to_underscores(m): closing.get(m) for m in members})
+        parent.schedule_decision_task()
+
     def complete(self, event_id: int, result: Any = None) -> None:
         if not self._unhandled(event_id, "CompleteWorkflowExecutionFailed"):
             super().complete(event_id, result)
-            self.engine.execution_closed(self)
+            self.closed()
 
     def fail(self, event_id: int, details: Any = None, reason: str | None = None) -> None:
         if not self._unhandled(event_id, "FailWorkflowExecutionFailed"):
             super().fail(event_id, details, reason)
-            self.engine.execution_closed(self)
+            self.closed()
 
     def cancel(self, event_id: int, details: Any = None) -> None:
         if self._unhandled(event_id, "CancelWorkflowExecutionFailed"):
             return
         self.execution_status, self.close_status, self.close_timestamp = "CLOSED", "CANCELED", unix_time()
         self._add_event("WorkflowExecutionCanceled", decision_task_completed_event_id=event_id, details=details)
-        self.engine.execution_closed(self)
+        self.closed()
 
     def terminate(self, child_policy: str | None = None, details: Any = None, reason: str | None = None,
                   cause: str | None = None) -> None:
@@ -284,18 +411,139 @@ class Execution(WorkflowExecution):
             self._add_event("WorkflowExecutionTerminated", child_policy=child_policy or self.child_policy,
                             details=details, reason=reason, cause=cause)
         self.close_timestamp = unix_time()  # moto leaves it out
-        self.engine.execution_closed(self)
+        self.closed(child_policy)
 
     def timeout(self, timeout: Any) -> None:
         super().timeout(timeout)
         self.close_timestamp = timeout.timestamp  # moto leaves it out
-        self.engine.execution_closed(self)
+        self.closed()
 
-    def request_cancel(self) -> None:
-        """RequestCancelWorkflowExecution: recorded, and the decider is asked what to do."""
+    def request_cancel(self, cause: str | None = None, external: dict[str, str] | None = None,
+                       initiated_event_id: int | None = None) -> None:
+        """A cancel request (the API's, a child policy's, another execution's): recorded, and the decider asked."""
         self.cancel_requested = True
-        self._add_event("WorkflowExecutionCancelRequested")
+        self._add_event("WorkflowExecutionCancelRequested", cause=cause, external_workflow_execution=external,
+                        external_initiated_event_id=initiated_event_id)
         self.schedule_decision_task()
+
+    # -- child executions ---------------------------------------------------------------------------
+
+    def start_child(self, event_id: int, attrs: dict[str, Any]) -> None:
+        """The StartChildWorkflowExecution decision: Initiated, the child started, ChildWorkflowExecutionStarted."""
+        wanted = attrs["workflowType"]
+        registered: WorkflowType | None = self.domain.get_type(  # type: ignore[assignment]
+            "workflow", str(wanted["name"]), str(wanted["version"]), ignore_empty=True)
+        cause = workflow_type_cause(registered)
+        settings = new_run_settings(registered, attrs) if registered is not None and cause is None else {}
+        if isinstance(settings, str):
+            cause = settings
+        elif cause is None and len(self.children) >= self.engine.faults.limits.open_children:
+            cause = "OPEN_CHILDREN_LIMIT_EXCEEDED"
+        if cause is not None or registered is None or isinstance(settings, str):
+            self.child_failed(event_id, attrs, str(cause), 0)
+            return
+        initiated = self._add_event(
+            "StartChildWorkflowExecutionInitiated", workflow_id=attrs["workflowId"], workflow_type=registered,
+            control=attrs.get("control"), input=settings["workflow_input"], task_list=settings["task_list"],
+            execution_start_to_close_timeout=settings["execution_start_to_close_timeout"],
+            task_start_to_close_timeout=settings["task_start_to_close_timeout"], child_policy=settings["child_policy"],
+            task_priority=str(settings["task_priority"] or "0"), tag_list=settings["tag_list"],
+            decision_task_completed_event_id=event_id).event_id
+        if attrs["workflowId"] in self.domain.open_runs:  # type: ignore[attr-defined]
+            self.child_failed(event_id, attrs, "WORKFLOW_ALREADY_RUNNING", initiated)
+            return
+        child = Execution(self.engine, self.domain, registered, attrs["workflowId"], **settings)  # type: ignore[arg-type]
+        child.parent_link, child.parent = (self, initiated), self.to_short_dict()  # type: ignore[assignment]
+        child.begin()
+        self.children[child.run_id] = child
+        self.after_decisions.append(lambda: self.child_started(child, initiated))
+        self.should_schedule_decision_next = True
+
+    def child_failed(self, event_id: int, attrs: dict[str, Any], cause: str, initiated: int) -> None:
+        """StartChildWorkflowExecutionFailed, and the decider asked again."""
+        wanted = attrs["workflowType"]
+        self._add_event(
+            "StartChildWorkflowExecutionFailed", workflow_type=WorkflowType(wanted["name"], wanted["version"]),
+            workflow_id=attrs["workflowId"], cause=cause, initiated_event_id=initiated, control=attrs.get("control"),
+            decision_task_completed_event_id=event_id)
+        self.should_schedule_decision_next = True
+
+    def child_started(self, child: Execution, initiated: int) -> None:
+        """ChildWorkflowExecutionStarted, once the decision task's own events are in (SWF writes it after them)."""
+        if self.open and child.run_id in self.children:
+            child.parent_started_event_id = self._add_event(
+                "ChildWorkflowExecutionStarted", workflow_execution=child.to_short_dict(),
+                workflow_type=child.workflow_type, initiated_event_id=initiated).event_id
+
+    # -- continue as new ----------------------------------------------------------------------------
+
+    def continue_as_new(self, event_id: int, attrs: dict[str, Any]) -> None:
+        """The ContinueAsNewWorkflowExecution decision: this run closes CONTINUED_AS_NEW, a new one starts."""
+        if self._unhandled(event_id, "ContinueAsNewWorkflowExecutionFailed"):
+            return
+        version = attrs.get("workflowTypeVersion") or self.workflow_type.version
+        registered: WorkflowType | None = self.domain.get_type(  # type: ignore[assignment]
+            "workflow", self.workflow_type.name, str(version), ignore_empty=True)
+        cause = workflow_type_cause(registered)
+        settings = new_run_settings(registered, attrs) if registered is not None and cause is None else {}
+        if cause is not None or isinstance(settings, str) or registered is None:
+            self._add_event("ContinueAsNewWorkflowExecutionFailed", cause=cause or settings,
+                            decision_task_completed_event_id=event_id)
+            self.should_schedule_decision_next = True
+            return
+        new = Execution(self.engine, self.domain, registered, self.workflow_id, **settings)  # type: ignore[arg-type]
+        new.continued_from = self.run_id
+        # a child that continues as new is still its parent's child: the new run is the one the parent hears from
+        new.parent_link, new.parent, new.parent_started_event_id = self.parent_link, self.parent, self.parent_started_event_id
+        if self.parent_link is not None:
+            parent = self.parent_link[0]
+            parent.children.pop(self.run_id, None)
+            parent.children[new.run_id] = new
+            self.parent_link = None
+        self._add_event(
+            "WorkflowExecutionContinuedAsNew", decision_task_completed_event_id=event_id, new_execution_run_id=new.run_id,
+            input=settings["workflow_input"], task_list=settings["task_list"], workflow_type=registered,
+            execution_start_to_close_timeout=settings["execution_start_to_close_timeout"],
+            task_start_to_close_timeout=settings["task_start_to_close_timeout"], child_policy=settings["child_policy"],
+            task_priority=str(settings["task_priority"] or "0"), tag_list=settings["tag_list"])
+        self.execution_status, self.close_status, self.close_timestamp = "CLOSED", "CONTINUED_AS_NEW", unix_time()
+        self.closed()
+        new.begin()
+
+    # -- signals and cancellations of other executions ------------------------------------------------
+
+    def initiate_external(self, event_id: int, kind: str, attrs: dict[str, Any]) -> None:
+        """Signal or RequestCancel External: Initiated now, carried out once the decision task's own events are in."""
+        signal = kind == "SignalExternalWorkflowExecution"
+        extra = {"signal_name": attrs.get("signalName"), "input": attrs.get("input")} if signal else {}
+        initiated = self._add_event(
+            f"{kind}Initiated", workflow_id=attrs["workflowId"], run_id=attrs.get("runId"), control=attrs.get("control"),
+            decision_task_completed_event_id=event_id, **extra).event_id
+        self.after_decisions.append(lambda: self.carry_out_external(event_id, kind, attrs, initiated))
+        self.should_schedule_decision_next = True
+
+    def carry_out_external(self, event_id: int, kind: str, attrs: dict[str, Any], initiated: int) -> None:
+        """The target signaled or asked to cancel, and this execution told how it went."""
+        target: Execution | None = self.domain.get_workflow_execution(  # type: ignore[assignment]
+            attrs["workflowId"], run_id=attrs.get("runId"), raise_if_none=False, raise_if_closed=True)
+        signal = kind == "SignalExternalWorkflowExecution"
+        if target is not None:
+            if signal:
+                target._add_event("WorkflowExecutionSignaled", signal_name=attrs["signalName"], input=attrs.get("input"),
+                                  external_workflow_execution=self.to_short_dict(), external_initiated_event_id=initiated)
+                target.schedule_decision_task()
+            else:
+                target.request_cancel(external=self.to_short_dict(), initiated_event_id=initiated)
+        if not self.open:
+            return
+        if target is None:
+            self._add_event(
+                f"{kind}Failed", workflow_id=attrs["workflowId"], run_id=attrs.get("runId"),
+                cause="UNKNOWN_EXTERNAL_WORKFLOW_EXECUTION", initiated_event_id=initiated,
+                decision_task_completed_event_id=event_id, control=attrs.get("control"))
+        else:
+            done = "ExternalWorkflowExecutionSignaled" if signal else "ExternalWorkflowExecutionCancelRequested"
+            self._add_event(done, workflow_execution=target.to_short_dict(), initiated_event_id=initiated)
 
     # -- activities ---------------------------------------------------------------------------------
 
@@ -526,14 +774,7 @@ class Backend(SWFBackend):
             raise SWFTypeDeprecatedFault(wf_type)
         wfe = Execution(self.engine, domain, wf_type, workflow_id, tag_list=tag_list, workflow_input=workflow_input,
                         **kwargs)
-        domain.add_workflow_execution(wfe)
-        try:
-            wfe.start()
-            self.engine.execution_started(wfe)
-        except Exception:  # all or nothing: a start that failed leaves no execution behind
-            domain.runs.pop(wfe.run_id, None)
-            domain.open_runs.pop(wfe.workflow_id, None)
-            raise
+        wfe.begin()
         return wfe
 
     def request_cancel_workflow_execution(self, domain_name: str, workflow_id: str, run_id: str | None) -> None:

@@ -60,7 +60,8 @@ OVERRIDDEN: dict[str, str] = {
     "WorkflowExecution.handle_decisions": "models.Execution.handle_decisions: cancellation, timers, --faults deny",
     "WorkflowExecution.complete": "models.Execution.complete: UNHANDLED_DECISION",
     "WorkflowExecution.fail": "models.Execution.fail: UNHANDLED_DECISION",
-    "WorkflowExecution.terminate": "models.Execution.terminate: a close time",
+    "WorkflowExecution.terminate": "models.Execution.terminate: a close time, the child policy applied",
+    "WorkflowExecution.start": "models.Execution.start: parentWorkflowExecution, continuedExecutionRunId, tagList",
     "WorkflowExecution.timeout": "models.Execution.timeout: a close time",
     "WorkflowExecution.schedule_activity_task": "models.Execution.schedule_activity_task: open-activity limits, rates",
     "WorkflowExecution.start_timer": "models.Execution.start_timer: timers on the engine's clock",
@@ -110,6 +111,8 @@ CALLED: dict[str, tuple[str, ...]] = {
     "WorkflowExecution.record_marker": ("event_id", "attributes"),
     "WorkflowExecution.signal": ("signal_name", "workflow_input"),
     "HistoryEvent.__init__": ("event_id", "event_type", "event_timestamp"),
+    "WorkflowType.__init__": ("name", "version"),  # a type named in a refused decision (models.Execution.child_failed)
+    "ActivityType.__init__": ("name", "version"),  # likewise (models.Execution._not_permitted)
     "Domain.__init__": ("name", "retention", "account_id", "region_name", "description"),
     "Domain.get_type": ("kind", "name", "version", "ignore_empty"),
     "SWFBackend.__init__": ("region_name", "account_id"),
@@ -152,6 +155,10 @@ PRIVATE: dict[str, str] = {
     "Domain.types": "models.Backend.delete_type: kind -> name -> version -> type",
     "WorkflowExecution.latest_execution_context": "describe's latestExecutionContext (moto sets it, the layer pins it)",
     "WorkflowExecution.close_cause": "models.Execution.terminate: EVENT_LIMIT_EXCEEDED",
+    "WorkflowExecution.parent": "models.Execution.start_child: a child's parent, in describe and the list calls",
+    "WorkflowExecution.input": "models.Execution.start: WorkflowExecutionStarted's input",
+    "WorkflowExecution.tag_list": "models.Execution.start: WorkflowExecutionStarted's tagList",
+    "WorkflowExecution.child_policy": "models.Execution.closed: the child policy applied",
     "WorkflowExecution._find_decision_task": "models.Execution.start_decision_task and complete_decision_task",
 }
 
@@ -160,6 +167,12 @@ REFUSED_EVENT_TYPES = frozenset({
     "ActivityTaskCancelRequested", "ActivityTaskCanceled", "RequestCancelActivityTaskFailed",
     "WorkflowExecutionCancelRequested", "CompleteWorkflowExecutionFailed", "FailWorkflowExecutionFailed",
     "TimerCanceled", "RecordMarkerFailed", "RequestCancelExternalWorkflowExecutionFailed",
+    "StartChildWorkflowExecutionInitiated", "StartChildWorkflowExecutionFailed", "ChildWorkflowExecutionStarted",
+    "ChildWorkflowExecutionCompleted", "ChildWorkflowExecutionFailed", "ChildWorkflowExecutionCanceled",
+    "ChildWorkflowExecutionTerminated", "ChildWorkflowExecutionTimedOut", "WorkflowExecutionContinuedAsNew",
+    "ContinueAsNewWorkflowExecutionFailed", "SignalExternalWorkflowExecutionInitiated",
+    "SignalExternalWorkflowExecutionFailed", "ExternalWorkflowExecutionSignaled",
+    "RequestCancelExternalWorkflowExecutionInitiated", "ExternalWorkflowExecutionCancelRequested",
 })
 EVENT_STAND_IN = "MarkerRecorded"  # a type moto knows: models.Event is built as one, then renamed
 

@@ -97,7 +97,7 @@ def _poller_arguments(p: argparse.ArgumentParser) -> None:
     p.set_defaults(mode=Mode.ONCE)
     p.add_argument("--max-tasks", type=positive_int, help="stop after this many tasks")
     p.add_argument("--max-seconds", type=positive_float, help="stop polling after this many seconds")
-    p.add_argument("--task-list", help="task list to poll (default: the workflow's task list)")
+    p.add_argument("--task-list", help="the one task list to poll (default: the decider each workflow's, the worker the first's)")
     p.add_argument("--concurrency", type=positive_int, default=1,
                    help="poll threads, each handling its own task: up to N tasks at once (default 1)")
     p.add_argument("--log-format", choices=("text", "json"), default="text")

@@ -168,6 +168,29 @@ def e2e_config(tmp_path: Any, steps: list[dict[str, Any]], activities: dict[str,
     return load_config(write_config(tmp_path / "config.yaml", data))
 
 
+APPEND = "import sys; print(sys.stdin.read().strip() + sys.argv[1])"  # a step appends its letter to its input
+
+
+def two_workflows_config(tmp_path: Any) -> Config:
+    """Two workflows in one file: Forwards runs A then B on ForwardTasks, Backwards (2.0) B then A on BackwardTasks;
+    each step appends its letter to its input. The activities' task list is the first workflow's."""
+    from swfagent.config import load_config
+    from tests.support import write_config
+
+    data = {
+        "domain": {"name": "TEST_SWF"},
+        "workflows": {
+            "Forwards": {"version": "1.0", "task_list": "ForwardTasks", "decision_timeout": 10,
+                         "steps": [{"activity": "A"}, {"activity": "B", "after": ["A"]}]},
+            "Backwards": {"version": "2.0", "task_list": "BackwardTasks", "decision_timeout": 10,
+                          "steps": [{"activity": "B"}, {"activity": "A", "after": ["B"]}]},
+        },
+        "activities": {name: {"version": "1.0", "timeout": 60, "command": [sys.executable, "-c", APPEND, name.lower()]}
+                       for name in ("A", "B")},
+    }
+    return load_config(write_config(tmp_path / "config.yaml", data))
+
+
 def run_to_close(server: Server, config: Config, count: int = 1, *, env: dict[str, str] | None = None,
                  worker_args: tuple[str, ...] = (), timeout: float = 60) -> tuple[list[dict[str, Any]], str]:
     """One decider and one worker in --loop until `count` executions closed: those executions, and what the pollers printed."""

@@ -67,3 +67,15 @@ def test_the_readme_is_what_a_newcomer_needs() -> None:
     assert readme.index("make demo") < readme.index("## ")  # the two commands come first
     for guide in sorted((ROOT / "docs").glob("*.md")):
         assert f"(docs/{guide.name})" in readme, f"the README links every guide: {guide.name}"
+
+
+def test_the_workflows_example_in_the_configuration_guide_loads(tmp_path: Path) -> None:
+    from swfagent.config import load_config
+
+    text = (ROOT / "docs" / "configuration.md").read_text()
+    section = text[text.index("## Several workflows in one file"):]
+    example = section[section.index("```yaml\n") + len("```yaml\n"):section.index("```\n", section.index("```yaml"))]
+    (tmp_path / "config.yaml").write_text(example)
+    config = load_config(tmp_path / "config.yaml")
+    assert [w.name for w in config.workflows] == ["TestWorkflow", "Nightly"]
+    assert config.task_lists == ("TestTasks", "NightlyTasks")

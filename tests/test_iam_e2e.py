@@ -5,6 +5,9 @@ served: the first ones create the users, their policies and their keys with made
 matches every SWF request against resource "*" and evaluates no SWF condition, so the users get the
 policies generated with wildcard=True: the same actions, on "*", without conditions.
 
+The config has two workflows: the decider starts a child execution of the second and continues it as new with its
+own keys (the decisions its policy grants, carried out by the embedded SWF).
+
 Also the secrets check: across a whole run, no task token, access key or secret key in any output.
 """
 
@@ -26,7 +29,7 @@ from botocore.exceptions import ClientError
 from swfagent.config import Config, load_config
 from swfagent.policies import ROLES, actions, policy
 from tests.e2e import register_and_start
-from tests.support import HELPERS, ROOT, Server, demo_config_data, run_script, write_config
+from tests.support import HELPERS, ROOT, Server, run_script, two_workflows_data, write_config
 
 REGION = "us-east-1"
 # Requests served before moto enforces IAM: the set-up's 5 per role, and spare ones burnt afterwards.
@@ -80,7 +83,7 @@ def _endpoint(proc: subprocess.Popen[str]) -> str:
 def iam_swf(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IamSWF]:
     """The IAM-enforcing server, its users created and enforcement on."""
     tmp = tmp_path_factory.mktemp("iam")
-    data = demo_config_data()
+    data = two_workflows_data()
     data["activities"]["Test_Task_A"]["command"] += ["--out", str(tmp / "a.out")]
     config = load_config(write_config(tmp / "config.yaml", data))
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
@@ -235,6 +238,55 @@ def test_a_script_run_with_the_wrong_roles_keys_fails_in_one_line(
     lines = [line for line in done.stderr.strip().splitlines() if not line.startswith("Config: ")]  # a poller's first
     assert len(lines) == 1, done.stderr
     assert lines[0].startswith(f"{_prog(script, args)}: error: "), lines[0]
+
+
+def _decision_task(client: Any, task_list: str, workflow_id: str) -> dict[str, Any]:
+    task = client.poll_for_decision_task(domain="TEST_SWF", taskList={"name": task_list}, identity="iam-test")
+    assert task.get("workflowExecution", {}).get("workflowId") == workflow_id, task.get("workflowExecution")
+    return dict(task)
+
+
+def _event_types(client: Any, workflow_id: str, run_id: str) -> list[str]:
+    history = client.get_workflow_execution_history(
+        domain="TEST_SWF", execution={"workflowId": workflow_id, "runId": run_id})
+    return [e["eventType"] for e in history["events"]]
+
+
+def _open_run(client: Any, workflow_id: str) -> str:
+    infos = client.list_open_workflow_executions(domain="TEST_SWF", executionFilter={"workflowId": workflow_id},
+                                                 **_OLDEST)["executionInfos"]
+    assert len(infos) == 1, infos
+    return str(infos[0]["execution"]["runId"])
+
+
+def test_the_decider_starts_a_child_and_continues_it_as_new_with_its_own_keys(iam_swf: IamSWF) -> None:
+    child = iam_swf.config.workflow_named("Backwards")
+    assert {"swf:StartChildWorkflowExecution", "swf:ContinueAsNewWorkflowExecution"} <= actions(
+        policy(iam_swf.config, "decider"))
+    decider, operator = iam_swf.swf("decider"), iam_swf.swf("operator")
+    _ok(iam_swf.run("admin", "register_swf.py"))
+    _ok(iam_swf.run("operator", "swfagent", "start", "--workflow-id", "iam-parent"))
+    try:
+        task = _decision_task(decider, iam_swf.config.workflow.task_list, "iam-parent")
+        decider.respond_decision_task_completed(taskToken=task["taskToken"], decisions=[{
+            "decisionType": "StartChildWorkflowExecution", "startChildWorkflowExecutionDecisionAttributes": {
+                "workflowType": {"name": child.name, "version": child.version}, "workflowId": "iam-child",
+                "taskList": {"name": child.task_list}}}])
+        parent = _event_types(operator, "iam-parent", _open_run(operator, "iam-parent"))
+        assert "ChildWorkflowExecutionStarted" in parent and "StartChildWorkflowExecutionFailed" not in parent, parent
+        first = _open_run(operator, "iam-child")
+        task = _decision_task(decider, child.task_list, "iam-child")
+        decider.respond_decision_task_completed(taskToken=task["taskToken"], decisions=[{
+            "decisionType": "ContinueAsNewWorkflowExecution", "continueAsNewWorkflowExecutionDecisionAttributes": {
+                "workflowTypeVersion": child.version, "taskList": {"name": child.task_list}, "input": "again"}}])
+        assert _event_types(operator, "iam-child", first)[-1] == "WorkflowExecutionContinuedAsNew"
+        assert _open_run(operator, "iam-child") != first
+    finally:  # nothing left for the scripts' single runs to take
+        for workflow_id in ("iam-child", "iam-parent"):
+            try:
+                operator.terminate_workflow_execution(domain="TEST_SWF", workflowId=workflow_id, reason="test over")
+            except ClientError as exc:
+                assert exc.response["Error"]["Code"] == "UnknownResourceFault"
 
 
 def test_a_denial_line_says_access_denied_and_names_the_action(iam_swf: IamSWF) -> None:

@@ -281,3 +281,56 @@ def test_the_loop_pauses_after_errors_as_a_report_retries() -> None:
 
     assert run_loop(poll, LoopOptions(Mode.LOOP), stop, timing=Timing(rand=lambda: 0.5)) == 1
     assert stop.waits == [1.25, 2.5, 5.0]
+
+
+class _Lists:
+    """A role with two task lists, what each has queued, and the polls it was asked for."""
+
+    label = "a decision task"
+
+    def __init__(self, queued: dict[str, int]):
+        self.queued = queued
+        self.polled: list[str] = []
+
+    def task_lists(self, config: Any) -> tuple[str, ...]:
+        return tuple(self.queued)
+
+    def count_pending(self, config: Any, task_list: str) -> int:
+        return self.queued[task_list]
+
+    def poll(self, config: Any, task_list: str) -> Any:
+        self.polled.append(task_list)
+        return None
+
+    def handle(self, config: Any, task: Any) -> Poll:
+        return H
+
+
+def _poller(role: _Lists, mode: Mode, task_list: str | None = None) -> Any:
+    from swfagent.pollers import Poller, PollerOptions
+
+    class Live:
+        config = None
+
+        def current(self) -> None:
+            return None
+
+    return Poller(role, Live(), PollerOptions(LoopOptions(mode=mode), task_list), notice=60)  # type: ignore[arg-type]
+
+
+def test_a_poller_of_several_task_lists_polls_one_with_a_task_queued_or_each_in_turn() -> None:
+    role = _Lists({"First": 0, "Second": 1})
+    poller = _poller(role, Mode.ONCE)
+    assert poller.once() is E and role.polled == ["Second"]  # the one with a task queued
+    role.queued["Second"] = 0
+    for _ in range(3):
+        poller.once()
+    assert role.polled == ["Second", "First", "Second", "First"]  # none queued: each in turn
+    idle = _poller(role, Mode.UNTIL_IDLE)
+    assert idle.once() is E and len(role.polled) == 4  # a cron run polls none when none has a task queued
+    role.queued["First"] = 2
+    idle.once()
+    assert role.polled[-1] == "First"
+    one = _poller(role, Mode.ONCE, task_list="Second")  # --task-list: that one only
+    one.once()
+    assert role.polled[-1] == "Second" and one.task_lists(None) == ("Second",)

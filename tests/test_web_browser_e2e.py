@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from swfagent.config import Config, load_config
-from tests.e2e import Local, e2e_config, pollers, register_and_start
+from tests.e2e import Local, e2e_config, pollers, register_and_start, two_workflows_config
 from tests.support import ROOT, Server, demo_config_data, run_script, write_config
 
 BROWSER = next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
@@ -127,6 +127,45 @@ def test_start_watch_and_read_an_execution_in_the_browser(browser: Any, tmp_path
             listed = browser.find_element(By.CSS_SELECTOR, 'section[data-kind="closed"] tr.execution')
             assert "from-the-browser" in listed.text and "COMPLETED" in listed.text and "Test_Task_B-1" in listed.text
             _screenshot(browser, "5-executions")
+    finally:
+        local.stop()
+
+
+@needs_browser
+def test_the_start_page_picks_one_of_several_workflows(browser: Any, tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.select import Select
+
+    config = two_workflows_config(tmp_path)
+    local = Local("--console-port", "0", "--config", str(config.path))
+    try:
+        assert run_script("register_swf.py", "--config", str(config.path), env=local.env).returncode == 0
+        with pollers() as p:
+            p.start("decider.py", config, "--loop", env=local.env)
+            p.start("worker.py", config, "--loop", env=local.env)
+            browser.get(local.console + "start")
+            select = Select(browser.find_element(By.ID, "workflow"))
+            assert [o.text for o in select.options] == ["Forwards 1.0 (task list ForwardTasks)",
+                                                        "Backwards 2.0 (task list BackwardTasks)"]
+            assert select.first_selected_option.get_attribute("value") == "Forwards"
+            select.select_by_value("Backwards")
+            browser.find_element(By.NAME, "input").send_keys("x")
+            _screenshot(browser, "workflows-1-start")
+            browser.find_element(By.ID, "start").click()
+            _wait(lambda: "/execution?" in browser.current_url, what="the execution's page")
+            _wait(lambda: browser.find_element(By.ID, "status").text == "COMPLETED", what="COMPLETED")
+            assert "Backwards 2.0" in browser.find_element(By.CSS_SELECTOR, "p.run").text
+            assert browser.find_element(By.ID, "result").text == "xba"  # B, then A: Backwards' own flow chart
+            chart = browser.find_element(By.ID, "chart")
+            for step in ("A", "B"):
+                node = chart.find_element(By.CSS_SELECTOR, f'g[data-step="{step}"]')
+                assert node.get_attribute("data-status") == "completed"
+            _screenshot(browser, "workflows-2-execution")
+            browser.get(local.console + "start")  # a name the config lacks: the page says so, nothing starts
+            browser.execute_script("document.querySelector('#workflow option').value = 'Nope'")
+            browser.find_element(By.ID, "start").click()
+            error = _wait(lambda: browser.find_elements(By.ID, "error"), what="the error")[0].text
+            assert "no workflow 'Nope' in config.yaml (its workflows: Forwards, Backwards)" in error
     finally:
         local.stop()
 

@@ -2,32 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-from swfagent.config import Config, load_config
 from swfagent.executions import list_executions
-from tests.e2e import final_state, pollers, run_to_close, wait_for
-from tests.support import Server, run_script, write_config
-
-APPEND = "import sys; print(sys.stdin.read().strip() + sys.argv[1])"  # a step appends its letter to its input
-
-
-def _two_workflows(tmp_path: Path) -> Config:
-    """Forwards runs A then B on ForwardTasks, Backwards B then A on BackwardTasks; the activities' task list is the
-    first workflow's."""
-    data = {
-        "domain": {"name": "TEST_SWF"},
-        "workflows": {
-            "Forwards": {"version": "1.0", "task_list": "ForwardTasks", "decision_timeout": 10,
-                         "steps": [{"activity": "A"}, {"activity": "B", "after": ["A"]}]},
-            "Backwards": {"version": "2.0", "task_list": "BackwardTasks", "decision_timeout": 10,
-                          "steps": [{"activity": "B"}, {"activity": "A", "after": ["B"]}]},
-        },
-        "activities": {name: {"version": "1.0", "timeout": 60, "command": [sys.executable, "-c", APPEND, name.lower()]}
-                       for name in ("A", "B")},
-    }
-    return load_config(write_config(tmp_path / "config.yaml", data))
+from tests.e2e import final_state, pollers, run_to_close, two_workflows_config, wait_for
+from tests.support import Server, run_script
 
 
 def _ok(*args: str, env: dict[str, str]) -> str:
@@ -38,7 +17,7 @@ def _ok(*args: str, env: dict[str, str]) -> str:
 
 
 def test_one_decider_and_one_worker_run_executions_of_both_workflows(server: Server, tmp_path: Path) -> None:
-    config = _two_workflows(tmp_path)
+    config = two_workflows_config(tmp_path)
     cfg = ("--config", str(config.path))
     out = _ok("register_swf.py", *cfg, env=server.env)
     assert "Workflow type Forwards 1.0: registered" in out and "Workflow type Backwards 2.0: registered" in out
@@ -57,7 +36,7 @@ def test_one_decider_and_one_worker_run_executions_of_both_workflows(server: Ser
 
 
 def test_a_single_run_decider_takes_the_task_of_whichever_list_has_one(server: Server, tmp_path: Path) -> None:
-    config = _two_workflows(tmp_path)
+    config = two_workflows_config(tmp_path)
     cfg = ("--config", str(config.path))
     _ok("register_swf.py", *cfg, env=server.env)
     _ok("swfagent", "start", "--workflow", "Backwards", "--workflow-id", "back", *cfg, env=server.env)
@@ -70,7 +49,7 @@ def test_a_single_run_decider_takes_the_task_of_whichever_list_has_one(server: S
 
 
 def test_a_type_the_config_lacks_is_left_to_another_decider(server: Server, tmp_path: Path) -> None:
-    config = _two_workflows(tmp_path)
+    config = two_workflows_config(tmp_path)
     client = server.client()
     _ok("register_swf.py", "--config", str(config.path), env=server.env)
     client.register_workflow_type(domain="TEST_SWF", name="Other", version="1.0", defaultTaskList={"name": "ForwardTasks"},
@@ -89,7 +68,7 @@ def test_a_type_the_config_lacks_is_left_to_another_decider(server: Server, tmp_
 
 
 def test_graph_draws_the_named_workflow(tmp_path: Path) -> None:
-    config = _two_workflows(tmp_path)
+    config = two_workflows_config(tmp_path)
     done = run_script("swfagent", "graph", "--workflow", "Backwards", "--config", str(config.path))
     assert done.returncode == 0, done.stderr
     assert done.stdout.index("B") < done.stdout.index("A")

@@ -420,8 +420,7 @@ class Execution(WorkflowExecution):
 
     def request_cancel(self, cause: str | None = None, external: dict[str, str] | None = None,
                        initiated_event_id: int | None = None) -> None:
-        """RequestCancelWorkflowExecution, a child policy or another execution's decision: recorded, and the
-        decider is asked what to do."""
+        """A cancel request (the API's, a child policy's, another execution's): recorded, and the decider asked."""
         self.cancel_requested = True
         self._add_event("WorkflowExecutionCancelRequested", cause=cause, external_workflow_execution=external,
                         external_initiated_event_id=initiated_event_id)
@@ -514,8 +513,7 @@ class Execution(WorkflowExecution):
     # -- signals and cancellations of other executions ------------------------------------------------
 
     def initiate_external(self, event_id: int, kind: str, attrs: dict[str, Any]) -> None:
-        """SignalExternalWorkflowExecution or RequestCancelExternalWorkflowExecution: Initiated now, carried out once
-        the decision task's own events are in."""
+        """Signal or RequestCancel External: Initiated now, carried out once the decision task's own events are in."""
         signal = kind == "SignalExternalWorkflowExecution"
         extra = {"signal_name": attrs.get("signalName"), "input": attrs.get("input")} if signal else {}
         initiated = self._add_event(

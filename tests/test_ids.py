@@ -114,3 +114,21 @@ def test_a_wait_and_a_signal_steps_timers_parse_back(step: str) -> None:
 
 def test_a_step_id_with_the_items_mark_is_refused() -> None:
     assert step_id_problem("Convert@1") is not None
+
+
+@given(STEP, ITEM, ATTEMPT)
+def test_a_batch_and_its_child_ids_parse_back(step: str, batch: int, attempt: int) -> None:
+    from swfagent.ids import CHILD, batch_step_id, child_workflow_id, parse_batch
+
+    batch_id = batch_step_id(step, batch)
+    assert parse_batch(batch_id) == (step, batch)
+    assert parse_activity_id(activity_id(batch_id, attempt)) == (batch_id, attempt)
+    workflow_id = child_workflow_id("p" * 300, activity_id(batch_id, attempt))
+    assert len(workflow_id) <= 256 and workflow_id.rpartition(CHILD)[2] == activity_id(batch_id, attempt)
+
+
+@pytest.mark.parametrize("step_id", ["a#b", "a--b"])
+def test_a_step_id_with_a_batch_or_child_mark_is_refused(step_id: str) -> None:
+    from swfagent.ids import step_id_problem
+
+    assert step_id_problem(step_id) is not None

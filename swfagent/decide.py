@@ -815,10 +815,10 @@ def carry_on(workflow: Workflow, state: ExecutionState, statuses: dict[str, Step
         return _failing(f"the history passed continue_after_events ({workflow.continue_after_events}), and the "
                         f"results it carries to its next run are {len(text)} characters, over SWF's {MAX_DATA}: set "
                         "results: {s3: s3://BUCKET/PREFIX} in config.yaml to pass large values", steps=statuses)
-    return Answer([continue_as_new(text, continue_attributes(workflow))], statuses)
+    return Answer([continue_as_new(text, _continue_attributes(workflow))], statuses)
 
 
-def continue_attributes(workflow: Workflow) -> dict[str, Any]:
+def _continue_attributes(workflow: Workflow) -> dict[str, Any]:
     """What a ContinueAsNewWorkflowExecution carries besides its input: the config's, not the type's defaults."""
     return {"workflowTypeVersion": workflow.version, "taskList": {"name": workflow.task_list},
             "executionStartToCloseTimeout": str(workflow.execution_timeout),
@@ -847,7 +847,7 @@ def _ending(workflow: Workflow, state: ExecutionState, answer: Answer, failed: b
         return Answer([*kept, start_timer(wait_id, wait_delay(waits))], answer.steps)
     if waits and not state.timers[wait_id].fired:
         return Answer(kept, answer.steps)
-    return Answer([*kept, continue_as_new(state.input, continue_attributes(workflow))], answer.steps)
+    return Answer([*kept, continue_as_new(state.input, _continue_attributes(workflow))], answer.steps)
 
 
 def repeat_delay(workflow: Workflow, state: ExecutionState) -> int:

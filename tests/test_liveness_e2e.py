@@ -13,16 +13,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from swfagent import decide as decide_module
 from swfagent import decision_tasks
-from swfagent.config import Config
+from swfagent.config import Config, load_config
 from swfagent.decision_tasks import handle_decision_task, poll_decision_task
 from swfagent.executions import request_cancel
 from swfagent.register import register_all
 from tests.e2e import e2e_config, event_types, final_state, wait_for
 from tests.histories import SENT
-from tests.support import HELPERS, Server
+from tests.support import HELPERS, Server, write_config
 
 
 class Run:
@@ -136,6 +137,23 @@ def _cancel(run: Run) -> None:
     run.poke()
 
 
+def _cancel_child(run: Run) -> None:
+    run.decide()  # the child starts; its decision tasks are on SubTasks, which no one polls here
+    wait_for(lambda: "ChildWorkflowExecutionStarted" in run.types(), timeout=10, every=0.1)
+    run.decide()
+    run.cancel()
+    run.decide()  # refused: not asked again; the child is left to the child policy, the parent canceled
+    run.decide()
+
+
+def _continue_as_new(run: Run) -> None:
+    run.decide()
+    run.client.respond_activity_task_completed(taskToken=run.take(), result="a")
+    run.decide()  # the repeat timer: 1 s
+    run.decide(wait=10)  # it fired: ContinueAsNew, refused; one alert, and the execution waits for a person
+    run.poke()
+
+
 REASON_POLICY = "IAM policy does not allow {} for {}: see python -m swfagent policies"
 
 
@@ -143,9 +161,23 @@ class Case:
     """One denied decision: the flow chart, how the test drives it, and how it must end."""
 
     def __init__(self, steps: list[dict[str, Any]], drive: Callable[[Run], None], status: str | None,
-                 reason: str | None, alerts: list[str], activities: dict[str, dict[str, Any]] | None = None):
+                 reason: str | None, alerts: list[str], activities: dict[str, dict[str, Any]] | None = None,
+                 keys: dict[str, Any] | None = None, sub: bool = False):
         self.steps, self.drive, self.status, self.reason, self.alerts = steps, drive, status, reason, alerts
         self.activities = activities or {}
+        self.keys = keys or {}  # the workflow's further keys (repeat:)
+        self.sub = sub  # a second workflow, Sub (one step A, on SubTasks), for a child step to run
+
+
+SUB = {"version": "1.0", "task_list": "SubTasks", "decision_timeout": 10, "steps": [{"activity": "A"}]}
+
+
+def _with_sub(config: Config, steps: list[dict[str, Any]]) -> Config:
+    """The config rewritten with workflows: its workflow with these steps, and Sub."""
+    data = yaml.safe_load(config.path.read_text())
+    workflow = data.pop("workflow")
+    data["workflows"] = {workflow.pop("name"): {**workflow, "steps": steps}, "Sub": SUB}
+    return load_config(write_config(config.path, data))
 
 
 CASES = {
@@ -169,6 +201,15 @@ CASES = {
                                   ["FAILED", "CLOSE_REFUSED"]),
     "CancelWorkflowExecution": Case([{"activity": "A"}], _cancel, None, "OPERATION_NOT_PERMITTED",
                                     ["CANCELED", "CLOSE_REFUSED"]),
+    "StartChildWorkflowExecution": Case([{"id": "Run", "workflow": "Sub"}], _schedule, "FAILED",
+                                        "Run could not be scheduled (OPERATION_NOT_PERMITTED): the decider's "
+                                        + REASON_POLICY.format("StartChildWorkflowExecution", "Sub 1.0"), ["FAILED"],
+                                        sub=True),
+    # SWF will not ask the child: it is left to the child policy (TERMINATE), and the parent is canceled
+    "RequestCancelExternalWorkflowExecution": Case([{"id": "Run", "workflow": "Sub"}], _cancel_child, "CANCELED", None,
+                                                   ["CANCELED"], sub=True),
+    "ContinueAsNewWorkflowExecution": Case([{"activity": "A"}], _continue_as_new, None, "OPERATION_NOT_PERMITTED",
+                                           ["CLOSE_REFUSED"], keys={"repeat": {"every": 1}}),
 }
 
 
@@ -181,9 +222,12 @@ def test_a_decision_swf_refuses_for_good_is_sent_once(server: Server, tmp_path: 
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     case = CASES[denied]
     alert_file = tmp_path / "alerts.jsonl"
-    activities = {s["activity"]: {"command": ["echo.py"], **case.activities.get(s["activity"], {})} for s in case.steps}
-    config = e2e_config(tmp_path, case.steps, activities,
+    steps = [{"activity": "A"}] if case.sub else case.steps  # Sub's, with a child step: written in below
+    activities = {s["activity"]: {"command": ["echo.py"], **case.activities.get(s["activity"], {})} for s in steps}
+    config = e2e_config(tmp_path, steps, activities, **case.keys,
                         alerts={"command": ["python", str(HELPERS / "record_alert.py"), str(alert_file)]})
+    if case.sub:
+        config = _with_sub(config, case.steps)
     if denied == "RecordMarker":
         def broken(*_: Any) -> Any:
             raise KeyError("broken")

@@ -15,8 +15,8 @@ from botocore.exceptions import ClientError
 
 from . import alerts
 from .client import error_code
-from .config import Config, Workflow
-from .decide import plan, step_notes
+from .config import Config, StepKind, Workflow
+from .decide import StepPlan, plan, step_notes
 from .errors import NotFound, UsageError
 from .history import ExecutionState, fold
 from .ids import parse_item, swf_name_problem
@@ -238,8 +238,14 @@ def step_rows(config: Config, state: ExecutionState) -> tuple[StepRow, ...]:
     return tuple(
         StepRow(step.id, steps[step.id].status.shown, notes.get(step.id, ""),
                 tuple(ItemRow(i, tuple(a)) for i, a in sorted(items.get(step.id, {}).items())),
-                step.signal if steps[step.id].status == StepStatus.SIGNAL else None)
+                step.signal if steps[step.id].status == StepStatus.SIGNAL else None,
+                _child(steps[step.id]) if step.kind is StepKind.CHILD else None)
         for step in config.workflow.steps)
+
+
+def _child(st: StepPlan) -> str | None:
+    """A child step's child execution's workflow id, once started."""
+    return st.latest.workflow_id if st.latest is not None else None
 
 
 def show_data(client: Any, config: Config, workflow_id: str, run_id: str | None) -> ExecutionView:

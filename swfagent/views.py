@@ -79,6 +79,7 @@ class StepRow:
     note: str = ""
     items: tuple[ItemRow, ...] = ()
     waiting_for: str | None = None  # the signal's name, while the step waits for it
+    child: str | None = None  # a child step's: its child execution's workflow id (the console links to its page)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from typing import Any
 
 from swfagent.config import Config, load_config
 from swfagent.executions import list_executions
+from swfagent.web.app import create_app
 from tests.e2e import final_state, pollers, run_to_close, wait_for
 from tests.support import Server, run_script, write_config
 
@@ -59,6 +60,12 @@ def test_a_child_step_runs_another_workflow_and_its_result_is_the_steps(server: 
     state = final_state(server, config, "parent")
     assert state.children["Run_Sub-1"].result == "xac" and state.close_result == "xacb"
     assert "Start child workflow -- Run_Sub (Sub)" in output
+    page = create_app(server.client(), config, hosts=frozenset({"localhost"})).test_client().get(
+        "/execution?workflow_id=parent", headers={"Host": "localhost"}).get_data(as_text=True)
+    assert '<a class="child" href="/execution?workflow_id=parent--Run_Sub-1">child workflow parent--Run_Sub-1</a>' \
+        in page, page  # the console links the child's page from the parent's step
+    shown = run_script("swfagent", "show", "parent", "--config", str(config.path), env=server.env).stdout
+    assert "child workflow parent--Run_Sub-1" in shown and "Start timer" not in shown
 
 
 def test_a_repeating_workflow_continues_as_new_with_the_same_input(server: Server, tmp_path: Path) -> None:

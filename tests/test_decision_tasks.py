@@ -201,3 +201,23 @@ def test_an_activity_cancel_refused_for_good_is_told_once(offline_client: Any, c
             assert handle_decision_task(offline_client, ARTICLE, _task(h, previous=previous)).refused is not None
         lines = _lines(capsys)
         assert lines.count(f"ERROR: {told}") == (1 if previous < started else 0), lines
+
+
+def test_results_carried_past_swfs_limit_go_to_s3_and_the_new_run_reads_them_back(offline_client: Any) -> None:
+    flow = config_from([{"activity": "A"}, {"activity": "B", "after": ["A"]}, {"activity": "C", "after": ["B"]}],
+                       results={"s3": "s3://bkt/p"}, continue_after_events=10)
+    big = "x" * 40_000
+    store = FakeStore()
+    with Stubber(offline_client) as stub:
+        stub.add_response("respond_decision_task_completed", {})
+        answer = handle_decision_task(offline_client, flow, _task(History(input="in").decision().schedule("A")
+                                                                  .complete("A", big).decision().decision()), store)
+    [d] = answer.decisions
+    assert d.type.value == "ContinueAsNewWorkflowExecution" and d.get("input") == "swfagent+s3://b/wf/run/execution/input"
+    carried = store.put["wf/run/execution/input"]
+    nxt = History(input=d.get("input")).decision()
+    with Stubber(offline_client) as stub:
+        stub.add_response("respond_decision_task_completed", {})
+        answer = handle_decision_task(offline_client, flow, _task(nxt), FakeStore({d.get("input"): carried}))
+    [b] = answer.decisions  # B, with A's result, which the run before carried: B's input goes to S3 in turn
+    assert b.get("activityId") == "B-1"

@@ -390,15 +390,28 @@ def _batches(workflow: Workflow, step: Step, items: list[str], state: ExecutionS
     return StepPlan(StepStatus.RUNNING, items=replace(progress, schedule=tuple(start[:room]), timers=tuple(timers)))
 
 
+def _batch_step(workflow: Workflow, batch: Batch) -> Step:
+    """The map step as a batch's child runs it: its share of the concurrency, every failure left to the parent."""
+    return replace(workflow.step(batch.step), max_concurrency=batch.max_concurrency, tolerated_percent=100.0,
+                   batch_size=None)
+
+
+def _batch_plan(workflow: Workflow, state: ExecutionState, batch: Batch) -> dict[str, StepPlan]:
+    """A batch's child: its map step over its items; the chart's other steps are its parent's to run."""
+    step = _batch_step(workflow, batch)
+    st = _items(workflow, step, list(batch.items), state, batch.first)
+    return {s.id: st if s.id == step.id else StepPlan(StepStatus.SKIPPED, reason="its parent runs it")
+            for s in workflow.steps}
+
+
 def decide_batch(workflow: Workflow, state: ExecutionState) -> Answer:
     """A child that runs a batch of a map's items: the map alone, over them; it completes with their results and the
     count that failed, and the parent judges the failures over all items."""
     batch = state.batch
     assert batch is not None
-    step = replace(workflow.step(batch.step), max_concurrency=batch.max_concurrency, tolerated_percent=100.0,
-                   batch_size=None)
-    st = _items(workflow, step, list(batch.items), state, batch.first)
-    steps = {step.id: st}
+    step = _batch_step(workflow, batch)
+    steps = _batch_plan(workflow, state, batch)
+    st = steps[step.id]
     if st.status == StepStatus.FAILED:
         return _failing(st.reason or step.id, step=step.id, steps=steps)
     if st.status == StepStatus.COMPLETED:
@@ -530,6 +543,8 @@ DONE = (StepStatus.COMPLETED, StepStatus.SKIPPED, StepStatus.CAUGHT)
 
 def plan(workflow: Workflow, state: ExecutionState) -> dict[str, StepPlan]:
     """The status of every step, in the flow chart's dependency order."""
+    if state.batch is not None:
+        return _batch_plan(workflow, state, state.batch)
     result: dict[str, StepPlan] = {}
     taken = _taken_signals(state)
     used = set(taken.values())

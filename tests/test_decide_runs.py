@@ -248,3 +248,13 @@ def test_a_caught_failure_is_carried_to_the_next_run_and_not_run_again() -> None
     assert json.loads(carried)["swfagent-carry"]["caught"] == {"A": "A failed: exit code 1"}
     [c] = decide(config.workflow, History(input=carried).decision().state()).swf
     assert c["scheduleActivityTaskDecisionAttributes"]["activityId"] == "C-1"
+
+
+def test_a_batchs_child_shows_its_map_and_leaves_the_rest_of_the_chart_to_its_parent() -> None:
+    from swfagent.decide import plan
+
+    config = config_from([{"activity": "L"}, {"id": "M", "activity": "One", "for_each": "L", "batch_size": 3}])
+    child = History(input=batch_input(Batch("M", 4, ("3", "4"), 3))).decision().schedule("M@4", input="3")
+    steps = plan(config.workflow, child.state())
+    assert steps["L"].status == "skipped" and steps["M"].status == "running"
+    assert str(steps["M"].items) == "0/2 done · 1 running"

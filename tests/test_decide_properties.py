@@ -276,3 +276,36 @@ def test_a_refused_decision_is_never_sent_on_every_decision_task(scenario: int, 
         assert sent <= 2, f"{decision} refused ({cause}) and sent {sent} times"
     elif lasts(cause) is Lasts.PASSING:
         assert sent <= MAX_WAITS + 1
+
+
+@given(items=st.integers(0, 30), batch_size=st.integers(1, 8), cap=st.integers(1, 20), data=st.data())
+def test_a_batched_map_keeps_its_items_in_order_and_its_concurrency(items: int, batch_size: int, cap: int,
+                                                                   data: Any) -> None:
+    """Children closing in any order: at most cap // batch_size open (one at least), each batch started once, and the
+    result every item's in the list's order."""
+    import json
+
+    config = config_from([{"activity": "L"}, {"id": "M", "activity": "One", "for_each": "L", "batch_size": batch_size,
+                                              "max_concurrency": cap}])
+    h = History().decision().schedule("L").complete("L", json.dumps(list(range(items)))).decision()
+    started: set[str] = set()
+    for _ in range(200):
+        state = h.state()
+        answer = decide(config.workflow, state)
+        if answer.closing is not None or any(d.type.closes for d in answer.decisions):
+            break
+        for d in answer.decisions:
+            assert d.get("control") not in started, "a batch started twice"
+            started.add(d.get("control"))
+            h.apply(d)
+        open_now = [c for c in h.state().children.values() if c.status.open]
+        assert len(open_now) <= max(1, cap // batch_size)
+        done = data.draw(st.sampled_from(open_now), label="the child that closes")
+        batch = json.loads(str(done.input))["swfagent-batch"]
+        h.child_closed("Completed", str(done.step_id), done.attempt, result=json.dumps(
+            {"results": [int(i) * 2 for i in batch["items"]], "failed": 0, "reason": ""}))
+        h.decision()
+    else:
+        raise AssertionError("no end")
+    [d] = answer.decisions
+    assert json.loads(d.get("result")) == [2 * i for i in range(items)]

@@ -830,7 +830,7 @@ def carry_on(workflow: Workflow, state: ExecutionState, statuses: dict[str, Step
         return _failing(f"the history passed continue_after_events ({workflow.continue_after_events}), and the "
                         f"results it carries to its next run are {len(text)} characters, over SWF's {MAX_DATA}: set "
                         "results: {s3: s3://BUCKET/PREFIX} in config.yaml to pass large values", steps=statuses)
-    return Answer([continue_as_new(text, _continue_attributes(workflow))], statuses)
+    return _continue(workflow, state, text, [], statuses)
 
 
 def _continue_attributes(workflow: Workflow) -> dict[str, Any]:
@@ -856,13 +856,19 @@ def _ending(workflow: Workflow, state: ExecutionState, answer: Answer, failed: b
         return Answer([*kept, start_timer(repeat_timer_id(), repeat_delay(workflow, state))], answer.steps)
     if not timer.fired:
         return Answer(kept, answer.steps)
+    return _continue(workflow, state, state.input, kept, answer.steps)
+
+
+def _continue(workflow: Workflow, state: ExecutionState, input: str | None, kept: list[Decision],
+              steps: dict[str, StepPlan]) -> Answer:
+    """ContinueAsNew with this input; after SWF refused it for a passing cause (its rate), a wait first."""
     waits = len([r for r in state.close_refusals if lasts(r.cause) is Lasts.PASSING])
     wait_id = wait_timer_id(repeat_timer_id(), waits)
-    if waits and wait_id not in state.timers:  # SWF refused it for a passing cause: wait, then again
-        return Answer([*kept, start_timer(wait_id, wait_delay(waits))], answer.steps)
+    if waits and wait_id not in state.timers:
+        return Answer([*kept, start_timer(wait_id, wait_delay(waits))], steps)
     if waits and not state.timers[wait_id].fired:
-        return Answer(kept, answer.steps)
-    return Answer([*kept, continue_as_new(state.input, _continue_attributes(workflow))], answer.steps)
+        return Answer(kept, steps)
+    return Answer([*kept, continue_as_new(input, _continue_attributes(workflow))], steps)
 
 
 def repeat_delay(workflow: Workflow, state: ExecutionState) -> int:

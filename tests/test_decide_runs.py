@@ -258,3 +258,16 @@ def test_a_batchs_child_shows_its_map_and_leaves_the_rest_of_the_chart_to_its_pa
     steps = plan(config.workflow, child.state())
     assert steps["L"].status == "skipped" and steps["M"].status == "running"
     assert str(steps["M"].items) == "0/2 done · 1 running"
+
+
+def test_a_long_history_refused_its_continue_for_its_rate_waits_then_continues() -> None:
+    config = config_from([*TWO, {"activity": "C", "after": ["B"]}], continue_after_events=10)
+    h = History(input="in").decision().schedule("A").complete("A", "a").decision().decision()
+    [d] = decide(config.workflow, h.state()).swf
+    h.refuse(d, "CONTINUE_AS_NEW_WORKFLOW_EXECUTION_RATE_EXCEEDED").decision()
+    [wait] = decide(config.workflow, h.state()).swf
+    assert wait["startTimerDecisionAttributes"]["timerId"] == "swfagent-repeat.wait1"
+    h.apply(wait)
+    assert decide(config.workflow, h.state()).swf == []  # waits for its timer
+    h.fire("swfagent-repeat.wait1").decision()
+    assert [x["decisionType"] for x in decide(config.workflow, h.state()).swf] == ["ContinueAsNewWorkflowExecution"]

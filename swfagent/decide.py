@@ -344,8 +344,14 @@ def _batch_outcome(st: StepPlan, state: ExecutionState, size: int) -> tuple[list
     if st.status != StepStatus.COMPLETED:
         return [None] * size, size, st.reason or "its child failed"
     text = state.texts.get(st.latest.activity_id, st.result or "") if st.latest is not None else st.result or ""
-    value = json.loads(text)
-    return list(value["results"]), int(value["failed"]), str(value.get("reason") or "")
+    try:
+        value = json.loads(text)
+        got = list(value["results"])
+        if len(got) != size:
+            raise ValueError(f"{len(got)} results for {size} items")
+        return got, int(value["failed"]), str(value.get("reason") or "")
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:  # not a batch's result: its items failed
+        return [None] * size, size, f"a batch's result cannot be read ({exc}): {shorten(text, 60)!r}"
 
 
 def _batches(workflow: Workflow, step: Step, items: list[str], state: ExecutionState) -> StepPlan:

@@ -271,3 +271,12 @@ def test_a_long_history_refused_its_continue_for_its_rate_waits_then_continues()
     assert decide(config.workflow, h.state()).swf == []  # waits for its timer
     h.fire("swfagent-repeat.wait1").decision()
     assert [x["decisionType"] for x in decide(config.workflow, h.state()).swf] == ["ContinueAsNewWorkflowExecution"]
+
+
+def test_a_batch_result_that_cannot_be_read_fails_its_items_clearly() -> None:
+    config = config_from([{"activity": "L"}, {"id": "M", "activity": "One", "for_each": "L", "batch_size": 2}])
+    h = History().decision().schedule("L").complete("L", json.dumps([1, 2])).decision()
+    h.start_child("M#1", workflow="TestWorkflow").child_closed("Completed", "M#1", result="not json")
+    answer = decide(config.workflow, h.state())
+    assert answer.closing is not None and "M: 2 of 2 items failed" in answer.closing.reason
+    assert "a batch's result cannot be read" in answer.closing.reason

@@ -3,7 +3,7 @@
 
     python bench/map.py                  # a 2,000-item map, then 500 items as one map against 500 executions
     python bench/map.py --items 2000 --cap 50 --compare 500
-    python bench/map.py --batched 10000 --batch-size 500 --cap 1000   # the map in child executions only
+    python bench/map.py --batched 10000 --batch-size 500 --cap 1000 [--against 10000]   # the map in child executions
 
 - A map of --items items (max_concurrency --cap): the decider's time per decision task (its answer received ->
   its respond returned: fold + decide + respond), the number of decision tasks, and the history's size, which must
@@ -155,13 +155,17 @@ def _done(client: Any, config: Config, executions: int) -> bool:
                and "--" not in i["execution"]["workflowId"]) >= executions
 
 
-def batched(swf: EmbeddedSWF, items: int, batch_size: int, cap: int) -> None:
-    """The map in child executions: its numbers."""
+def batched(swf: EmbeddedSWF, items: int, batch_size: int, cap: int, against: int) -> None:
+    """The map in child executions: its numbers; with `against`, as many executions of the article's workflow."""
     took, pollers, _, largest = run(swf, map_config(cap, batch_size), 1, items)
     ms = pollers.decision_ms
     print(f"A map of {items:,} items in batches of {batch_size} ({cap} at a time): {took:.1f} s, "
           f"{items / took:.0f} items/s; largest history {largest:,} events (SWF's limit 25,000); {len(ms)} decision "
           f"tasks, median {statistics.median(ms):.1f} ms, max {max(ms):.1f} ms, {sum(ms) / 1000:.1f} s deciding in all")
+    if against:
+        took_many, _, _, _ = run(swf, ARTICLE, against, 1)
+        print(f"{against:,} executions of the article's workflow (2 tasks each): {took_many:.1f} s, "
+              f"{against / took_many:.0f} executions/s, {2 * against / took_many:.0f} tasks/s")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -171,12 +175,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--compare", type=int, default=500, help="items in the map against executions of the article's")
     p.add_argument("--batched", type=int, default=0, help="run only a map of this many items in child executions")
     p.add_argument("--batch-size", type=int, default=500)
+    p.add_argument("--against", type=int, default=0, help="with --batched: then this many executions of the article's")
     args = p.parse_args(argv)
     log.disabled = True
     with EmbeddedSWF(poll_seconds=0.2, test_api=True) as swf:
         os.environ.update(swf.env())
         if args.batched:
-            batched(swf, args.batched, args.batch_size, args.cap)
+            batched(swf, args.batched, args.batch_size, args.cap, args.against)
             return 0
         took, pollers, events, _ = run(swf, map_config(args.cap), 1, args.items)
         ms = pollers.decision_ms

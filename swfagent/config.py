@@ -592,9 +592,34 @@ def _repeat(r: _Section) -> Repeat:
     return Repeat(cron=text, on_failure=on_failure)
 
 
+def _child_cycle(workflows: tuple[Workflow, ...]) -> list[str] | None:
+    """A path W -> V -> ... -> W through `workflow:` steps (in file order), or None when there is none."""
+    runs = {w.name: [s.workflow for s in w.steps if s.workflow is not None] for w in workflows}
+    done: set[str] = set()
+
+    def visit(name: str, path: list[str]) -> list[str] | None:
+        if name in path:
+            return path[path.index(name):] + [name]
+        if name in done or name not in runs:
+            return None
+        for child in runs[name]:
+            found = visit(child, [*path, name])
+            if found is not None:
+                return found
+        done.add(name)
+        return None
+
+    for w in workflows:
+        found = visit(w.name, [])
+        if found is not None:
+            return found
+    return None
+
+
 def resolve_children(top: _Section, workflows: tuple[Workflow, ...], keys: list[str]) -> tuple[Workflow, ...]:
-    """Each workflow with the types its `workflow:` steps run; a step naming no workflow of the file is an error."""
+    """Each workflow with the types its `workflow:` steps run; an unknown, repeating or cyclic child is an error."""
     types = {w.name: w.own_type for w in workflows}
+    by_name = {w.name: w for w in workflows}
     out: list[Workflow] = []
     for w, key in zip(workflows, keys, strict=True):
         for step in w.steps:
@@ -603,8 +628,15 @@ def resolve_children(top: _Section, workflows: tuple[Workflow, ...], keys: list[
                 raise top.error("a workflow cannot run itself as a step", where)
             if step.workflow is not None and step.workflow not in types:
                 raise top.error(f"unknown workflow '{_key(step.workflow)}' (not under workflows:)", where)
+            if step.workflow is not None and by_name[step.workflow].repeat is not None:
+                raise top.error(f"workflow '{_key(step.workflow)}' has repeat: and never closes, so the step "
+                                "would never end", where)
         used = sorted({s.workflow for s in w.steps if s.workflow is not None})
         out.append(replace(w, child_types={t: types[t] for t in used}))
+    cycle = _child_cycle(workflows)
+    if cycle is not None:
+        key = keys[[w.name for w in workflows].index(cycle[0])]
+        raise top.error("workflows run each other without end, cycle: " + " -> ".join(cycle), f"{key}.steps")
     return tuple(out)
 
 

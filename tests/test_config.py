@@ -175,3 +175,45 @@ def test_a_yaml_mistake_shows_its_line_and_what_to_look_at(tmp_path: Path, text:
 
 def test_the_readme_shows_the_shipped_config_as_it_is() -> None:
     assert (ROOT / "config.yaml").read_text() in (ROOT / "docs" / "configuration.md").read_text()
+
+
+def _three_workflows(runs: dict[str, str], **third: Any) -> dict[str, Any]:
+    """The two workflows and a third, Third (one activity), each workflow named in runs adding a step running another."""
+    data = two_workflows_data()
+    ws = data["workflows"]
+    ws["Third"] = {**ws["Backwards"], "task_list": "ThirdTasks", "steps": [{"activity": "Test_Task_A"}], **third}
+    for name, child in runs.items():
+        ws[name]["steps"] = [*ws[name]["steps"], {"id": f"Run_{child}", "workflow": child}]
+    return data
+
+
+@pytest.mark.parametrize(("runs", "cycle"), [
+    ({"Backwards": "Third", "Third": "Backwards"}, "workflows.Backwards.steps: workflows run each other without end, "
+     "cycle: Backwards -> Third -> Backwards"),
+    ({"Backwards": "Third", "Third": "TestWorkflow", "TestWorkflow": "Backwards"},
+     "cycle: TestWorkflow -> Backwards -> Third -> TestWorkflow"),
+])
+def test_workflows_running_each_other_in_a_cycle_are_refused_naming_the_path(tmp_path: Path, runs: dict[str, str],
+                                                                             cycle: str) -> None:
+    path = write_config(tmp_path / "config.yaml", _three_workflows(runs))
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert cycle in str(err.value) and "\n" not in str(err.value)
+
+
+def test_children_without_a_cycle_and_a_batched_map_of_the_own_type_are_accepted(tmp_path: Path) -> None:
+    data = _three_workflows({"Backwards": "Third", "TestWorkflow": "Third"})
+    data["workflows"]["Third"]["steps"] = [
+        {"activity": "Test_Task_A"}, {"activity": "Test_Task_B", "for_each": "Test_Task_A", "batch_size": 2}]
+    config = load_config(write_config(tmp_path / "config.yaml", data))
+    assert set(config.workflows[1].child_types) == {"Third"} and config.workflows[2].child_types == {}
+
+
+def test_a_step_running_a_repeating_workflow_is_refused(tmp_path: Path) -> None:
+    data = _three_workflows({"Backwards": "Third"}, repeat={"every": 60})
+    path = write_config(tmp_path / "config.yaml", data)
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    text = str(err.value)
+    assert "workflows.Backwards.steps[2].workflow: workflow 'Third' has repeat: and never closes" in text
+    assert "\n" not in text

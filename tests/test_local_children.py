@@ -189,43 +189,14 @@ def test_each_new_decision_fails_with_operation_not_permitted(clocked: ClockedSW
     assert swf.describe("p")["executionInfo"]["executionStatus"] == "OPEN"
 
 
-# ---- the child policy, on every way a parent closes ----------------------------------------------------------
+# ---- the child policy: applied when the parent is terminated or times out, not on its other closes ------------
+# SWF's API reference (WorkflowExecutionConfiguration.childPolicy): "The policy to use for the child workflow
+# executions if this workflow execution is terminated, by calling the TerminateWorkflowExecution action explicitly or
+# due to an expired timeout."
 
 
-def test_child_policy_terminate_terminates_the_open_children(swf: Swf) -> None:
-    with_child(swf, childPolicy="TERMINATE")
-    swf.decide(decision("CompleteWorkflowExecution"))
-    terminated = swf.events("c")[-1]
-    assert terminated["eventType"] == "WorkflowExecutionTerminated"
-    assert attrs(terminated) == {"cause": "CHILD_POLICY_APPLIED", "childPolicy": "TERMINATE"}
-    assert swf.describe("c")["executionInfo"]["closeStatus"] == "TERMINATED"
-    assert swf.types("p")[-1] == "WorkflowExecutionCompleted"  # a closed parent hears nothing more
-
-
-def test_child_policy_request_cancel_asks_each_child_to_cancel(swf: Swf) -> None:
-    with_child(swf, childPolicy="REQUEST_CANCEL")
-    child_decides(swf)  # the child's first decision task: answered, so the request brings a new one
-    swf.decide(decision("FailWorkflowExecution", reason="stop"))
-    events = swf.events("c")
-    assert [e["eventType"] for e in events][-2:] == ["WorkflowExecutionCancelRequested", "DecisionTaskScheduled"]
-    assert attrs(events[-2]) == {"cause": "CHILD_POLICY_APPLIED"}
-    assert swf.describe("c")["executionInfo"]["cancelRequested"] is True
-    child_decides(swf, decision("CancelWorkflowExecution"))
-    assert swf.types("p")[-1] == "WorkflowExecutionFailed"
-
-
-def test_child_policy_abandon_leaves_the_children_running(swf: Swf) -> None:
-    with_child(swf, childPolicy="ABANDON")
-    before = swf.types("c")
-    swf.decide(decision("CancelWorkflowExecution"))
-    assert swf.types("c") == before and swf.describe("c")["executionInfo"]["executionStatus"] == "OPEN"
-    child_decides(swf, decision("CompleteWorkflowExecution"))
-    assert swf.types("p")[-1] == "WorkflowExecutionCanceled"
-
-
-@pytest.mark.parametrize("how", ["complete", "fail", "cancel", "terminate", "time out", "continue as new"])
-def test_the_child_policy_applies_on_every_close_of_the_parent(clocked: ClockedSWF, swf: Swf, how: str) -> None:
-    with_child(swf, executionStartToCloseTimeout="1800")
+def close_parent(clocked: ClockedSWF, swf: Swf, how: str) -> None:
+    """Close parent "p" one way: by the decider's decision, TerminateWorkflowExecution or its timeout (1800 s)."""
     if how == "terminate":
         swf.c.terminate_workflow_execution(domain=DOMAIN, workflowId="p")
     elif how == "time out":
@@ -235,7 +206,59 @@ def test_the_child_policy_applies_on_every_close_of_the_parent(clocked: ClockedS
                 "cancel": "CancelWorkflowExecution", "continue as new": "ContinueAsNewWorkflowExecution"}[how]
         swf.decide(decision(kind))
     assert swf.describe("p")["executionInfo"]["executionStatus"] == "CLOSED"
+
+
+def test_child_policy_terminate_terminates_the_open_children(swf: Swf) -> None:
+    with_child(swf, childPolicy="TERMINATE")
+    swf.c.terminate_workflow_execution(domain=DOMAIN, workflowId="p")
+    terminated = swf.events("c")[-1]
+    assert terminated["eventType"] == "WorkflowExecutionTerminated"
+    assert attrs(terminated) == {"cause": "CHILD_POLICY_APPLIED", "childPolicy": "TERMINATE"}
+    assert swf.describe("c")["executionInfo"]["closeStatus"] == "TERMINATED"
+    assert swf.types("p")[-1] == "WorkflowExecutionTerminated"  # a closed parent hears nothing more
+
+
+def test_child_policy_request_cancel_asks_each_child_to_cancel(clocked: ClockedSWF, swf: Swf) -> None:
+    with_child(swf, childPolicy="REQUEST_CANCEL", executionStartToCloseTimeout="1800")
+    child_decides(swf)  # the child's first decision task: answered, so the request brings a new one
+    clocked.clock.advance(1801)
+    events = swf.events("c")
+    assert [e["eventType"] for e in events][-2:] == ["WorkflowExecutionCancelRequested", "DecisionTaskScheduled"]
+    assert attrs(events[-2]) == {"cause": "CHILD_POLICY_APPLIED"}
+    assert swf.describe("c")["executionInfo"]["cancelRequested"] is True
+    child_decides(swf, decision("CancelWorkflowExecution"))
+    assert swf.types("p")[-1] == "WorkflowExecutionTimedOut"
+
+
+def test_child_policy_abandon_leaves_the_children_running(swf: Swf) -> None:
+    with_child(swf, childPolicy="ABANDON")
+    before = swf.types("c")
+    swf.c.terminate_workflow_execution(domain=DOMAIN, workflowId="p")
+    assert swf.types("c") == before and swf.describe("c")["executionInfo"]["executionStatus"] == "OPEN"
+    child_decides(swf, decision("CompleteWorkflowExecution"))
+    assert swf.types("p")[-1] == "WorkflowExecutionTerminated"
+
+
+@pytest.mark.parametrize("how", ["terminate", "time out"])
+def test_the_child_policy_applies_when_the_parent_is_terminated_or_times_out(clocked: ClockedSWF, swf: Swf,
+                                                                             how: str) -> None:
+    with_child(swf, executionStartToCloseTimeout="1800")
+    close_parent(clocked, swf, how)
     assert attrs(swf.events("c")[-1]) == {"cause": "CHILD_POLICY_APPLIED", "childPolicy": "TERMINATE"}
+    assert swf.describe("c")["executionInfo"]["closeStatus"] == "TERMINATED"
+
+
+@pytest.mark.parametrize("how", ["complete", "fail", "cancel", "continue as new"])
+def test_the_children_stay_open_when_the_parent_completes_fails_cancels_or_continues(clocked: ClockedSWF, swf: Swf,
+                                                                                    how: str) -> None:
+    with_child(swf, executionStartToCloseTimeout="1800")  # the policy is TERMINATE: not applied on these closes
+    before = swf.types("c")
+    closed = swf.types("p")
+    close_parent(clocked, swf, how)
+    assert swf.types("c") == before and swf.describe("c")["executionInfo"]["executionStatus"] == "OPEN"
+    child_decides(swf, decision("CompleteWorkflowExecution"))  # it runs on, and the closed parent hears nothing
+    assert swf.describe("c")["executionInfo"]["closeStatus"] == "COMPLETED"
+    assert swf.types("p")[:len(closed)] == closed and len(swf.types("p")) == len(closed) + 3
 
 
 def test_terminate_with_a_child_policy_overrides_the_parents(swf: Swf) -> None:

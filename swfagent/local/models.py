@@ -352,11 +352,13 @@ class Execution(WorkflowExecution):
         self._add_event(event_type, cause="UNHANDLED_DECISION", decision_task_completed_event_id=event_id)
         return True
 
-    def closed(self, child_policy: str | None = None) -> None:
-        """It has closed: the engine told, the parent told, the child policy applied to its open children."""
+    def closed(self, child_policy: str | None = None, *, apply_policy: bool = False) -> None:
+        """It has closed: the engine told, the parent told; on terminate or timeout only, the child policy applied."""
         self.engine.execution_closed(self)
         self.tell_parent()
         children, self.children = list(self.children.values()), {}
+        if not apply_policy:  # SWF: the policy is for "terminated ... or due to an expired timeout"; else they run on
+            return
         policy = child_policy or self.child_policy
         for child in children:
             if not child.open:
@@ -411,12 +413,12 @@ class Execution(WorkflowExecution):
             self._add_event("WorkflowExecutionTerminated", child_policy=child_policy or self.child_policy,
                             details=details, reason=reason, cause=cause)
         self.close_timestamp = unix_time()  # moto leaves it out
-        self.closed(child_policy)
+        self.closed(child_policy, apply_policy=True)
 
     def timeout(self, timeout: Any) -> None:
         super().timeout(timeout)
         self.close_timestamp = timeout.timestamp  # moto leaves it out
-        self.closed()
+        self.closed(apply_policy=True)
 
     def request_cancel(self, cause: str | None = None, external: dict[str, str] | None = None,
                        initiated_event_id: int | None = None) -> None:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from typing import Any
 
-from .config import Config
+from .config import Activity, Config, Workflow
 from .errors import UsageError
 
 ROLES = ("worker", "decider", "operator", "admin")
@@ -105,12 +106,39 @@ def _values(config: Config, region: str, wildcard: bool) -> list[dict[str, Any]]
     return [_statement("LargeValuesInS3", ["s3:GetObject", "s3:PutObject"], "*" if wildcard else arn)]
 
 
+def _by_type(sid: str, actions: list[str], resource: str, types: list[tuple[str, str, str]], name_key: str | None,
+             version_key: str) -> list[dict[str, Any]]:
+    """One statement per (version, task list) the config pairs, naming only the types that have both.
+
+    A single statement with a list per key would allow every combination (type A at B's version on B's task list);
+    grouping keeps the policy short while allowing exactly the (name, version, task list) triples configured.
+    """
+    groups: dict[tuple[str, str], list[str]] = {}
+    for name, version, task_list in types:
+        groups.setdefault((version, task_list), []).append(name)
+    out = []
+    for n, ((version, task_list), names) in enumerate(groups.items(), start=1):
+        keys = {version_key: [version], "taskList_name": [task_list]}
+        if name_key is not None:
+            keys = {name_key: names, **keys}
+        out.append(_statement(sid if len(groups) == 1 else f"{sid}{n}", actions, resource, _equals(**keys)))
+    return out
+
+
 def statements(config: Config, role: str, resource: str, wildcard: bool, region: str = DEFAULT_REGION) -> list[dict[str, Any]]:
     """The statements of one role's policy; wildcard drops every condition."""
     ws, acts = config.workflows, config.used_activities
 
     def cond(**keys: list[str]) -> dict[str, dict[str, list[str]]] | None:
         return None if wildcard else _equals(**keys)
+
+    def typed(sid: str, acts_: list[str], types: Sequence[Activity] | Sequence[Workflow], name_key: str | None,
+              version_key: str) -> list[dict[str, Any]]:
+        """Statements allowing only the configured (name, version, task list) of each type; one on * when wildcard."""
+        if wildcard:
+            return [_statement(sid, acts_, resource)]
+        triples = [(t.name, t.version, t.task_list) for t in types]
+        return _by_type(sid, acts_, resource, triples, name_key, version_key)
 
     if role == "worker":
         return [
@@ -125,24 +153,19 @@ def statements(config: Config, role: str, resource: str, wildcard: bool, region:
             _statement("PollDecisionTasks", ["swf:CountPendingDecisionTasks", "swf:PollForDecisionTask"], resource,
                        cond(taskList_name=list(config.task_lists))),
             _statement("RespondDecisionTasks", ("swf:RespondDecisionTaskCompleted", *DECISIONS), resource),
-            _statement("ScheduleConfiguredActivities", ["swf:ScheduleActivityTask"], resource, cond(
-                activityType_name=[a.name for a in acts], activityType_version=[a.version for a in acts],
-                taskList_name=[a.task_list for a in acts])),
+            *typed("ScheduleConfiguredActivities", ["swf:ScheduleActivityTask"], acts, "activityType_name",
+                   "activityType_version"),
             # children and new runs of the config's own workflow types only (ContinueAsNew keeps the type's name:
             # SWF has no name key for it)
-            _statement("StartConfiguredChildWorkflows", [START_CHILD], resource, cond(
-                workflowType_name=[w.name for w in ws], workflowType_version=[w.version for w in ws],
-                taskList_name=[w.task_list for w in ws])),
-            _statement("ContinueConfiguredWorkflowsAsNew", [CONTINUE_AS_NEW], resource, cond(
-                workflowType_version=[w.version for w in ws], taskList_name=[w.task_list for w in ws])),
+            *typed("StartConfiguredChildWorkflows", [START_CHILD], ws, "workflowType_name", "workflowType_version"),
+            *typed("ContinueConfiguredWorkflowsAsNew", [CONTINUE_AS_NEW], ws, None, "workflowType_version"),
             *_values(config, region, wildcard),
             *_sns(config, wildcard),
         ]
     if role == "operator":
         return [
-            _statement("StartConfiguredWorkflow", ["swf:StartWorkflowExecution"], resource, cond(
-                workflowType_name=[w.name for w in ws], workflowType_version=[w.version for w in ws],
-                taskList_name=[w.task_list for w in ws])),
+            *typed("StartConfiguredWorkflow", ["swf:StartWorkflowExecution"], ws, "workflowType_name",
+                   "workflowType_version"),
             _statement("ReadExecutions", OPERATOR_READ, resource),
             _statement("SteerExecutions", OPERATOR_STEER, resource),
             *_sns(config, wildcard),

@@ -77,13 +77,23 @@ def test_polls_are_held_to_the_configs_task_lists(tmp_path: Path) -> None:
     assert worker["PollActivityTasks"]["Condition"] == {"StringEquals": {"swf:taskList.name": ["Fast", "Slow"]}}
     decider = {st["Sid"]: st for st in policy(config, "decider")["Statement"]}
     assert decider["PollDecisionTasks"]["Condition"] == {"StringEquals": {"swf:taskList.name": ["Decisions"]}}
-    assert decider["ScheduleConfiguredActivities"]["Condition"]["StringEquals"] == {
-        "swf:activityType.name": ["Test_Task_A", "Test_Task_B"], "swf:activityType.version": ["1.0"],
-        "swf:taskList.name": ["Fast", "Slow"]}
+    for n, (name, task_list) in enumerate([("Test_Task_A", "Fast"), ("Test_Task_B", "Slow")], start=1):
+        assert decider[f"ScheduleConfiguredActivities{n}"]["Condition"]["StringEquals"] == {
+            "swf:activityType.name": [name], "swf:activityType.version": ["1.0"], "swf:taskList.name": [task_list]}
     operator = {st["Sid"]: st for st in policy(config, "operator")["Statement"]}
     assert operator["StartConfiguredWorkflow"]["Condition"]["StringEquals"] == {
         "swf:workflowType.name": ["TestWorkflow"], "swf:workflowType.version": ["1.0"],
         "swf:taskList.name": ["Decisions"]}
+
+
+def _allows(doc: dict[str, Any], action: str, **keys: str) -> bool:
+    """Whether some statement allows the action with these condition key values (StringEquals only)."""
+    for st in doc["Statement"]:
+        acts = [st["Action"]] if isinstance(st["Action"], str) else st["Action"]
+        conds = st.get("Condition", {}).get("StringEquals", {})
+        if action in acts and all(keys.get(k.removeprefix("swf:").replace(".", "_")) in v for k, v in conds.items()):
+            return True
+    return False
 
 
 def test_several_workflows_are_all_covered(tmp_path: Path) -> None:
@@ -91,16 +101,49 @@ def test_several_workflows_are_all_covered(tmp_path: Path) -> None:
     decider = {st["Sid"]: st for st in policy(config, "decider")["Statement"]}
     assert decider["PollDecisionTasks"]["Condition"] == {
         "StringEquals": {"swf:taskList.name": ["BackwardsTasks", "TestTasks"]}}
-    types = {"swf:workflowType.name": ["Backwards", "TestWorkflow"], "swf:workflowType.version": ["1.0"],
-             "swf:taskList.name": ["BackwardsTasks", "TestTasks"]}
-    assert decider["StartConfiguredChildWorkflows"]["Action"] == policies.START_CHILD
-    assert decider["StartConfiguredChildWorkflows"]["Condition"]["StringEquals"] == types
-    assert decider["ContinueConfiguredWorkflowsAsNew"]["Action"] == policies.CONTINUE_AS_NEW
-    assert decider["ContinueConfiguredWorkflowsAsNew"]["Condition"]["StringEquals"] == {
-        k: v for k, v in types.items() if k != "swf:workflowType.name"}  # SWF has no name key for ContinueAsNew
-    operator = {st["Sid"]: st for st in policy(config, "operator")["Statement"]}
-    assert operator["StartConfiguredWorkflow"]["Condition"]["StringEquals"] == types
+    for n, (name, task_list) in enumerate([("TestWorkflow", "TestTasks"), ("Backwards", "BackwardsTasks")], start=1):
+        types = {"swf:workflowType.name": [name], "swf:workflowType.version": ["1.0"], "swf:taskList.name": [task_list]}
+        assert decider[f"StartConfiguredChildWorkflows{n}"]["Action"] == policies.START_CHILD
+        assert decider[f"StartConfiguredChildWorkflows{n}"]["Condition"]["StringEquals"] == types
+        assert decider[f"ContinueConfiguredWorkflowsAsNew{n}"]["Action"] == policies.CONTINUE_AS_NEW
+        assert decider[f"ContinueConfiguredWorkflowsAsNew{n}"]["Condition"]["StringEquals"] == {
+            k: v for k, v in types.items() if k != "swf:workflowType.name"}  # SWF has no name key for ContinueAsNew
+        operator = {st["Sid"]: st for st in policy(config, "operator")["Statement"]}
+        assert operator[f"StartConfiguredWorkflow{n}"]["Condition"]["StringEquals"] == types
     assert [f for f in _audit(policy(config, "decider")) if not _known_gap(f)] == []
+
+
+def test_only_the_configured_type_version_and_task_list_combinations_are_allowed(tmp_path: Path) -> None:
+    data = two_workflows_data()
+    data["workflows"]["Backwards"]["version"] = "2.0"
+    data["activities"]["Test_Task_B"].update(version="2.0", task_list="Slow")
+    config = load_config(write_config(tmp_path / "config.yaml", data))
+    decider, operator = policy(config, "decider"), policy(config, "operator")
+    wfs = [("TestWorkflow", "1.0", "TestTasks"), ("Backwards", "2.0", "BackwardsTasks")]
+    for (name, version, task_list), (_, other_version, other_list) in zip(wfs, wfs[::-1], strict=True):
+        for doc, action in ((decider, policies.START_CHILD), (operator, "swf:StartWorkflowExecution")):
+            assert _allows(doc, action, workflowType_name=name, workflowType_version=version, taskList_name=task_list)
+            assert not _allows(doc, action, workflowType_name=name, workflowType_version=other_version,
+                               taskList_name=other_list)
+            assert not _allows(doc, action, workflowType_name=name, workflowType_version=version,
+                               taskList_name=other_list)
+        assert _allows(decider, policies.CONTINUE_AS_NEW, workflowType_version=version, taskList_name=task_list)
+        assert not _allows(decider, policies.CONTINUE_AS_NEW, workflowType_version=other_version,
+                           taskList_name=task_list)
+    acts = [("Test_Task_A", "1.0", "TestTasks"), ("Test_Task_B", "2.0", "Slow")]
+    for (name, version, task_list), (_, other_version, other_list) in zip(acts, acts[::-1], strict=True):
+        keys = {"activityType_name": name, "activityType_version": version, "taskList_name": task_list}
+        assert _allows(decider, "swf:ScheduleActivityTask", **keys)
+        assert not _allows(decider, "swf:ScheduleActivityTask", **{**keys, "activityType_version": other_version,
+                                                                    "taskList_name": other_list})
+    assert [f for f in _audit(decider) if not _known_gap(f)] == []
+
+
+def test_types_sharing_a_version_and_task_list_share_one_statement(shipped: Config) -> None:
+    [schedule] = [st for st in policy(shipped, "decider")["Statement"] if st["Action"] == "swf:ScheduleActivityTask"]
+    assert schedule["Sid"] == "ScheduleConfiguredActivities" and schedule["Condition"]["StringEquals"] == {
+        "swf:activityType.name": ["Test_Task_A", "Test_Task_B"], "swf:activityType.version": ["1.0"],
+        "swf:taskList.name": ["TestTasks"]}
 
 
 def test_an_activity_no_step_uses_is_left_out(tmp_path: Path) -> None:

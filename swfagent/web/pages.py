@@ -124,8 +124,11 @@ def executions_list() -> str:
             if error_code(exc) != "ValidationException" or not request.args.get("page"):
                 raise
             abort(400, "That page cannot be had again: start from the first page.")
-        sections.append({"kind": kind, "rows": [ExecutionRow.of(e) for e in infos], "next": next_token,
+        sections.append({"kind": kind, "rows": infos, "next": next_token,
                          "which": kind if which == Which.ALL else which})
+    listed = [e for s in sections for e in s["rows"]]  # each run numbered in its chain among the runs listed
+    for section in sections:
+        section["rows"] = executions.execution_rows(section["rows"], listed)
     rows = [r for s in sections for r in s["rows"]]
     steps = iter(list(state.lookups.map(functools.partial(state.current_step, config), rows)))
     for section in sections:  # the rows in the order they were looked up

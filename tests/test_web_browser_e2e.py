@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from swfagent.config import Config, load_config
-from tests.e2e import Local, e2e_config, pollers, register_and_start, two_workflows_config
+from tests.e2e import Local, e2e_config, pollers, register_and_start, run_to_close, two_workflows_config
 from tests.support import ROOT, Server, demo_config_data, run_script, write_config
 
 BROWSER = next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
@@ -194,6 +194,34 @@ def test_a_hostile_result_shows_as_text_and_opens_no_dialog(browser: Any, server
                 _no_dialog(browser)
                 assert browser.find_elements(By.CSS_SELECTOR, "main script, main img") == []
             _screenshot(browser, "6-hostile-result")
+
+
+@needs_browser
+def test_the_child_link_on_a_parent_s_step_opens_the_child_s_page(browser: Any, server: Server, tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    from swfagent.web import WebConsole
+    from tests.test_runs_e2e import _config as runs_config
+    from tests.test_runs_e2e import _start as runs_start
+
+    config = runs_config(tmp_path, [{"activity": "A"}, {"id": "Run_Sub", "workflow": "Sub", "after": ["A"]}],
+                         [{"activity": "C"}])
+    runs_start(server, config, "parent")
+    run_to_close(server, config, 2)
+    with WebConsole(server.client(), config, port=0) as web:
+        browser.get(f"{web.url}execution?workflow_id=parent")
+        link = _wait(lambda: browser.find_elements(By.CSS_SELECTOR, 'tr[data-step="Run_Sub"] a.child'),
+                     what="the child link")[0]
+        assert link.text == "child workflow parent--Run_Sub-1"
+        link.click()
+        _wait(lambda: "workflow_id=parent--Run_Sub-1" in browser.current_url, what="the child's page")
+        assert browser.find_element(By.TAG_NAME, "h1").text.startswith("parent--Run_Sub-1")
+        assert browser.find_element(By.ID, "status").text == "COMPLETED"
+        assert "Sub 1.0" in browser.find_element(By.CSS_SELECTOR, "p.run").text
+        _screenshot(browser, "chain-1-child")
+        browser.find_element(By.ID, "parent").click()  # and back to its parent
+        _wait(lambda: browser.find_element(By.TAG_NAME, "h1").text.split()[0] == "parent", what="the parent's page")
+        _no_dialog(browser)
 
 
 def test_a_post_without_the_csrf_token_is_refused_over_http(server: Server, demo_config: Config) -> None:

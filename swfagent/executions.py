@@ -19,7 +19,7 @@ from .config import Config, StepKind, Workflow
 from .decide import StepPlan, plan, step_notes
 from .errors import NotFound, UsageError
 from .history import ExecutionState, fold
-from .ids import parse_item, swf_name_problem
+from .ids import parse_batch, parse_item, swf_name_problem
 from .limits import MAX_PAGE
 from .status import Closed, Shown, StepStatus, Which
 from .views import ActivityRow, Chain, EventRow, ExecutionRow, ExecutionView, Failure, ItemRow, StepRow, Summary
@@ -258,12 +258,24 @@ def step_rows(config: Config, state: ExecutionState) -> tuple[StepRow, ...]:
         item = parse_item(act.step_id or "")
         if item is not None:
             items.setdefault(item[0], {}).setdefault(item[1], []).append((act.activity_id, act.status))
+    children = step_children(state)
     return tuple(
         StepRow(step.id, steps[step.id].status.shown, notes.get(step.id, ""),
                 tuple(ItemRow(i, tuple(a)) for i, a in sorted(items.get(step.id, {}).items())),
                 step.signal if steps[step.id].status == StepStatus.SIGNAL else None,
-                _child(steps[step.id]) if step.kind is StepKind.CHILD else None)
+                _child(steps[step.id]) if step.kind is StepKind.CHILD else None, tuple(children.get(step.id, ())))
         for step in config.workflow.steps)
+
+
+def step_children(state: ExecutionState) -> dict[str, list[str]]:
+    """Each step's child executions' workflow ids (a child step's attempts, a batched map's batches), oldest first."""
+    found: dict[str, list[str]] = {}
+    for child in sorted(state.children.values(), key=lambda c: c.scheduled_event_id):
+        batch = parse_batch(child.step_id or "")
+        step = batch[0] if batch is not None else child.step_id
+        if step is not None and child.workflow_id:
+            found.setdefault(step, []).append(child.workflow_id)
+    return found
 
 
 def _child(st: StepPlan) -> str | None:

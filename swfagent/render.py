@@ -12,6 +12,7 @@ from .logs import printable
 from .status import ActivityStatus, Shown
 from .views import ActivityRow, ExecutionRow, ExecutionView, Failure
 
+SHOWN_CHILDREN = 10  # a step's child executions named in show's Summary (the web console links them all)
 # An event's attributes worth a column, in this order.
 EVENT_FIELDS = ("activityId", "activityType", "timerId", "startToFireTimeout", "signalName", "markerName",
                 "result", "reason", "cause", "timeoutType", "input", "identity", "details")
@@ -116,7 +117,9 @@ def chain_lines(data: ExecutionView) -> list[list[str]]:
         lines.append(["Next run", c.next_run_id or "- (the latest)"])
     if c.parent_workflow_id:
         lines.append(["Parent", f"{c.parent_workflow_id} (run id {c.parent_run_id or '-'})"])
-    children = [f"{r.step_id}: {r.child}" for r in data.step_rows if r.child]
+    children = [f"{r.step_id}: {', '.join(r.children[:SHOWN_CHILDREN])}"
+                + (f" and {len(r.children) - SHOWN_CHILDREN} more" if len(r.children) > SHOWN_CHILDREN else "")
+                for r in data.step_rows if r.children]
     if children:
         lines.append(["Children", ", ".join(children)])
     return lines

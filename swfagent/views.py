@@ -99,6 +99,7 @@ class StepRow:
     items: tuple[ItemRow, ...] = ()
     waiting_for: str | None = None  # the signal's name, while the step waits for it
     child: str | None = None  # a child step's: its child execution's workflow id (the console links to its page)
+    children: tuple[str, ...] = ()  # the workflow ids of its child executions, every attempt and batch, oldest first
 
 
 @dataclass(frozen=True)

@@ -6,11 +6,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from swfagent.executions import chain_of, execution_rows, run_numbers
+from swfagent.executions import chain_of, execution_rows, run_numbers, step_children
+from swfagent.history import fold
+from swfagent.ids import batch_step_id
 from swfagent.render import format_executions, format_show
 from swfagent.status import Shown
 from swfagent.views import Chain, ExecutionView, StepRow, Summary
-from tests.histories import History
+from tests.histories import WORKFLOW_ID, History
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
 
@@ -65,9 +67,20 @@ def _view(chain: Chain, rows: tuple[StepRow, ...] = ()) -> ExecutionView:
 def test_show_says_which_run_it_is_and_names_its_neighbours_parent_and_children() -> None:
     text = format_show(_view(Chain(2, 3, "d3", "d5", "p", "p1"),
                              (StepRow("Run_Sub", Shown.COMPLETED, "child workflow p--Run_Sub-1",
-                                      child="p--Run_Sub-1"),)))
+                                      child="p--Run_Sub-1", children=("p--Run_Sub-1",)),)))
     assert "Run           2 of 3 under this workflow id" in text
     assert "Previous run  d3" in text and "Next run      d5" in text
     assert "Parent        p (run id p1)" in text and "Children      Run_Sub: p--Run_Sub-1" in text
     plain = format_show(_view(Chain()))
     assert "Previous run" not in plain and "Parent" not in plain and "Children" not in plain
+
+
+def test_a_parent_names_each_step_s_child_executions_every_attempt_and_batch() -> None:
+    h = History(input="x").start_child("Run_Sub").child_closed("Failed", "Run_Sub", reason="no")
+    h.start_child("Run_Sub", 2).start_child(batch_step_id("M", 1)).start_child(batch_step_id("M", 2))
+    children = step_children(fold(h.events))
+    assert children == {"Run_Sub": [f"{WORKFLOW_ID}--Run_Sub-1", f"{WORKFLOW_ID}--Run_Sub-2"],
+                        "M": [f"{WORKFLOW_ID}--M#1-1", f"{WORKFLOW_ID}--M#2-1"]}
+    many = tuple(f"p--M#{n}-1" for n in range(1, 13))
+    text = format_show(_view(Chain(), (StepRow("M", Shown.RUNNING, "12 batches", children=many),)))
+    assert "Children      M: p--M#1-1, " in text and "p--M#10-1 and 2 more" in text and "p--M#11-1" not in text

@@ -155,6 +155,13 @@ def test_a_map_in_batches_runs_its_items_in_child_executions(server: Server, tmp
     assert status == {"map": "COMPLETED", "map--M#1-1": "COMPLETED", "map--M#2-1": "COMPLETED",
                       "map--M#3-1": "COMPLETED"}, output
     assert json.loads(final_state(server, config, "map").close_result or "") == [2 * i for i in range(8)]
+    shown = run_script("swfagent", "show", "map", "--config", str(config.path), env=server.env).stdout
+    assert "Children      M: map--M#1-1, map--M#2-1, map--M#3-1" in shown, shown
+    page = _page(server, config, "/execution?workflow_id=map")  # the console links each batch's page
+    assert [f'<a class="child-execution" href="/execution?workflow_id=map--M%23{n}-1">map--M#{n}-1</a>' in page
+            for n in (1, 2, 3)] == [True] * 3, page
+    assert "Parent        map (run id" in run_script("swfagent", "show", "map--M#2-1", "--config", str(config.path),
+                                                     env=server.env).stdout
 
 
 def test_kill_9_of_the_pollers_during_a_batched_map_loses_nothing(server: Server, tmp_path: Path) -> None:

@@ -97,8 +97,8 @@ def cmd_executions(args: argparse.Namespace, rt: Runtime) -> int:
     since = executions.parse_since(args.since, dt.datetime.now(dt.timezone.utc)) if args.since else None
     with boundary():
         infos = executions.list_executions(rt.client(), config, which, since, args.status)
-        among = None if which is Which.ALL else executions.list_executions(rt.client(), config, Which.ALL, since)
-    rows = executions.execution_rows(infos, among)  # each run numbered in its chain, counted among all listed
+        among = executions.chain_runs(rt.client(), config, infos)
+    rows = executions.execution_rows(infos, among)  # each run numbered in its chain
     print(render.to_json(rows) if args.json else render.format_executions(rows))
     return Exit.OK
 

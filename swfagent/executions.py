@@ -9,9 +9,10 @@ import datetime as dt
 import re
 import string
 import uuid
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from . import alerts
 from .client import error_code
@@ -175,6 +176,26 @@ def run_numbers(infos: list[dict[str, Any]]) -> dict[str, tuple[int, int]]:
             chains.append([e["execution"]["runId"]])
         last[wid] = e
     return {run: (n, len(chain)) for chain in chains for n, run in enumerate(chain, 1)}
+
+
+def chain_runs(client: Any, config: Config, listed: list[dict[str, Any]],
+               mapper: Callable[..., Iterable[list[dict[str, Any]]]] = map) -> list[dict[str, Any]]:
+    """The runs to number the listed ones among: those listed, and every run of each workflow id listed open or
+    CONTINUED_AS_NEW (its chain's other runs may be filtered out, or on another page); one look-up a workflow id, a
+    failed one (throttled) leaving what was listed."""
+    wanted = sorted({e["execution"]["workflowId"] for e in listed
+                     if e.get("closeStatus", Closed.CONTINUED_AS_NEW) == Closed.CONTINUED_AS_NEW})
+
+    def runs(workflow_id: str) -> list[dict[str, Any]]:
+        try:
+            return list_executions(client, config, Which.ALL, workflow_id=workflow_id)
+        except (ClientError, BotoCoreError):
+            return []
+
+    found = {e["execution"]["runId"]: e for e in listed}
+    for more in mapper(runs, wanted):
+        found.update((e["execution"]["runId"], e) for e in more)
+    return list(found.values())
 
 
 def execution_rows(infos: list[dict[str, Any]], among: list[dict[str, Any]] | None = None) -> list[ExecutionRow]:

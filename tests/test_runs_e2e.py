@@ -107,6 +107,10 @@ def _shows_the_chain(server: Server, config: Config, ids: list[str]) -> None:
     listed = json.loads(run_script("swfagent", "executions", "--json", *cfg, env=server.env).stdout)
     assert [(r["execution"]["runId"], r["run"]) for r in reversed(listed)] == [(r, n) for n, r in enumerate(ids, 1)]
     assert [r.get("closeStatus") for r in reversed(listed)] == ["CONTINUED_AS_NEW"] * (len(ids) - 1) + ["TERMINATED"]
+    filtered = json.loads(run_script("swfagent", "executions", "--json", "--status", "CONTINUED_AS_NEW", *cfg,
+                                     env=server.env).stdout)  # numbered in the whole chain, not among those listed
+    assert [(r["execution"]["runId"], r["run"]) for r in reversed(filtered)] == [
+        (r, n) for n, r in enumerate(ids[:-1], 1)]
     text = run_script("swfagent", "executions", *cfg, env=server.env).stdout.splitlines()
     assert text[1].split()[:3] == ["daily", ids[-1], str(len(ids))] and text[-1].split()[:3] == ["daily", ids[0], "1"]
     latest = run_script("swfagent", "show", "daily", *cfg, env=server.env).stdout
@@ -118,9 +122,11 @@ def _shows_the_chain(server: Server, config: Config, ids: list[str]) -> None:
     assert f"Run 2 of {len(ids)} under this workflow id" in page
     assert f'<a id="previous-run" href="/execution?workflow_id=daily&amp;run_id={ids[0]}">' in page
     assert f'<a id="next-run" href="/execution?workflow_id=daily&amp;run_id={ids[2]}">' in page
-    rows = _page(server, config, "/?workflow_id=daily").split('<tr class="execution">')[1:]
-    assert [row.split('class="run-number"', 1)[1].split(">", 1)[1].split("<", 1)[0] for row in rows] == \
-        [str(n) for n in range(len(ids), 0, -1)]
+    for query, numbers in (("workflow_id=daily", range(len(ids), 0, -1)),
+                           ("which=CONTINUED_AS_NEW", range(len(ids) - 1, 0, -1))):
+        rows = _page(server, config, f"/?{query}").split('<tr class="execution">')[1:]
+        assert [row.split('class="run-number"', 1)[1].split(">", 1)[1].split("<", 1)[0] for row in rows] == \
+            [str(n) for n in numbers], query
 
 
 def test_cancelling_a_parent_cancels_its_children(server: Server, tmp_path: Path) -> None:

@@ -6,7 +6,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from swfagent.executions import chain_of, execution_rows, run_numbers, step_children
+from botocore.exceptions import ClientError
+
+from swfagent.config import Config
+from swfagent.executions import chain_of, chain_runs, execution_rows, run_numbers, step_children
 from swfagent.history import fold
 from swfagent.ids import batch_step_id
 from swfagent.render import format_executions, format_show
@@ -84,3 +87,37 @@ def test_a_parent_names_each_step_s_child_executions_every_attempt_and_batch() -
     many = tuple(f"p--M#{n}-1" for n in range(1, 13))
     text = format_show(_view(Chain(), (StepRow("M", Shown.RUNNING, "12 batches", children=many),)))
     assert "Children      M: p--M#1-1, " in text and "p--M#10-1 and 2 more" in text and "p--M#11-1" not in text
+
+
+class _Listing:
+    """A client whose list calls answer from LISTED, by workflow id; or are throttled."""
+
+    def __init__(self, throttled: bool = False) -> None:
+        self.throttled = throttled
+        self.asked: list[str] = []
+        self.name = ""
+
+    def get_paginator(self, name: str) -> _Listing:
+        self.name = name
+        return self
+
+    def paginate(self, **kwargs: Any) -> list[dict[str, Any]]:
+        wid = kwargs["executionFilter"]["workflowId"]
+        self.asked.append(wid)
+        if self.throttled:
+            raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "List")
+        is_open = self.name == "list_open_workflow_executions"
+        return [{"executionInfos": [e for e in LISTED if e["execution"]["workflowId"] == wid
+                                    and ("closeStatus" not in e) == is_open]}]
+
+
+def test_a_run_listed_without_its_chain_is_numbered_in_the_whole_chain(demo_config: Config) -> None:
+    config = demo_config
+    client = _Listing()
+    open_only = [LISTED[0]]  # daily's open run, as --open lists it
+    assert [r.run for r in execution_rows(open_only, chain_runs(client, config, open_only))] == [2]
+    assert set(client.asked) == {"daily"}
+    alone = [LISTED[3]]  # a FAILED run: nothing to look up
+    assert chain_runs(client, config, alone) == alone and set(client.asked) == {"daily"}
+    throttled = _Listing(throttled=True)
+    assert chain_runs(throttled, config, open_only) == open_only  # the list still shows, numbered as listed

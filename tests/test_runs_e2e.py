@@ -116,6 +116,10 @@ def _shows_the_chain(server: Server, config: Config, ids: list[str]) -> None:
     latest = run_script("swfagent", "show", "daily", *cfg, env=server.env).stdout
     assert f"Run           {len(ids)} of {len(ids)} under this workflow id" in latest, latest
     assert f"Previous run  {ids[-2]}" in latest and "Next run      - (the latest)" in latest
+    chain = json.loads(run_script("swfagent", "show", "daily", "--run-id", ids[1], "--json", *cfg,
+                                  env=server.env).stdout)["summary"]["chain"]
+    assert chain == {"run": 2, "runs": len(ids), "previous_run_id": ids[0], "next_run_id": ids[2],
+                     "parent_workflow_id": None, "parent_run_id": None}
     first = run_script("swfagent", "show", "daily", "--run-id", ids[0], *cfg, env=server.env).stdout
     assert "Close status  CONTINUED_AS_NEW" in first and f"Next run      {ids[1]}" in first, first
     page = _page(server, config, f"/execution?workflow_id=daily&run_id={ids[1]}")

@@ -18,7 +18,6 @@ from .policies import EVERY_ROLE, ROLES, check_account, check_region, policy
 from .policies import render as render_policy
 from .runtime import Runtime
 from .status import Which
-from .views import ExecutionRow
 
 
 def print_error(prog: str, exc: SwfAgentError) -> None:
@@ -97,8 +96,10 @@ def cmd_executions(args: argparse.Namespace, rt: Runtime) -> int:
     which = Which.OPEN if args.open else Which.CLOSED if args.closed or args.status else Which.ALL
     since = executions.parse_since(args.since, dt.datetime.now(dt.timezone.utc)) if args.since else None
     with boundary():
-        rows = executions.list_executions(rt.client(), config, which, since, args.status)
-    print(render.to_json(rows) if args.json else render.format_executions([ExecutionRow.of(r) for r in rows]))
+        infos = executions.list_executions(rt.client(), config, which, since, args.status)
+        among = executions.chain_runs(rt.client(), config, infos)
+    rows = executions.execution_rows(infos, among)  # each run numbered in its chain
+    print(render.to_json(rows) if args.json else render.format_executions(rows))
     return Exit.OK
 
 

@@ -9,9 +9,10 @@ import datetime as dt
 import re
 import string
 import uuid
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from . import alerts
 from .client import error_code
@@ -19,10 +20,10 @@ from .config import Config, StepKind, Workflow
 from .decide import StepPlan, plan, step_notes
 from .errors import NotFound, UsageError
 from .history import ExecutionState, fold
-from .ids import parse_item, swf_name_problem
+from .ids import parse_batch, parse_item, swf_name_problem
 from .limits import MAX_PAGE
 from .status import Closed, Shown, StepStatus, Which
-from .views import ActivityRow, EventRow, ExecutionView, Failure, ItemRow, StepRow, Summary
+from .views import ActivityRow, Chain, EventRow, ExecutionRow, ExecutionView, Failure, ItemRow, StepRow, Summary
 
 EPOCH = dt.datetime(1970, 1, 2, tzinfo=dt.timezone.utc)
 CLOSE_STATUSES = tuple(str(c) for c in Closed if c not in (Closed.CLOSE_REFUSED, Closed.CANCEL_REFUSED))
@@ -160,6 +161,49 @@ def executions_page(
     return rows, page.get("nextPageToken")
 
 
+def run_numbers(infos: list[dict[str, Any]]) -> dict[str, tuple[int, int]]:
+    """Each run's place in its chain, (number, runs in the chain), by run id: the runs of one workflow id, oldest
+    first, each one that follows a CONTINUED_AS_NEW run being that run's continuation (SWF starts it as the other
+    closes, and keeps one open run a workflow id)."""
+    chains: list[list[str]] = []
+    last: dict[str, dict[str, Any]] = {}  # the latest run seen of each workflow id
+    for e in sorted(infos, key=lambda e: e["startTimestamp"]):
+        wid = e["execution"]["workflowId"]
+        before = last.get(wid)
+        if before is not None and before.get("closeStatus") == Closed.CONTINUED_AS_NEW:
+            next(c for c in chains if c[-1] == before["execution"]["runId"]).append(e["execution"]["runId"])
+        else:
+            chains.append([e["execution"]["runId"]])
+        last[wid] = e
+    return {run: (n, len(chain)) for chain in chains for n, run in enumerate(chain, 1)}
+
+
+def chain_runs(client: Any, config: Config, listed: list[dict[str, Any]],
+               mapper: Callable[..., Iterable[list[dict[str, Any]]]] = map) -> list[dict[str, Any]]:
+    """The runs to number the listed ones among: those listed, and every run of each workflow id listed open or
+    CONTINUED_AS_NEW (its chain's other runs may be filtered out, or on another page); one look-up a workflow id, a
+    failed one (throttled) leaving what was listed."""
+    wanted = sorted({e["execution"]["workflowId"] for e in listed
+                     if e.get("closeStatus", Closed.CONTINUED_AS_NEW) == Closed.CONTINUED_AS_NEW})
+
+    def runs(workflow_id: str) -> list[dict[str, Any]]:
+        try:
+            return list_executions(client, config, Which.ALL, workflow_id=workflow_id)
+        except (ClientError, BotoCoreError):
+            return []
+
+    found = {e["execution"]["runId"]: e for e in listed}
+    for more in mapper(runs, wanted):
+        found.update((e["execution"]["runId"], e) for e in more)
+    return list(found.values())
+
+
+def execution_rows(infos: list[dict[str, Any]], among: list[dict[str, Any]] | None = None) -> list[ExecutionRow]:
+    """The rows of a list, each with its run's number in its chain, counted among `among` (default: the rows)."""
+    numbers = run_numbers(infos if among is None else among)
+    return [ExecutionRow.of(e, numbers.get(e["execution"]["runId"], (1, 1))[0]) for e in infos]
+
+
 def latest_activity(client: Any, config: Config, execution: dict[str, str], within: int = 100) -> str | None:
     """The activity id an execution scheduled last, or could not schedule (its current or last step), from its
     newest `within` events.
@@ -235,12 +279,24 @@ def step_rows(config: Config, state: ExecutionState) -> tuple[StepRow, ...]:
         item = parse_item(act.step_id or "")
         if item is not None:
             items.setdefault(item[0], {}).setdefault(item[1], []).append((act.activity_id, act.status))
+    children = step_children(state)
     return tuple(
         StepRow(step.id, steps[step.id].status.shown, notes.get(step.id, ""),
                 tuple(ItemRow(i, tuple(a)) for i, a in sorted(items.get(step.id, {}).items())),
                 step.signal if steps[step.id].status == StepStatus.SIGNAL else None,
-                _child(steps[step.id]) if step.kind is StepKind.CHILD else None)
+                _child(steps[step.id]) if step.kind is StepKind.CHILD else None, tuple(children.get(step.id, ())))
         for step in config.workflow.steps)
+
+
+def step_children(state: ExecutionState) -> dict[str, list[str]]:
+    """Each step's child executions' workflow ids (a child step's attempts, a batched map's batches), oldest first."""
+    found: dict[str, list[str]] = {}
+    for child in sorted(state.children.values(), key=lambda c: c.scheduled_event_id):
+        batch = parse_batch(child.step_id or "")
+        step = batch[0] if batch is not None else child.step_id
+        if step is not None and child.workflow_id:
+            found.setdefault(step, []).append(child.workflow_id)
+    return found
 
 
 def _child(st: StepPlan) -> str | None:
@@ -248,9 +304,25 @@ def _child(st: StepPlan) -> str | None:
     return st.latest.workflow_id if st.latest is not None else None
 
 
+def chain_of(events: list[Event], runs: list[dict[str, Any]], run_id: str) -> Chain:
+    """A run's place in its chain (from its workflow id's runs, as listed) and its links: the run it continues, the
+    run that continues it, its parent (from its history)."""
+    started = attributes(events[0]) if events else {}
+    parent = started.get("parentWorkflowExecution") or {}
+    continued = next((attributes(e) for e in reversed(events)
+                      if e.get("eventType") == "WorkflowExecutionContinuedAsNew"), {})
+    run, of = run_numbers(runs).get(run_id, (1, 1))
+    return Chain(run, of, started.get("continuedExecutionRunId"), continued.get("newExecutionRunId"),
+                 parent.get("workflowId"), parent.get("runId"))
+
+
 def show_data(client: Any, config: Config, workflow_id: str, run_id: str | None) -> ExecutionView:
-    """Summary, events, activities and steps of one execution."""
-    run_id = run_id or latest_run(client, config, workflow_id)
+    """Summary, events, activities and steps of one execution (the latest run by default), and its chain."""
+    runs = list_executions(client, config, Which.ALL, workflow_id=workflow_id)
+    if run_id is None:
+        if not runs:
+            raise NotFound(f"no execution with workflow id {workflow_id!r} in domain {config.domain.name}")
+        run_id = str(runs[0]["execution"]["runId"])
     try:
         info = client.describe_workflow_execution(
             domain=config.domain.name, execution={"workflowId": workflow_id, "runId": run_id})
@@ -272,6 +344,7 @@ def show_data(client: Any, config: Config, workflow_id: str, run_id: str | None)
             input=state.input, result=state.close_result,
             reason=state.close_reason if state.close_status != Closed.COMPLETED else None,
             progress={str(s): sum(v is s for v in steps.values()) for s in Shown},
+            chain=chain_of(events, runs, run_id),
         ),
         events=tuple(EventRow(e.get("eventId", 0), e.get("eventType", "?"), e.get("eventTimestamp"), attributes(e))
                      for e in events),

@@ -12,6 +12,7 @@ from .logs import printable
 from .status import ActivityStatus, Shown
 from .views import ActivityRow, ExecutionRow, ExecutionView, Failure
 
+SHOWN_CHILDREN = 10  # a step's child executions named in show's Summary (the web console links them all)
 # An event's attributes worth a column, in this order.
 EVENT_FIELDS = ("activityId", "activityType", "timerId", "startToFireTimeout", "signalName", "markerName",
                 "result", "reason", "cause", "timeoutType", "input", "identity", "details")
@@ -87,6 +88,7 @@ def format_show(data: ExecutionView) -> str:
     ]
     if s.reason:
         summary.append(["Reason", wrapped(s.reason, 100)])
+    summary += chain_lines(data)
     summary.append(["Progress", ", ".join(f"{p[str(k)]} {k}" for k in Shown)])
     events = [[str(e.id), e.type, local_time(e.time), event_summary(e.attributes)] for e in data.events]
     acts = [[a.activity_id, f"{a.type} {a.version}", a.status,
@@ -104,6 +106,23 @@ def format_show(data: ExecutionView) -> str:
         "Events\n" + _indent(table(["ID", "Type", "Time", "Details"], events)),
         "Activities\n" + _indent(activities),
     ])
+
+
+def chain_lines(data: ExecutionView) -> list[list[str]]:
+    """The Summary's lines of a run's chain (its number, the runs before and after it), its parent, its children."""
+    c, lines = data.summary.chain, []
+    if c.is_chain:
+        lines.append(["Run", f"{c.run} of {c.runs} under this workflow id (continued as new)"])
+        lines.append(["Previous run", c.previous_run_id or "- (the first)"])
+        lines.append(["Next run", c.next_run_id or "- (the latest)"])
+    if c.parent_workflow_id:
+        lines.append(["Parent", f"{c.parent_workflow_id} (run id {c.parent_run_id or '-'})"])
+    children = [f"{r.step_id}: {', '.join(r.children[:SHOWN_CHILDREN])}"
+                + (f" and {len(r.children) - SHOWN_CHILDREN} more" if len(r.children) > SHOWN_CHILDREN else "")
+                for r in data.step_rows if r.children]
+    if children:
+        lines.append(["Children", ", ".join(children)])
+    return lines
 
 
 def format_steps(data: ExecutionView) -> str:
@@ -131,8 +150,10 @@ def format_activity(activity: ActivityRow) -> str:
 
 def format_executions(rows: list[ExecutionRow]) -> str:
     """The console's My Workflow Executions list."""
-    body = [[r.workflow_id, r.run_id, r.type, local_time(r.started), local_time(r.closed), r.status] for r in rows]
-    return table(["Workflow id", "Run id", "Type", "Started", "Closed", "Status"], body) if body else "(no executions)"
+    body = [[r.workflow_id, r.run_id, str(r.run), r.type, local_time(r.started), local_time(r.closed), r.status]
+            for r in rows]
+    return (table(["Workflow id", "Run id", "Run", "Type", "Started", "Closed", "Status"], body) if body
+            else "(no executions)")
 
 
 def format_failures(rows: list[Failure]) -> str:

@@ -15,6 +15,24 @@ from .status import ActivityStatus, Shown
 
 
 @dataclass(frozen=True)
+class Chain:
+    """Where a run stands under its workflow id: its number in the chain of runs continued as new (1 the oldest), the
+    run it continues and the run that continues it, and its parent execution when it is a child."""
+
+    run: int = 1
+    runs: int = 1  # runs of the chain so far
+    previous_run_id: str | None = None  # the run this one continues (continuedExecutionRunId)
+    next_run_id: str | None = None  # the run that continues this one (newExecutionRunId), once CONTINUED_AS_NEW
+    parent_workflow_id: str | None = None  # a child execution's parent
+    parent_run_id: str | None = None
+
+    @property
+    def is_chain(self) -> bool:
+        """True when the run continues one or is continued: it is one of several."""
+        return self.runs > 1 or bool(self.previous_run_id or self.next_run_id)
+
+
+@dataclass(frozen=True)
 class Summary:
     """The console's Summary tab: one execution's type, status, times, input, result and progress."""
 
@@ -29,6 +47,7 @@ class Summary:
     result: str | None
     reason: str | None  # why it closed other than COMPLETED
     progress: dict[str, int]  # steps by Shown
+    chain: Chain = Chain()  # its place in the chain of runs, and its parent
 
 
 @dataclass(frozen=True)
@@ -80,6 +99,7 @@ class StepRow:
     items: tuple[ItemRow, ...] = ()
     waiting_for: str | None = None  # the signal's name, while the step waits for it
     child: str | None = None  # a child step's: its child execution's workflow id (the console links to its page)
+    children: tuple[str, ...] = ()  # the workflow ids of its child executions, every attempt and batch, oldest first
 
 
 @dataclass(frozen=True)
@@ -122,17 +142,18 @@ class ExecutionRow:
     closed: dt.datetime | None
     info: dict[str, Any]  # as SWF listed it: what --json prints
     step: str | None = None  # its current or last step, where a page looked it up
+    run: int = 1  # its number in the chain of runs under its workflow id (1 the oldest), among the runs listed
 
     @classmethod
-    def of(cls, info: dict[str, Any]) -> ExecutionRow:
+    def of(cls, info: dict[str, Any], run: int = 1) -> ExecutionRow:
         """The row for one executionInfo of SWF's list calls."""
         ex, wtype = info["execution"], info["workflowType"]
         return cls(ex["workflowId"], ex["runId"], f"{wtype['name']} {wtype['version']}",
                    str(info.get("closeStatus") or info.get("executionStatus", "-")), info.get("startTimestamp"),
-                   info.get("closeTimestamp"), info)
+                   info.get("closeTimestamp"), info, run=run)
 
     def as_json(self) -> dict[str, Any]:
-        return self.info
+        return {**self.info, "run": self.run}
 
 
 @dataclass(frozen=True)

@@ -93,7 +93,7 @@ def test_executions_lists_every_close_status(server: Server, config: Config, cap
     assert starts == sorted(starts, reverse=True)
 
     text = cli(server, config, "executions").stdout.splitlines()
-    assert text[0].split() == ["Workflow", "id", "Run", "id", "Type", "Started", "Closed", "Status"]
+    assert text[0].split() == ["Workflow", "id", "Run", "id", "Run", "Type", "Started", "Closed", "Status"]
     assert sorted(line.split()[0] for line in text[1:]) == sorted(expected)
     assert all(" 2014-" not in line for line in text)
 

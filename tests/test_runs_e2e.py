@@ -66,6 +66,21 @@ def test_a_child_step_runs_another_workflow_and_its_result_is_the_steps(server: 
         in page, page  # the console links the child's page from the parent's step
     shown = run_script("swfagent", "show", "parent", "--config", str(config.path), env=server.env).stdout
     assert "child workflow parent--Run_Sub-1" in shown and "Start timer" not in shown
+    assert "Children      Run_Sub: parent--Run_Sub-1" in shown, shown
+    parent_run = next(e["execution"]["runId"] for e in closed if e["execution"]["workflowId"] == "parent")
+    child = run_script("swfagent", "show", "parent--Run_Sub-1", "--config", str(config.path), env=server.env).stdout
+    assert f"Parent        parent (run id {parent_run})" in child and "Previous run" not in child, child
+    page = _page(server, config, "/execution?workflow_id=parent--Run_Sub-1")
+    assert f'child of <a id="parent" href="/execution?workflow_id=parent&amp;run_id={parent_run}">parent</a>' \
+        in page, page  # and the child's page links back to its parent's
+
+
+def _page(server: Server, config: Config, path: str) -> str:
+    """A page of the console, over the test client."""
+    got = create_app(server.client(), config, hosts=frozenset({"localhost"})).test_client().get(
+        path, headers={"Host": "localhost"})
+    assert got.status_code == 200, got.get_data(as_text=True)
+    return got.get_data(as_text=True)
 
 
 def test_a_repeating_workflow_continues_as_new_with_the_same_input(server: Server, tmp_path: Path) -> None:
@@ -83,6 +98,39 @@ def test_a_repeating_workflow_continues_as_new_with_the_same_input(server: Serve
     history = client.get_workflow_execution_history(domain="TEST_SWF", execution=runs[0]["execution"])["events"]
     started = history[0]["workflowExecutionStartedEventAttributes"]
     assert started["input"] == "x"
+    _shows_the_chain(server, config, [e["execution"]["runId"] for e in reversed(runs)])
+
+
+def _shows_the_chain(server: Server, config: Config, ids: list[str]) -> None:
+    """executions, show and the console number the runs oldest first and link each to the next."""
+    cfg = ("--config", str(config.path))
+    listed = json.loads(run_script("swfagent", "executions", "--json", *cfg, env=server.env).stdout)
+    assert [(r["execution"]["runId"], r["run"]) for r in reversed(listed)] == [(r, n) for n, r in enumerate(ids, 1)]
+    assert [r.get("closeStatus") for r in reversed(listed)] == ["CONTINUED_AS_NEW"] * (len(ids) - 1) + ["TERMINATED"]
+    filtered = json.loads(run_script("swfagent", "executions", "--json", "--status", "CONTINUED_AS_NEW", *cfg,
+                                     env=server.env).stdout)  # numbered in the whole chain, not among those listed
+    assert [(r["execution"]["runId"], r["run"]) for r in reversed(filtered)] == [
+        (r, n) for n, r in enumerate(ids[:-1], 1)]
+    text = run_script("swfagent", "executions", *cfg, env=server.env).stdout.splitlines()
+    assert text[1].split()[:3] == ["daily", ids[-1], str(len(ids))] and text[-1].split()[:3] == ["daily", ids[0], "1"]
+    latest = run_script("swfagent", "show", "daily", *cfg, env=server.env).stdout
+    assert f"Run           {len(ids)} of {len(ids)} under this workflow id" in latest, latest
+    assert f"Previous run  {ids[-2]}" in latest and "Next run      - (the latest)" in latest
+    chain = json.loads(run_script("swfagent", "show", "daily", "--run-id", ids[1], "--json", *cfg,
+                                  env=server.env).stdout)["summary"]["chain"]
+    assert chain == {"run": 2, "runs": len(ids), "previous_run_id": ids[0], "next_run_id": ids[2],
+                     "parent_workflow_id": None, "parent_run_id": None}
+    first = run_script("swfagent", "show", "daily", "--run-id", ids[0], *cfg, env=server.env).stdout
+    assert "Close status  CONTINUED_AS_NEW" in first and f"Next run      {ids[1]}" in first, first
+    page = _page(server, config, f"/execution?workflow_id=daily&run_id={ids[1]}")
+    assert f"Run 2 of {len(ids)} under this workflow id" in page
+    assert f'<a id="previous-run" href="/execution?workflow_id=daily&amp;run_id={ids[0]}">' in page
+    assert f'<a id="next-run" href="/execution?workflow_id=daily&amp;run_id={ids[2]}">' in page
+    for query, numbers in (("workflow_id=daily", range(len(ids), 0, -1)),
+                           ("which=CONTINUED_AS_NEW", range(len(ids) - 1, 0, -1))):
+        rows = _page(server, config, f"/?{query}").split('<tr class="execution">')[1:]
+        assert [row.split('class="run-number"', 1)[1].split(">", 1)[1].split("<", 1)[0] for row in rows] == \
+            [str(n) for n in numbers], query
 
 
 def test_cancelling_a_parent_cancels_its_children(server: Server, tmp_path: Path) -> None:
@@ -117,6 +165,13 @@ def test_a_map_in_batches_runs_its_items_in_child_executions(server: Server, tmp
     assert status == {"map": "COMPLETED", "map--M#1-1": "COMPLETED", "map--M#2-1": "COMPLETED",
                       "map--M#3-1": "COMPLETED"}, output
     assert json.loads(final_state(server, config, "map").close_result or "") == [2 * i for i in range(8)]
+    shown = run_script("swfagent", "show", "map", "--config", str(config.path), env=server.env).stdout
+    assert "Children      M: map--M#1-1, map--M#2-1, map--M#3-1" in shown, shown
+    page = _page(server, config, "/execution?workflow_id=map")  # the console links each batch's page
+    assert [f'<a class="child-execution" href="/execution?workflow_id=map--M%23{n}-1">map--M#{n}-1</a>' in page
+            for n in (1, 2, 3)] == [True] * 3, page
+    assert "Parent        map (run id" in run_script("swfagent", "show", "map--M#2-1", "--config", str(config.path),
+                                                     env=server.env).stdout
 
 
 def test_kill_9_of_the_pollers_during_a_batched_map_loses_nothing(server: Server, tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from swfagent.config import Config, load_config
-from tests.e2e import Local, e2e_config, pollers, register_and_start, two_workflows_config
+from tests.e2e import Local, e2e_config, pollers, register_and_start, run_to_close, two_workflows_config, wait_for
 from tests.support import ROOT, Server, demo_config_data, run_script, write_config
 
 BROWSER = next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
@@ -194,6 +194,65 @@ def test_a_hostile_result_shows_as_text_and_opens_no_dialog(browser: Any, server
                 _no_dialog(browser)
                 assert browser.find_elements(By.CSS_SELECTOR, "main script, main img") == []
             _screenshot(browser, "6-hostile-result")
+
+
+@needs_browser
+def test_the_child_link_on_a_parent_s_step_opens_the_child_s_page(browser: Any, server: Server, tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    from swfagent.web import WebConsole
+    from tests.test_runs_e2e import _config as runs_config
+    from tests.test_runs_e2e import _start as runs_start
+
+    config = runs_config(tmp_path, [{"activity": "A"}, {"id": "Run_Sub", "workflow": "Sub", "after": ["A"]}],
+                         [{"activity": "C"}])
+    runs_start(server, config, "parent")
+    run_to_close(server, config, 2)
+    with WebConsole(server.client(), config, port=0) as web:
+        browser.get(f"{web.url}execution?workflow_id=parent")
+        link = _wait(lambda: browser.find_elements(By.CSS_SELECTOR, 'tr[data-step="Run_Sub"] a.child'),
+                     what="the child link")[0]
+        assert link.text == "child workflow parent--Run_Sub-1"
+        link.click()
+        _wait(lambda: "workflow_id=parent--Run_Sub-1" in browser.current_url, what="the child's page")
+        assert browser.find_element(By.TAG_NAME, "h1").text.startswith("parent--Run_Sub-1")
+        assert browser.find_element(By.ID, "status").text == "COMPLETED"
+        assert "Sub 1.0" in browser.find_element(By.CSS_SELECTOR, "p.run").text
+        _screenshot(browser, "chain-1-child")
+        browser.find_element(By.ID, "parent").click()  # and back to its parent
+        _wait(lambda: browser.find_element(By.TAG_NAME, "h1").text.split()[0] == "parent", what="the parent's page")
+        _no_dialog(browser)
+
+
+@needs_browser
+def test_a_repeating_workflow_s_runs_link_to_each_other(browser: Any, server: Server, tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    from swfagent.executions import list_executions
+    from swfagent.web import WebConsole
+    from tests.test_runs_e2e import _config as runs_config
+    from tests.test_runs_e2e import _start as runs_start
+
+    config = runs_config(tmp_path, [{"activity": "A"}], [{"activity": "C"}], {"repeat": {"every": 1}})
+    runs_start(server, config, "daily")
+    client = server.client()
+    with pollers() as p:
+        p.start("decider.py", config, "--loop", env=server.env)
+        p.start("worker.py", config, "--loop", env=server.env)
+        wait_for(lambda: len(list_executions(client, config, "closed")) >= 2, 60, p.all_output)
+        client.terminate_workflow_execution(domain="TEST_SWF", workflowId="daily", reason="the test is over")
+    runs = len(list_executions(client, config, "all"))
+    with WebConsole(client, config, port=0) as web:
+        browser.get(f"{web.url}execution?workflow_id=daily")  # the latest run
+        assert browser.find_element(By.ID, "run-number").text == f"Run {runs} of {runs} under this workflow id"
+        assert browser.find_elements(By.ID, "next-run") == []
+        browser.find_element(By.ID, "previous-run").click()
+        _wait(lambda: browser.find_element(By.ID, "run-number").text.startswith(f"Run {runs - 1} of"),
+              what="the previous run's page")
+        assert browser.find_element(By.ID, "status").text == "CONTINUED_AS_NEW"
+        _screenshot(browser, "chain-2-previous-run")
+        browser.find_element(By.ID, "next-run").click()
+        _wait(lambda: browser.find_element(By.ID, "run-number").text.startswith(f"Run {runs} of"), what="back")
 
 
 def test_a_post_without_the_csrf_token_is_refused_over_http(server: Server, demo_config: Config) -> None:

@@ -69,6 +69,10 @@ class ConsoleState:
         except (ClientError, BotoCoreError):
             return "?"
 
+    def chains(self, config: Config, listed: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The runs to number the listed ones among (executions.chain_runs), looked up in the pool."""
+        return executions.chain_runs(self.client, config, listed, self.lookups.map)
+
     def close(self) -> None:
         """Stop the lookups' threads (the console is stopping)."""
         self.lookups.shutdown(wait=False, cancel_futures=True)
@@ -124,8 +128,11 @@ def executions_list() -> str:
             if error_code(exc) != "ValidationException" or not request.args.get("page"):
                 raise
             abort(400, "That page cannot be had again: start from the first page.")
-        sections.append({"kind": kind, "rows": [ExecutionRow.of(e) for e in infos], "next": next_token,
+        sections.append({"kind": kind, "rows": infos, "next": next_token,
                          "which": kind if which == Which.ALL else which})
+    among = state.chains(config, [e for s in sections for e in s["rows"]])
+    for section in sections:
+        section["rows"] = executions.execution_rows(section["rows"], among)
     rows = [r for s in sections for r in s["rows"]]
     steps = iter(list(state.lookups.map(functools.partial(state.current_step, config), rows)))
     for section in sections:  # the rows in the order they were looked up

@@ -210,9 +210,12 @@ def _unmet(step: Step, steps: dict[str, StepPlan], state: ExecutionState) -> str
 
 
 def readable(st: StepPlan, state: ExecutionState) -> str:
-    """A completed step's result as text: a result kept in S3 as the decider fetched it."""
+    """A completed step's result as text: a result kept in S3 as the decider fetched it (a carried one by its
+    reference)."""
     if st.latest is not None and st.result is not None and st.latest.activity_id in state.texts:
         return state.texts[st.latest.activity_id]
+    if st.latest is None and st.result is not None and st.result in state.texts:
+        return state.texts[st.result]
     return st.result or ""
 
 
@@ -767,12 +770,12 @@ def decide(workflow: Workflow, state: ExecutionState) -> Answer:
         if st.status == StepStatus.FAILED:
             details = st.latest.details if st.latest is not None else None
             return _ending(workflow, state, _failing(st.reason or step_id, details, step_id, statuses), failed=True)
-    if state.event_count > workflow.continue_after_events and all(st.status in RESTING for st in statuses.values()) \
-            and not all(st.status in DONE for st in statuses.values()):
-        return carry_on(workflow, state, statuses)
     decisions = _moves(workflow, state, statuses)
     if isinstance(decisions, Answer):
         return decisions
+    if state.event_count > workflow.continue_after_events and all(st.status in RESTING for st in statuses.values()) \
+            and not all(st.status in DONE for st in statuses.values()) and not _signal_waiting(workflow, state, statuses):
+        return carry_on(workflow, state, statuses, [d for d in decisions if d.type is DecisionType.RECORD_MARKER])
     if any(d.type is not DecisionType.RECORD_MARKER for d in decisions):
         return Answer(fit(decisions, state), statuses)
     if all(st.status in DONE for st in statuses.values()):
@@ -824,11 +827,21 @@ def _map_moves(workflow: Workflow, step: Step, state: ExecutionState, items: Map
 RESTING = (StepStatus.COMPLETED, StepStatus.SKIPPED, StepStatus.CAUGHT, StepStatus.PENDING, StepStatus.READY)
 
 
-def carry_on(workflow: Workflow, state: ExecutionState, statuses: dict[str, StepPlan]) -> Answer:
-    """Past continue_after_events with no step open: continue as new, the completed steps' results as the new run's
-    input, so its history starts short."""
+def _signal_waiting(workflow: Workflow, state: ExecutionState, statuses: dict[str, StepPlan]) -> bool:
+    """True when a signal came that a signal step not done yet will take: the run goes on until it takes it, for a new
+    run would not have it."""
+    used = {st.signal_event for st in statuses.values() if st.signal_event is not None}
+    wanted = {str(s.signal) for s in workflow.steps if s.kind is StepKind.SIGNAL and statuses[s.id].status not in DONE}
+    return any(name in wanted and e not in used for e, (name, _) in zip(state.signal_ids, state.signals, strict=True))
+
+
+def carry_on(workflow: Workflow, state: ExecutionState, statuses: dict[str, StepPlan],
+             markers: list[Decision]) -> Answer:
+    """Past continue_after_events with no step open: continue as new, every completed step's result (an activity's, a
+    child's, a map's, a wait's, a signal's) as the new run's input, so its history starts short; the signal markers
+    of this answer are recorded with it."""
     results = {**state.carried, **{s: st.result or "" for s, st in statuses.items()
-                                   if st.status == StepStatus.COMPLETED and st.latest is not None}}
+                                   if st.status == StepStatus.COMPLETED}}
     caught = {**state.carried_caught, **{s: st.reason or "" for s, st in statuses.items()
                                          if st.status == StepStatus.CAUGHT}}
     text = carry_input(state.input, results, state.runs + 1, caught)
@@ -836,7 +849,7 @@ def carry_on(workflow: Workflow, state: ExecutionState, statuses: dict[str, Step
         return _failing(f"the history passed continue_after_events ({workflow.continue_after_events}), and the "
                         f"results it carries to its next run are {len(text)} characters, over SWF's {MAX_DATA}: set "
                         "results: {s3: s3://BUCKET/PREFIX} in config.yaml to pass large values", steps=statuses)
-    return _continue(workflow, state, text, [], statuses)
+    return _continue(workflow, state, text, markers, statuses)
 
 
 def _continue_attributes(workflow: Workflow) -> dict[str, Any]:

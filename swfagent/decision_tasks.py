@@ -94,6 +94,8 @@ def condition_texts(config: Config, state: ExecutionState, store: S3Store | None
             act = state.by_step.get(dep)
             if act is not None and act.status == ActivityStatus.COMPLETED and is_reference(act.result):
                 texts[act.activity_id] = store.get_text(str(act.result))
+            elif act is None and is_reference(carried := state.carried.get(dep)):  # from a run before: by reference
+                texts[str(carried)] = store.get_text(str(carried))
     for child in state.children.values():  # a batch's results, which its map reads
         if child.status == ActivityStatus.COMPLETED and is_reference(child.result) and child.step_id is not None \
                 and parse_batch(child.step_id) is not None:

@@ -123,7 +123,8 @@ def test_it_never_continues_while_a_step_is_open() -> None:
 
 def test_results_too_large_to_carry_fail_clearly_without_s3() -> None:
     config = config_from(TWO + [{"activity": "C", "after": ["B"]}], continue_after_events=10)
-    h = History().decision().schedule("A").complete("A", "x" * 40_000).decision().decision()
+    h = History().decision().schedule("A").complete("A", "x" * 20_000).decision().schedule("B").complete(
+        "B", "y" * 20_000).decision()  # each result fits in an input, the two together do not
     answer = decide(config.workflow, h.state())
     assert answer.closing is not None and "results: {s3:" in answer.closing.reason
     assert "continue_after_events" in answer.closing.reason
@@ -280,3 +281,56 @@ def test_a_batch_result_that_cannot_be_read_fails_its_items_clearly() -> None:
     answer = decide(config.workflow, h.state())
     assert answer.closing is not None and "M: 2 of 2 items failed" in answer.closing.reason
     assert "a batch's result cannot be read" in answer.closing.reason
+
+
+MAP_CHART = [{"activity": "A"}, {"id": "M", "activity": "Item", "for_each": "A"}, {"activity": "B", "after": ["M"]}]
+
+
+def _carried(answer: Any) -> str:
+    [d] = [d for d in answer.swf if d["decisionType"] == "ContinueAsNewWorkflowExecution"]
+    return str(d["continueAsNewWorkflowExecutionDecisionAttributes"]["input"])
+
+
+def test_a_completed_map_is_carried_to_the_next_run_and_not_run_again() -> None:
+    config = config_from(MAP_CHART, continue_after_events=10)
+    h = History(input="in").decision().schedule("A").complete("A", '["x","y"]').decision()
+    for d in decide(config.workflow, h.state()).swf:
+        h.apply(d)
+    h.complete("M@1", "r1").complete("M@2", "r2").decision()
+    carried = _carried(decide(config.workflow, h.state()))
+    assert json.loads(carried)["swfagent-carry"]["results"] == {"A": '["x","y"]', "M": '["r1", "r2"]'}
+    [b] = decide(config.workflow, History(input=carried).decision().state()).swf
+    assert b["scheduleActivityTaskDecisionAttributes"]["activityId"] == "B-1"
+    assert b["scheduleActivityTaskDecisionAttributes"]["input"] == '["r1", "r2"]'
+
+
+def test_a_completed_wait_is_carried_to_the_next_run() -> None:
+    config = config_from([{"activity": "A"}, {"id": "W", "wait": 60, "after": ["A"]}, {"activity": "B", "after": ["W"]}],
+                         continue_after_events=10)
+    h = History(input="in").decision().schedule("A").complete("A", "a").decision()
+    h.timer("swfagent-wait-W", 60).fire("swfagent-wait-W").decision()
+    carried = _carried(decide(config.workflow, h.state()))
+    [b] = decide(config.workflow, History(input=carried).decision().state()).swf
+    assert b["scheduleActivityTaskDecisionAttributes"]["activityId"] == "B-1"
+
+
+def test_a_signal_just_taken_is_recorded_and_carried_to_the_next_run() -> None:
+    config = config_from([{"activity": "A"}, {"id": "S", "signal": "go", "after": ["A"]},
+                          {"activity": "B", "after": ["S"]}], continue_after_events=10)
+    h = History(input="in").decision().schedule("A").complete("A", "a").decision().signal("go", "yes").decision()
+    answer = decide(config.workflow, h.state())
+    assert [d["decisionType"] for d in answer.swf] == ["RecordMarker", "ContinueAsNewWorkflowExecution"]
+    [b] = decide(config.workflow, History(input=_carried(answer)).decision().state()).swf
+    assert b["scheduleActivityTaskDecisionAttributes"]["input"] == "yes"
+
+
+def test_a_signal_not_taken_yet_keeps_the_run_going_until_its_step_takes_it() -> None:
+    config = config_from([{"activity": "A"}, {"activity": "B", "after": ["A"]}, {"id": "S", "signal": "go", "after": ["B"]},
+                          {"activity": "C", "after": ["S"]}], continue_after_events=10)
+    h = History(input="in").decision().schedule("A").signal("go", "yes").complete("A", "a").decision()
+    assert describe(decide(config.workflow, h.state())) == "Schedule activity -- B"
+    h.schedule("B").complete("B", "b").decision()
+    answer = decide(config.workflow, h.state())
+    assert [d["decisionType"] for d in answer.swf] == ["RecordMarker", "ContinueAsNewWorkflowExecution"]
+    [c] = decide(config.workflow, History(input=_carried(answer)).decision().state()).swf
+    assert c["scheduleActivityTaskDecisionAttributes"]["activityId"] == "C-1"

@@ -765,6 +765,9 @@ def decide(workflow: Workflow, state: ExecutionState) -> Answer:
         return guarded
     if state.batch is not None:
         return decide_batch(workflow, state)
+    waiting = _not_yet(state)
+    if waiting is not None:
+        return waiting
     statuses = plan(workflow, state)
     for step_id, st in statuses.items():
         if st.status == StepStatus.FAILED:
@@ -852,42 +855,74 @@ def carry_on(workflow: Workflow, state: ExecutionState, statuses: dict[str, Step
     return _continue(workflow, state, text, markers, statuses)
 
 
-def _continue_attributes(workflow: Workflow) -> dict[str, Any]:
-    """What a ContinueAsNewWorkflowExecution carries besides its input: the config's, not the type's defaults."""
+def _continue_attributes(workflow: Workflow, wait: int = 0) -> dict[str, Any]:
+    """What a ContinueAsNewWorkflowExecution carries besides its input: the config's, not the type's defaults; a run
+    that first waits `wait` seconds for its time gets them on top of its execution_timeout."""
     return {"workflowTypeVersion": workflow.version, "taskList": {"name": workflow.task_list},
-            "executionStartToCloseTimeout": str(workflow.execution_timeout),
+            "executionStartToCloseTimeout": str(min(wait + workflow.execution_timeout, MAX_TIMEOUT)),
             "taskStartToCloseTimeout": str(workflow.decision_timeout), "childPolicy": workflow.child_policy}
 
 
 def _ending(workflow: Workflow, state: ExecutionState, answer: Answer, failed: bool) -> Answer:
-    """The answer that completes or fails the execution; for a workflow that repeats, its timer and then its next run
-    with the same input (ContinueAsNew) instead."""
+    """The answer that completes or fails the execution; for a workflow that repeats, its next run at once
+    (ContinueAsNew) with the same input and the time it may start, which it waits for through a timer."""
     repeat = workflow.repeat
     if repeat is None or (failed and repeat.on_failure == "stop"):
         return answer
     kept = [d for d in answer.decisions if d.type is DecisionType.RECORD_MARKER]
-    timer = state.timers.get(repeat_timer_id())
-    refusals = state.refused.get(repeat_timer_id())
-    if timer is None and refusals:  # never sent again: the chain ends here, saying why
-        return _failing(refusal_reason("repeat", refusals[-1]).replace("could not be scheduled", "could not wait for "
-                                                                        "its next run"), steps=answer.steps)
-    if timer is None:
-        return Answer([*kept, start_timer(repeat_timer_id(), repeat_delay(workflow, state))], answer.steps)
-    if not timer.fired:
-        return Answer(kept, answer.steps)
-    return _continue(workflow, state, state.input, kept, answer.steps)
+    wait = repeat_delay(workflow, state)
+    now = _when(state.now)
+    not_before = None if now is None else (now + dt.timedelta(seconds=wait)).isoformat()
+    text = carry_input(state.input, {}, 1, not_before=not_before)
+    if len(text) > MAX_DATA and not workflow.results_s3:
+        return _failing(f"the input of the next run is {len(text)} characters, over SWF's {MAX_DATA}: set "
+                        "results: {s3: s3://BUCKET/PREFIX} in config.yaml to pass large values", steps=answer.steps)
+    return _continue(workflow, state, text, kept, answer.steps, wait)
 
 
 def _continue(workflow: Workflow, state: ExecutionState, input: str | None, kept: list[Decision],
-              steps: dict[str, StepPlan]) -> Answer:
+              steps: dict[str, StepPlan], wait: int = 0) -> Answer:
     """ContinueAsNew with this input; after SWF refused it for a passing cause (its rate), a wait first."""
     waits = len([r for r in state.close_refusals if lasts(r.cause) is Lasts.PASSING])
-    wait_id = wait_timer_id(repeat_timer_id(), waits)
+    wait_id = wait_timer_id(repeat_timer_id(), len(_repeat_refusals(state)) + waits)  # after the run's start's waits
     if waits and wait_id not in state.timers:
         return Answer([*kept, start_timer(wait_id, wait_delay(waits))], steps)
     if waits and not state.timers[wait_id].fired:
         return Answer(kept, steps)
-    return Answer([*kept, continue_as_new(input, _continue_attributes(workflow))], steps)
+    return Answer([*kept, continue_as_new(input, _continue_attributes(workflow, wait))], steps)
+
+
+def _repeat_refusals(state: ExecutionState) -> list[Refusal]:
+    """SWF's refusals of the timers of a repeating workflow's run waiting for its time: its own, and its waits'."""
+    prefix = repeat_timer_id()
+    return [r for key, refusals in state.refused.items() if key == prefix or key.startswith(prefix + ".wait")
+            for r in refusals]
+
+
+def _not_yet(state: ExecutionState) -> Answer | None:
+    """A repeating workflow's run before its time: the timer until then (after a refusal for a passing cause, a wait
+    first; for a lasting one, the execution fails saying why); None once its time has come."""
+    until = parse_time(state.not_before or "")
+    timer = state.timers.get(repeat_timer_id())
+    if until is None or (timer is not None and timer.fired):
+        return None
+    if timer is not None:
+        return Answer([])
+    refusals = _repeat_refusals(state)
+    lasting = next((r for r in refusals if lasts(r.cause) is not Lasts.PASSING), None)
+    if lasting is not None:  # never sent again: the chain ends here, saying why
+        return _failing(refusal_reason("repeat", lasting).replace("could not be scheduled", "could not wait for its "
+                                                                  "time"))
+    if len(refusals) >= MAX_WAITS:
+        return _failing(f"repeat could not wait for its time: SWF refused its timer {len(refusals)} times in a row "
+                        f"({refusals[-1].cause}, which passes by itself): ask AWS for a higher quota")
+    wait_id = wait_timer_id(repeat_timer_id(), len(refusals))
+    if refusals and wait_id not in state.timers:
+        return Answer([start_timer(wait_id, wait_delay(len(refusals)))])
+    if refusals and not state.timers[wait_id].fired:
+        return Answer([])
+    delay = min(_seconds_until(until, state.now), MAX_TIMEOUT)
+    return Answer([start_timer(repeat_timer_id(), delay)]) if delay > 0 else None
 
 
 def repeat_delay(workflow: Workflow, state: ExecutionState) -> int:
@@ -1108,7 +1143,7 @@ def _timer_text(timer_id: str, delay: str) -> str:
     if timer.kind is TimerKind.STEP_WAIT:
         return f"Start timer -- {timer.step} ({delay} s)"
     if timer.kind is TimerKind.REPEAT:
-        return f"Run again in {delay} s (repeat)"
+        return f"Wait {delay} s for this run's time (repeat)"
     if timer.kind is TimerKind.SIGNAL:
         return f"Start timer -- {timer.step} ({delay} s for its signal)"
     return f"Timer {timer_id} ({delay} s)"

@@ -106,6 +106,7 @@ class ExecutionState:
     carried: dict[str, str] = field(default_factory=dict)  # step id -> its result, from the runs before this one
     carried_caught: dict[str, str] = field(default_factory=dict)  # step id -> why it failed, caught, in a run before
     runs: int = 1  # this run's number in a chain of runs continued as new (1: the first)
+    not_before: str | None = None  # a repeating workflow's next run: the time (ISO 8601) its chart may start
     batch: Batch | None = None  # a child that runs a batch of a map's items
 
 
@@ -130,17 +131,21 @@ def read_envelope(state: ExecutionState, text: str | None) -> None:
         state.carried = {str(k): str(v) for k, v in (carry.get("results") or {}).items()}
         state.carried_caught = {str(k): str(v) for k, v in (carry.get("caught") or {}).items()}
         state.runs = int(carry.get("run", 1))
+        state.not_before = None if carry.get("not_before") is None else str(carry["not_before"])
     elif BATCH_INPUT in value:
         b = value[BATCH_INPUT]
         state.batch = Batch(str(b["step"]), int(b["first"]), tuple(str(i) for i in b["items"]), b.get("max_concurrency"))
 
 
-def carry_input(input: str | None, results: dict[str, str], run: int, caught: dict[str, str] | None = None) -> str:
+def carry_input(input: str | None, results: dict[str, str], run: int, caught: dict[str, str] | None = None,
+                not_before: str | None = None) -> str:
     """The input of the next run of a chain: the execution's input, the results so far (and the failures caught so
-    far, with their reasons), the run's number."""
+    far, with their reasons), the run's number; for a repeating workflow's next run, the time it may start."""
     value: dict[str, Any] = {"input": input, "results": results, "run": run}
     if caught:
         value["caught"] = caught
+    if not_before is not None:
+        value["not_before"] = not_before
     return json.dumps({CARRY: value}, ensure_ascii=False)
 
 

@@ -10,7 +10,7 @@ the timer that brings the rest of an answer. Pure; parse(make(x)) == x for every
 - a signal step's timeout:        swfagent-signal-STEP (the timer); swfagent-signal (the marker naming the signal taken)
 - a child step's execution:       PARENT--STEP-N  (its workflow id, from the parent's; control: STEP-N, its attempt id)
 - a batch of a map's items:       STEP#B          (a child step of its own: its attempts are STEP#B-N)
-- a repeating workflow's wait:    swfagent-repeat (the timer before it continues as new)
+- a repeating workflow's wait:    swfagent-repeat (the timer at the start of its next run, until that run's time)
 
 Ids beginning with PREFIX are the decider's own: config.yaml refuses step ids that do.
 """
@@ -85,7 +85,7 @@ def parse_batch(value: str) -> tuple[str, int] | None:
 
 
 def repeat_timer_id() -> str:
-    """The timer a repeating workflow waits on before it continues as new."""
+    """The timer a repeating workflow's next run waits on until its time, before it runs the chart."""
     return _REPEAT
 
 
@@ -131,7 +131,7 @@ class TimerKind(enum.Enum):
     MORE = "more"  # the rest of a large answer
     STEP_WAIT = "step-wait"  # a `wait:` step's timer
     SIGNAL = "signal"  # a `signal:` step's timeout
-    REPEAT = "repeat"  # a repeating workflow's wait before its next run
+    REPEAT = "repeat"  # a repeating workflow's next run's wait until its time
     FOREIGN = "foreign"  # not the decider's
 
 

@@ -33,6 +33,7 @@ from .decisions import (
 from .decisions import start_child as start_child_decision
 from .history import ActivityState, Batch, ExecutionState, Refusal, batch_input, carry_input
 from .ids import (
+    CLOSING,
     DECIDER_ERROR,
     SIGNAL_TAKEN,
     TimerKind,
@@ -58,6 +59,7 @@ from .limits import (
     MAX_REASON,
     MAX_TIMEOUT,
     RESPONSE_BYTES,
+    cut,
     cut_middle,
     duration_text,
     shorten,
@@ -769,25 +771,67 @@ def decide(workflow: Workflow, state: ExecutionState) -> Answer:
     if waiting is not None:
         return waiting
     statuses = plan(workflow, state)
-    for step_id, st in statuses.items():
-        if st.status == StepStatus.FAILED:
-            details = st.latest.details if st.latest is not None else None
-            return _ending(workflow, state, _failing(st.reason or step_id, details, step_id, statuses), failed=True)
+    failure = _closing_mark(state) or next(((step_id, st.reason or step_id, st.latest.details if st.latest else None)
+                                            for step_id, st in statuses.items() if st.status == StepStatus.FAILED), None)
+    if failure is not None:
+        step_id, reason, details = failure
+        return _after_children(state, _ending(workflow, state, _failing(reason, details, step_id, statuses),
+                                              failed=True), failure)
     decisions = _moves(workflow, state, statuses)
     if isinstance(decisions, Answer):
         return decisions
     if state.event_count > workflow.continue_after_events and all(st.status in RESTING for st in statuses.values()) \
             and not all(st.status in DONE for st in statuses.values()) and not _signal_waiting(workflow, state, statuses):
-        return carry_on(workflow, state, statuses, [d for d in decisions if d.type is DecisionType.RECORD_MARKER])
+        return _after_children(state, carry_on(workflow, state, statuses,
+                                               [d for d in decisions if d.type is DecisionType.RECORD_MARKER]))
     if any(d.type is not DecisionType.RECORD_MARKER for d in decisions):
         return Answer(fit(decisions, state), statuses)
     if all(st.status in DONE for st in statuses.values()):
         # the result of the last completed step as the chart is written
         last = max((s for s in workflow.steps if statuses[s.id].status == StepStatus.COMPLETED), key=lambda s: s.index,
                    default=None)
-        return _ending(workflow, state, Answer([*decisions, complete(None if last is None else statuses[last.id].result)],
-                                               statuses), failed=False)
+        return _after_children(state, _ending(workflow, state, Answer(
+            [*decisions, complete(None if last is None else statuses[last.id].result)], statuses), failed=False))
     return Answer(decisions, statuses)
+
+
+CLOSES = (DecisionType.COMPLETE_WORKFLOW_EXECUTION, DecisionType.FAIL_WORKFLOW_EXECUTION,
+          DecisionType.CONTINUE_AS_NEW_WORKFLOW_EXECUTION)
+Failure = tuple[str, str, str | None]  # the failed step, why, its details
+
+
+def _closing_mark(state: ExecutionState) -> Failure | None:
+    """The failure the execution closes with once its children closed, as its marker recorded it."""
+    for name, details in reversed(state.markers):
+        if name == CLOSING and details:
+            try:
+                mark = json.loads(details)
+                return str(mark["step"]), str(mark["reason"]), None if mark.get("details") is None else str(mark["details"])
+            except (ValueError, KeyError, TypeError, RecursionError):
+                return None
+    return None
+
+
+def _after_children(state: ExecutionState, answer: Answer, failure: Failure | None = None) -> Answer:
+    """An answer that closes the execution (fails, completes or continues it), once its open children closed: until
+    then each is asked to cancel (once) and waited for, the failure recorded so the close is the same afterwards.
+
+    SWF applies a child policy only when the parent is terminated or times out. A child SWF will not ask to cancel
+    is not waited for; without the marker (refused) the execution closes at once."""
+    if not answer.decisions or answer.decisions[-1].type not in CLOSES:
+        return answer
+    children = [c for c in state.children.values() if c.status.open and c.workflow_id not in state.child_cancels_refused]
+    if not children or any(r.target == CLOSING for r in state.markers_refused):
+        return answer
+    kept = [d for d in answer.decisions if d.type is DecisionType.RECORD_MARKER]
+    if failure is not None and _closing_mark(state) is None:
+        step, reason, details = failure
+        kept.append(marker(CLOSING, json.dumps({"step": step, "reason": reason,
+                                                "details": None if details is None else cut(details, MAX_DATA // 2)},
+                                               ensure_ascii=False)))
+    cancels = [request_cancel_external(str(c.workflow_id), c.run_id, c.activity_id) for c in children
+               if not c.cancel_requested]
+    return Answer(fit([*kept, *cancels], state), answer.steps)
 
 
 def _moves(workflow: Workflow, state: ExecutionState, statuses: dict[str, StepPlan]) -> list[Decision] | Answer:
@@ -1067,6 +1111,8 @@ def describe(answer: Answer) -> str:
             parts.append(_child_text(d))
         elif d.type is DecisionType.RECORD_MARKER and d.get("markerName") == SIGNAL_TAKEN:
             parts.append(_signal_text(d.get("details", "")))
+        elif d.type is DecisionType.RECORD_MARKER and d.get("markerName") == CLOSING:
+            parts.append("Close once the open children closed -- " + shorten(str(_closing_reason(d)), 200))
         elif d.type is DecisionType.RECORD_MARKER:
             parts.append("Record -- " + shorten(d.get("details", ""), 200))
     for step, numbers in items.items():
@@ -1094,7 +1140,7 @@ def _child_text(d: Decision) -> str:
 
 def _waiting(answer: Answer) -> str:
     signals = [f"Waiting for signal {st.signal} -- {s}" for s, st in answer.steps.items() if st.status == StepStatus.SIGNAL]
-    marked = [_signal_text(d.get("details", "")) for d in answer.decisions]
+    marked = [_signal_text(d.get("details", "")) for d in answer.decisions if d.get("markerName") == SIGNAL_TAKEN]
     waiting = [s for s, st in answer.steps.items() if st.status in (StepStatus.RUNNING, StepStatus.WAITING)]
     under_way = ["Wait -- " + ", ".join(waiting) + " under way"] if waiting else []
     return "; ".join([*marked, *signals, *under_way]) or "Wait"
@@ -1105,6 +1151,14 @@ def _newly_caught(answer: Answer) -> list[tuple[str, StepPlan]]:
     return [(s, st) for s, st in answer.steps.items() if st.status == StepStatus.CAUGHT and st.handler is not None
             and (h := answer.steps.get(st.handler)) is not None and h.latest is None
             and h.status in (StepStatus.READY, StepStatus.FAILED, StepStatus.SLEEP, StepStatus.SIGNAL)]
+
+
+def _closing_reason(d: Decision) -> str | None:
+    """The reason a closing marker records."""
+    try:
+        return str(json.loads(d.get("details", ""))["reason"])
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 def _signal_text(details: str) -> str:

@@ -30,6 +30,7 @@ _ERROR_TIMER = f"{DECIDER_ERROR}-"
 _MORE_TIMER = f"{PREFIX}more-"
 _WAIT_STEP = f"{PREFIX}wait-"
 SIGNAL_TAKEN = f"{PREFIX}signal"  # the marker a decider records when a signal step takes a signal
+CLOSING = f"{PREFIX}closing"  # the marker of a failure the decider closes the execution with once its children closed
 _SIGNAL_TIMER = f"{SIGNAL_TAKEN}-"
 _REPEAT = f"{PREFIX}repeat"
 CARRY = f"{PREFIX}carry"  # the key of a run's input that carries the results of the runs before it

@@ -385,8 +385,12 @@ def _batches(workflow: Workflow, step: Step, items: list[str], state: ExecutionS
         elif st.status == StepStatus.RUNNING:
             running += 1
         elif st.status == StepStatus.READY:
-            batch = Batch(step.id, (b - 1) * size + 1, tuple(chunk), min(concurrency, size))
-            start.append((b, st.attempt, batch_input(batch)))
+            text = batch_input(Batch(step.id, (b - 1) * size + 1, tuple(chunk), min(concurrency, size)))
+            if len(text) > MAX_DATA and not workflow.results_s3:
+                return StepPlan(StepStatus.FAILED, reason=cut_middle(
+                    f"{step.id}: batch {b}'s input is {len(text)} characters, over SWF's {MAX_DATA}: lower batch_size, "
+                    "or set results: {s3: s3://BUCKET/PREFIX} in config.yaml to pass large values", MAX_REASON))
+            start.append((b, st.attempt, text))
         else:
             waiting += 1
             if st.status in (StepStatus.RETRY, StepStatus.HELD) and st.timer_id is not None:

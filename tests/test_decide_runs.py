@@ -373,3 +373,14 @@ def test_a_signal_not_taken_yet_keeps_the_run_going_until_its_step_takes_it() ->
     assert [d["decisionType"] for d in answer.swf] == ["RecordMarker", "ContinueAsNewWorkflowExecution"]
     [c] = decide(config.workflow, History(input=_carried(answer)).decision().state()).swf
     assert c["scheduleActivityTaskDecisionAttributes"]["activityId"] == "C-1"
+
+
+def test_a_batch_whose_input_is_over_swfs_limit_fails_its_map_clearly_without_s3() -> None:
+    steps = [{"activity": "A"}, {"id": "M", "activity": "Item", "for_each": "A", "batch_size": 1000}]
+    items = "\n".join(['{"f":"' + "x" * 20 + '"}'] * 1100)  # fits in A's result; 1,000 of them as JSON do not
+    h = History(input="in").decision().schedule("A").complete("A", items).decision()
+    answer = decide(config_from(steps).workflow, h.state())
+    assert [d["decisionType"] for d in answer.swf] == ["FailWorkflowExecution"]
+    assert answer.closing is not None and answer.closing.reason.startswith("M: batch 1's input is 36081 characters")
+    answer = decide(config_from(steps, results={"s3": "s3://bkt/p"}).workflow, h.state())  # S3 takes it
+    assert [d["decisionType"] for d in answer.swf] == ["StartChildWorkflowExecution"]

@@ -124,7 +124,10 @@ def read_envelope(state: ExecutionState, text: str | None) -> None:
     """A run's input as the decider made it: results carried from the run before, or a batch of a map's items."""
     if text is None or not text.startswith('{"swfagent-'):
         return
-    value = json.loads(text)
+    try:
+        value = json.loads(text)
+    except RecursionError:  # nested too deep to read: bad input, as any other
+        raise ValueError(f"an input of {len(text)} characters nested too deep to read") from None
     if CARRY in value:
         carry = value[CARRY]
         state.input = carry.get("input")
@@ -501,7 +504,7 @@ def fold(events: list[Event], _sorted: bool = False) -> ExecutionState:
                 state.unknown_events.append(str(event_type))
                 continue
             handler(event)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
             eid = event.get("eventId", "?") if isinstance(event, dict) else "?"
             etype = event.get("eventType", "?") if isinstance(event, dict) else "?"
             state.problems.append(f"history event {eid} ({etype}) cannot be read: {exc!r}")

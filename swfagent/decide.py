@@ -56,6 +56,7 @@ from .limits import (
     DECISIONS_PER_RESPONSE,
     MAX_DATA,
     MAX_HISTORY_EVENTS,
+    MAX_OPEN_CHILDREN,
     MAX_REASON,
     MAX_TIMEOUT,
     RESPONSE_BYTES,
@@ -365,7 +366,7 @@ def _batches(workflow: Workflow, step: Step, items: list[str], state: ExecutionS
     size = int(step.batch_size or 1)
     batches = [items[k:k + size] for k in range(0, len(items), size)]
     concurrency = step.max_concurrency or len(items)
-    open_slots = max(1, concurrency // size)
+    open_slots = min(max(1, concurrency // size), MAX_OPEN_CHILDREN)  # SWF refuses more open children
     values: list[Any] = []
     failed = running = waiting = done = 0
     first_failure = ""
@@ -824,8 +825,8 @@ def _after_children(state: ExecutionState, answer: Answer, failure: Failure | No
     is not waited for; without the marker (refused) the execution closes at once."""
     if not answer.decisions or answer.decisions[-1].type not in CLOSES:
         return answer
-    children = [c for c in state.children.values() if c.status.open and c.workflow_id not in state.child_cancels_refused]
-    if not children or any(r.target == CLOSING for r in state.markers_refused):
+    cancels, waiting = _cancel_children(state)
+    if not waiting or any(r.target == CLOSING for r in state.markers_refused):
         return answer
     kept = [d for d in answer.decisions if d.type is DecisionType.RECORD_MARKER]
     if failure is not None and _closing_mark(state) is None:
@@ -833,9 +834,35 @@ def _after_children(state: ExecutionState, answer: Answer, failure: Failure | No
         kept.append(marker(CLOSING, json.dumps({"step": step, "reason": reason,
                                                 "details": None if details is None else cut(details, MAX_DATA // 2)},
                                                ensure_ascii=False)))
-    cancels = [request_cancel_external(str(c.workflow_id), c.run_id, c.activity_id) for c in children
-               if not c.cancel_requested]
     return Answer(fit([*kept, *cancels], state), answer.steps)
+
+
+def _cancel_children(state: ExecutionState) -> tuple[list[Decision], bool]:
+    """The open children asked to cancel, each once: the decisions for it now, and whether any is still waited for.
+
+    A cancel SWF refused for a passing cause (its rate) is asked again after a wait, at most MAX_WAITS times; one
+    refused for any other cause is not asked again, and its child is not waited for (the child policy, when the
+    parent is terminated or times out, is all that is left)."""
+    decisions: list[Decision] = []
+    waiting = False
+    for c in state.children.values():
+        wid = str(c.workflow_id)
+        refusals = state.child_cancels_refused.get(wid, [])
+        if not c.status.open or (refusals and (lasts(refusals[-1].cause) is not Lasts.PASSING
+                                               or len(refusals) >= MAX_WAITS)):
+            continue
+        waiting = True
+        if state.child_cancel_asked.get(wid, 0) > (refusals[-1].event_id if refusals else 0):  # asked; not refused
+            continue
+        wait_id = wait_timer_id(f"{CANCEL_WAIT}{c.activity_id}", len(refusals))
+        if refusals and wait_id not in state.timers:
+            decisions.append(start_timer(wait_id, wait_delay(len(refusals))))
+        elif not refusals or state.timers[wait_id].fired:
+            decisions.append(request_cancel_external(wid, c.run_id, c.activity_id))
+    return decisions, waiting
+
+
+CANCEL_WAIT = "swfagent-cancel-"  # a child's cancel refused for its rate: the wait before it is asked again
 
 
 def _moves(workflow: Workflow, state: ExecutionState, statuses: dict[str, StepPlan]) -> list[Decision] | Answer:
@@ -1022,12 +1049,11 @@ def _cancelling(state: ExecutionState) -> Answer:
     running = [a for a in state.activities.values() if a.status.open]
     refused = state.activity_cancels_refused
     decisions = [request_cancel(a.activity_id) for a in running if not a.cancel_requested and a.activity_id not in refused]
-    decisions += [cancel_timer(t.timer_id) for t in state.timers.values()
-                  if not t.fired and t.timer_id not in state.timer_cancels_refused]
+    decisions += [cancel_timer(t.timer_id) for t in state.timers.values()  # a child's cancel's wait is kept
+                  if not t.fired and t.timer_id not in state.timer_cancels_refused and not t.timer_id.startswith(CANCEL_WAIT)]
     # open children are asked to cancel, and waited for; one SWF will not ask is left to the child policy
-    children = [c for c in state.children.values() if c.status.open and c.workflow_id not in state.child_cancels_refused]
-    decisions += [request_cancel_external(str(c.workflow_id), c.run_id, c.activity_id) for c in children
-                  if not c.cancel_requested]
+    child_moves, children = _cancel_children(state)
+    decisions += child_moves
     if children and not running:
         return Answer(fit(decisions, state))
     if running:
@@ -1204,5 +1230,7 @@ def _timer_text(timer_id: str, delay: str) -> str:
         return f"Wait {delay} s for this run's time (repeat)"
     if timer.kind is TimerKind.SIGNAL:
         return f"Start timer -- {timer.step} ({delay} s for its signal)"
+    if timer_id.startswith(CANCEL_WAIT):
+        return f"Wait {delay} s for SWF's capacity, then cancel child {timer_id[len(CANCEL_WAIT):].rpartition('.')[0]}"
     return f"Timer {timer_id} ({delay} s)"
 

@@ -100,7 +100,8 @@ class ExecutionState:
     now: Any = None  # the last event's time (a decision task's DecisionTaskStarted): a `wait: {until:}` step's now
     workflow_id: str | None = None  # the execution's own workflow id: not in its history, the decision task gives it
     children: dict[str, ActivityState] = field(default_factory=dict)  # a child step's attempt id -> its child execution
-    child_cancels_refused: dict[str, Refusal] = field(default_factory=dict)  # child workflow id -> the cancel's refusal
+    child_cancels_refused: dict[str, list[Refusal]] = field(default_factory=dict)  # child workflow id -> its cancels' refusals
+    child_cancel_asked: dict[str, int] = field(default_factory=dict)  # child workflow id -> its last cancel's event id
     continued_from: str | None = None  # the run this one continues (ContinueAsNew), when it does
     parent: str | None = None  # the parent's workflow id, for a child execution
     carried: dict[str, str] = field(default_factory=dict)  # step id -> its result, from the runs before this one
@@ -317,14 +318,15 @@ class _Folder:
     def child_cancel_initiated(self, e: Event) -> None:
         a = e["requestCancelExternalWorkflowExecutionInitiatedEventAttributes"]
         child = self.by_workflow_id.get(str(a.get("workflowId")))
+        self.state.child_cancel_asked[str(a.get("workflowId"))] = e["eventId"]
         if child is not None:
             child.cancel_requested = True
 
     def child_cancel_failed(self, e: Event) -> None:
         a = e["requestCancelExternalWorkflowExecutionFailedEventAttributes"]
         wid = str(a.get("workflowId", "?"))
-        self.state.child_cancels_refused[wid] = Refusal(e["eventId"], "RequestCancelExternalWorkflowExecution",
-                                                        str(a.get("cause", "?")), wid)
+        self.state.child_cancels_refused.setdefault(wid, []).append(Refusal(
+            e["eventId"], "RequestCancelExternalWorkflowExecution", str(a.get("cause", "?")), wid))
 
     def timer_started(self, e: Event) -> None:
         a = e["timerStartedEventAttributes"]

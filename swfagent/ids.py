@@ -10,6 +10,7 @@ the timer that brings the rest of an answer. Pure; parse(make(x)) == x for every
 - a signal step's timeout:        swfagent-signal-STEP (the timer); swfagent-signal (the marker naming the signal taken)
 - a child step's execution:       PARENT--STEP-N  (its workflow id, from the parent's; control: STEP-N, its attempt id)
 - a batch of a map's items:       STEP#B          (a child step of its own: its attempts are STEP#B-N)
+- a failure kept until children close: swfagent-closing (the marker); a child's cancel's wait: swfagent-cancel-STEP-N.waitK
 - a repeating workflow's wait:    swfagent-repeat (the timer at the start of its next run, until that run's time)
 
 Ids beginning with PREFIX are the decider's own: config.yaml refuses step ids that do.

@@ -256,3 +256,35 @@ def test_a_parent_whose_child_cancel_is_refused_fails_without_waiting_for_it() -
     answer = decide(config.workflow, h.decision().state())
     assert [d["decisionType"] for d in answer.swf] == ["FailWorkflowExecution"]
     assert answer.closing is not None and answer.closing.reason == "A failed: exit code 1"
+
+
+def test_a_child_cancel_refused_for_its_rate_waits_then_asks_again() -> None:
+    config = parent_config()
+    h = History().decision().schedule("A").complete("A", "a").decision().start_child("Run_Sub", workflow="Sub")
+    h.child_started("Run_Sub").cancel_request().decision()
+    [ask] = decide(config.workflow, h.state()).swf
+    h.apply(ask).refuse(ask, "REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_RATE_EXCEEDED").decision()
+    answer = decide(config.workflow, h.state())
+    [wait] = answer.swf
+    assert wait["startTimerDecisionAttributes"] == {"timerId": "swfagent-cancel-Run_Sub-1.wait1",
+                                                    "startToFireTimeout": "2"}
+    assert describe(answer) == "Wait 2 s for SWF's capacity, then cancel child Run_Sub-1"
+    h.apply(wait)
+    assert decide(config.workflow, h.decision().state()).swf == []  # the wait is kept, not canceled with the rest
+    h.fire("swfagent-cancel-Run_Sub-1.wait1").decision()
+    assert decide(config.workflow, h.state()).swf == [ask]
+    h.apply(ask)
+    assert decide(config.workflow, h.decision().state()).swf == []  # asked: waits for the child
+    h.child_closed("Canceled", "Run_Sub").decision()
+    assert [d["decisionType"] for d in decide(config.workflow, h.state()).swf] == ["CancelWorkflowExecution"]
+
+
+def test_a_batched_map_never_has_more_than_1000_children_open() -> None:
+    import json
+
+    from tests.flows import config_from
+
+    config = config_from([{"activity": "L"}, {"id": "M", "activity": "One", "for_each": "L", "batch_size": 2}])
+    h = History().decision().schedule("L").complete("L", json.dumps(list(range(2400)))).decision()
+    progress = decide(config.workflow, h.state()).steps["M"].items
+    assert progress is not None and len(progress.schedule) == 1000

@@ -217,7 +217,7 @@ def readable(st: StepPlan, state: ExecutionState) -> str:
     reference)."""
     if st.latest is not None and st.result is not None and st.latest.activity_id in state.texts:
         return state.texts[st.latest.activity_id]
-    if st.latest is None and st.result is not None and st.result in state.texts:
+    if st.latest is None and st.result is not None and "://" in st.result and st.result in state.texts:  # never an id
         return state.texts[st.result]
     return st.result or ""
 

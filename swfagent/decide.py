@@ -752,17 +752,22 @@ def _guard(workflow: Workflow, state: ExecutionState) -> Answer | None:
     if state.problems:
         return _failing(state.problems[0], "\n".join(state.problems))
     if state.event_count > workflow.max_history_events:
-        return _failing(f"history has {state.event_count} events, past max_history_events "
-                        f"({workflow.max_history_events}); SWF's own limit is {MAX_HISTORY_EVENTS:,}")
+        return _stopping(state, f"history has {state.event_count} events, past max_history_events "
+                         f"({workflow.max_history_events}); SWF's own limit is {MAX_HISTORY_EVENTS:,}")
     if len(state.decider_errors) >= DECIDER_ERRORS:
-        return _failing(f"the decider failed {len(state.decider_errors)} times in a row: {state.decider_errors[-1]}",
-                        "\n".join(state.decider_errors))
+        return _stopping(state, f"the decider failed {len(state.decider_errors)} times in a row: "
+                         f"{state.decider_errors[-1]}", "\n".join(state.decider_errors))
     if state.decision_timeouts_in_a_row >= DECISION_TIMEOUTS:
-        return _failing(f"{state.decision_timeouts_in_a_row} decision tasks in a row timed out without an answer "
-                        f"(decision_timeout {workflow.decision_timeout} s): see the decider's log")
+        return _stopping(state, f"{state.decision_timeouts_in_a_row} decision tasks in a row timed out without an "
+                         f"answer (decision_timeout {workflow.decision_timeout} s): see the decider's log")
     if state.cancel_requested:
         return _cancelling(state)
     return None
+
+
+def _stopping(state: ExecutionState, reason: str, details: str | None = None) -> Answer:
+    """A failure of the execution itself (not of a step), once its open children closed."""
+    return _after_children(state, _failing(reason, details), (None, reason, details))
 
 
 def decide(workflow: Workflow, state: ExecutionState) -> Answer:
@@ -802,7 +807,7 @@ def decide(workflow: Workflow, state: ExecutionState) -> Answer:
 
 CLOSES = (DecisionType.COMPLETE_WORKFLOW_EXECUTION, DecisionType.FAIL_WORKFLOW_EXECUTION,
           DecisionType.CONTINUE_AS_NEW_WORKFLOW_EXECUTION)
-Failure = tuple[str, str, str | None]  # the failed step, why, its details
+Failure = tuple[str | None, str, str | None]  # the failed step (None: the execution itself), why, its details
 
 
 def _closing_mark(state: ExecutionState) -> Failure | None:
@@ -811,7 +816,8 @@ def _closing_mark(state: ExecutionState) -> Failure | None:
         if name == CLOSING and details:
             try:
                 mark = json.loads(details)
-                return str(mark["step"]), str(mark["reason"]), None if mark.get("details") is None else str(mark["details"])
+                step, details = mark.get("step"), mark.get("details")
+                return None if step is None else str(step), str(mark["reason"]), None if details is None else str(details)
             except (ValueError, KeyError, TypeError, RecursionError):
                 return None
     return None

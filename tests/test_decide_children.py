@@ -288,3 +288,17 @@ def test_a_batched_map_never_has_more_than_1000_children_open() -> None:
     h = History().decision().schedule("L").complete("L", json.dumps(list(range(2400)))).decision()
     progress = decide(config.workflow, h.state()).steps["M"].items
     assert progress is not None and len(progress.schedule) == 1000
+
+
+def test_an_execution_that_fails_itself_cancels_its_open_children_first() -> None:
+    config = parent_config()
+    h = History().decision().schedule("A").complete("A", "a").decision().start_child("Run_Sub", workflow="Sub")
+    h.child_started("Run_Sub").decision_timed_out().decision_timed_out().decision_timed_out()
+    answer = decide(config.workflow, h.state())
+    assert [d["decisionType"] for d in answer.swf] == ["RecordMarker", "RequestCancelExternalWorkflowExecution"]
+    for d in answer.swf:
+        h.apply(d)
+    h.decision().child_closed("Canceled", "Run_Sub").decision()  # the timeouts in a row end: the marker remembers
+    answer = decide(config.workflow, h.state())
+    assert [d["decisionType"] for d in answer.swf] == ["FailWorkflowExecution"]
+    assert answer.closing is not None and answer.closing.reason.startswith("3 decision tasks in a row timed out")

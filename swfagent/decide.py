@@ -33,6 +33,7 @@ from .decisions import (
 from .decisions import start_child as start_child_decision
 from .history import ActivityState, Batch, ExecutionState, Refusal, batch_input, carry_input
 from .ids import (
+    CLOSING,
     DECIDER_ERROR,
     SIGNAL_TAKEN,
     TimerKind,
@@ -55,9 +56,11 @@ from .limits import (
     DECISIONS_PER_RESPONSE,
     MAX_DATA,
     MAX_HISTORY_EVENTS,
+    MAX_OPEN_CHILDREN,
     MAX_REASON,
     MAX_TIMEOUT,
     RESPONSE_BYTES,
+    cut,
     cut_middle,
     duration_text,
     shorten,
@@ -210,9 +213,12 @@ def _unmet(step: Step, steps: dict[str, StepPlan], state: ExecutionState) -> str
 
 
 def readable(st: StepPlan, state: ExecutionState) -> str:
-    """A completed step's result as text: a result kept in S3 as the decider fetched it."""
+    """A completed step's result as text: a result kept in S3 as the decider fetched it (a carried one by its
+    reference)."""
     if st.latest is not None and st.result is not None and st.latest.activity_id in state.texts:
         return state.texts[st.latest.activity_id]
+    if st.latest is None and st.result is not None and "://" in st.result and st.result in state.texts:  # never an id
+        return state.texts[st.result]
     return st.result or ""
 
 
@@ -360,7 +366,7 @@ def _batches(workflow: Workflow, step: Step, items: list[str], state: ExecutionS
     size = int(step.batch_size or 1)
     batches = [items[k:k + size] for k in range(0, len(items), size)]
     concurrency = step.max_concurrency or len(items)
-    open_slots = max(1, concurrency // size)
+    open_slots = min(max(1, concurrency // size), MAX_OPEN_CHILDREN)  # SWF refuses more open children
     values: list[Any] = []
     failed = running = waiting = done = 0
     first_failure = ""
@@ -380,8 +386,12 @@ def _batches(workflow: Workflow, step: Step, items: list[str], state: ExecutionS
         elif st.status == StepStatus.RUNNING:
             running += 1
         elif st.status == StepStatus.READY:
-            batch = Batch(step.id, (b - 1) * size + 1, tuple(chunk), min(concurrency, size))
-            start.append((b, st.attempt, batch_input(batch)))
+            text = batch_input(Batch(step.id, (b - 1) * size + 1, tuple(chunk), min(concurrency, size)))
+            if len(text) > MAX_DATA and not workflow.results_s3:
+                return StepPlan(StepStatus.FAILED, reason=cut_middle(
+                    f"{step.id}: batch {b}'s input is {len(text)} characters, over SWF's {MAX_DATA}: lower batch_size, "
+                    "or set results: {s3: s3://BUCKET/PREFIX} in config.yaml to pass large values", MAX_REASON))
+            start.append((b, st.attempt, text))
         else:
             waiting += 1
             if st.status in (StepStatus.RETRY, StepStatus.HELD) and st.timer_id is not None:
@@ -742,17 +752,22 @@ def _guard(workflow: Workflow, state: ExecutionState) -> Answer | None:
     if state.problems:
         return _failing(state.problems[0], "\n".join(state.problems))
     if state.event_count > workflow.max_history_events:
-        return _failing(f"history has {state.event_count} events, past max_history_events "
-                        f"({workflow.max_history_events}); SWF's own limit is {MAX_HISTORY_EVENTS:,}")
+        return _stopping(state, f"history has {state.event_count} events, past max_history_events "
+                         f"({workflow.max_history_events}); SWF's own limit is {MAX_HISTORY_EVENTS:,}")
     if len(state.decider_errors) >= DECIDER_ERRORS:
-        return _failing(f"the decider failed {len(state.decider_errors)} times in a row: {state.decider_errors[-1]}",
-                        "\n".join(state.decider_errors))
+        return _stopping(state, f"the decider failed {len(state.decider_errors)} times in a row: "
+                         f"{state.decider_errors[-1]}", "\n".join(state.decider_errors))
     if state.decision_timeouts_in_a_row >= DECISION_TIMEOUTS:
-        return _failing(f"{state.decision_timeouts_in_a_row} decision tasks in a row timed out without an answer "
-                        f"(decision_timeout {workflow.decision_timeout} s): see the decider's log")
+        return _stopping(state, f"{state.decision_timeouts_in_a_row} decision tasks in a row timed out without an "
+                         f"answer (decision_timeout {workflow.decision_timeout} s): see the decider's log")
     if state.cancel_requested:
         return _cancelling(state)
     return None
+
+
+def _stopping(state: ExecutionState, reason: str, details: str | None = None) -> Answer:
+    """A failure of the execution itself (not of a step), once its open children closed."""
+    return _after_children(state, _failing(reason, details), (None, reason, details))
 
 
 def decide(workflow: Workflow, state: ExecutionState) -> Answer:
@@ -762,26 +777,98 @@ def decide(workflow: Workflow, state: ExecutionState) -> Answer:
         return guarded
     if state.batch is not None:
         return decide_batch(workflow, state)
+    waiting = _not_yet(state)
+    if waiting is not None:
+        return waiting
     statuses = plan(workflow, state)
-    for step_id, st in statuses.items():
-        if st.status == StepStatus.FAILED:
-            details = st.latest.details if st.latest is not None else None
-            return _ending(workflow, state, _failing(st.reason or step_id, details, step_id, statuses), failed=True)
-    if state.event_count > workflow.continue_after_events and all(st.status in RESTING for st in statuses.values()) \
-            and not all(st.status in DONE for st in statuses.values()):
-        return carry_on(workflow, state, statuses)
+    failure = _closing_mark(state) or next(((step_id, st.reason or step_id, st.latest.details if st.latest else None)
+                                            for step_id, st in statuses.items() if st.status == StepStatus.FAILED), None)
+    if failure is not None:
+        step_id, reason, details = failure
+        return _after_children(state, _ending(workflow, state, _failing(reason, details, step_id, statuses),
+                                              failed=True), failure)
     decisions = _moves(workflow, state, statuses)
     if isinstance(decisions, Answer):
         return decisions
+    if state.event_count > workflow.continue_after_events and all(st.status in RESTING for st in statuses.values()) \
+            and not all(st.status in DONE for st in statuses.values()) and not _signal_waiting(workflow, state, statuses):
+        return _after_children(state, carry_on(workflow, state, statuses,
+                                               [d for d in decisions if d.type is DecisionType.RECORD_MARKER]))
     if any(d.type is not DecisionType.RECORD_MARKER for d in decisions):
         return Answer(fit(decisions, state), statuses)
     if all(st.status in DONE for st in statuses.values()):
         # the result of the last completed step as the chart is written
         last = max((s for s in workflow.steps if statuses[s.id].status == StepStatus.COMPLETED), key=lambda s: s.index,
                    default=None)
-        return _ending(workflow, state, Answer([*decisions, complete(None if last is None else statuses[last.id].result)],
-                                               statuses), failed=False)
+        return _after_children(state, _ending(workflow, state, Answer(
+            [*decisions, complete(None if last is None else statuses[last.id].result)], statuses), failed=False))
     return Answer(decisions, statuses)
+
+
+CLOSES = (DecisionType.COMPLETE_WORKFLOW_EXECUTION, DecisionType.FAIL_WORKFLOW_EXECUTION,
+          DecisionType.CONTINUE_AS_NEW_WORKFLOW_EXECUTION)
+Failure = tuple[str | None, str, str | None]  # the failed step (None: the execution itself), why, its details
+
+
+def _closing_mark(state: ExecutionState) -> Failure | None:
+    """The failure the execution closes with once its children closed, as its marker recorded it."""
+    for name, details in reversed(state.markers):
+        if name == CLOSING and details:
+            try:
+                mark = json.loads(details)
+                step, details = mark.get("step"), mark.get("details")
+                return None if step is None else str(step), str(mark["reason"]), None if details is None else str(details)
+            except (ValueError, KeyError, TypeError, RecursionError):
+                return None
+    return None
+
+
+def _after_children(state: ExecutionState, answer: Answer, failure: Failure | None = None) -> Answer:
+    """An answer that closes the execution (fails, completes or continues it), once its open children closed: until
+    then each is asked to cancel (once) and waited for, the failure recorded so the close is the same afterwards.
+
+    SWF applies a child policy only when the parent is terminated or times out. A child SWF will not ask to cancel
+    is not waited for; without the marker (refused) the execution closes at once."""
+    if not answer.decisions or answer.decisions[-1].type not in CLOSES:
+        return answer
+    cancels, waiting = _cancel_children(state)
+    if not waiting or any(r.target == CLOSING for r in state.markers_refused):
+        return answer
+    kept = [d for d in answer.decisions if d.type is DecisionType.RECORD_MARKER]
+    if failure is not None and _closing_mark(state) is None:
+        step, reason, details = failure
+        kept.append(marker(CLOSING, json.dumps({"step": step, "reason": reason,
+                                                "details": None if details is None else cut(details, MAX_DATA // 2)},
+                                               ensure_ascii=False)))
+    return Answer(fit([*kept, *cancels], state), answer.steps)
+
+
+def _cancel_children(state: ExecutionState) -> tuple[list[Decision], bool]:
+    """The open children asked to cancel, each once: the decisions for it now, and whether any is still waited for.
+
+    A cancel SWF refused for a passing cause (its rate) is asked again after a wait, at most MAX_WAITS times; one
+    refused for any other cause is not asked again, and its child is not waited for (the child policy, when the
+    parent is terminated or times out, is all that is left)."""
+    decisions: list[Decision] = []
+    waiting = False
+    for c in state.children.values():
+        wid = str(c.workflow_id)
+        refusals = state.child_cancels_refused.get(wid, [])
+        if not c.status.open or (refusals and (lasts(refusals[-1].cause) is not Lasts.PASSING
+                                               or len(refusals) >= MAX_WAITS)):
+            continue
+        waiting = True
+        if state.child_cancel_asked.get(wid, 0) > (refusals[-1].event_id if refusals else 0):  # asked; not refused
+            continue
+        wait_id = wait_timer_id(f"{CANCEL_WAIT}{c.activity_id}", len(refusals))
+        if refusals and wait_id not in state.timers:
+            decisions.append(start_timer(wait_id, wait_delay(len(refusals))))
+        elif not refusals or state.timers[wait_id].fired:
+            decisions.append(request_cancel_external(wid, c.run_id, c.activity_id))
+    return decisions, waiting
+
+
+CANCEL_WAIT = "swfagent-cancel-"  # a child's cancel refused for its rate: the wait before it is asked again
 
 
 def _moves(workflow: Workflow, state: ExecutionState, statuses: dict[str, StepPlan]) -> list[Decision] | Answer:
@@ -824,11 +911,21 @@ def _map_moves(workflow: Workflow, step: Step, state: ExecutionState, items: Map
 RESTING = (StepStatus.COMPLETED, StepStatus.SKIPPED, StepStatus.CAUGHT, StepStatus.PENDING, StepStatus.READY)
 
 
-def carry_on(workflow: Workflow, state: ExecutionState, statuses: dict[str, StepPlan]) -> Answer:
-    """Past continue_after_events with no step open: continue as new, the completed steps' results as the new run's
-    input, so its history starts short."""
+def _signal_waiting(workflow: Workflow, state: ExecutionState, statuses: dict[str, StepPlan]) -> bool:
+    """True when a signal came that a signal step not done yet will take: the run goes on until it takes it, for a new
+    run would not have it."""
+    used = {st.signal_event for st in statuses.values() if st.signal_event is not None}
+    wanted = {str(s.signal) for s in workflow.steps if s.kind is StepKind.SIGNAL and statuses[s.id].status not in DONE}
+    return any(name in wanted and e not in used for e, (name, _) in zip(state.signal_ids, state.signals, strict=True))
+
+
+def carry_on(workflow: Workflow, state: ExecutionState, statuses: dict[str, StepPlan],
+             markers: list[Decision]) -> Answer:
+    """Past continue_after_events with no step open: continue as new, every completed step's result (an activity's, a
+    child's, a map's, a wait's, a signal's) as the new run's input, so its history starts short; the signal markers
+    of this answer are recorded with it."""
     results = {**state.carried, **{s: st.result or "" for s, st in statuses.items()
-                                   if st.status == StepStatus.COMPLETED and st.latest is not None}}
+                                   if st.status == StepStatus.COMPLETED}}
     caught = {**state.carried_caught, **{s: st.reason or "" for s, st in statuses.items()
                                          if st.status == StepStatus.CAUGHT}}
     text = carry_input(state.input, results, state.runs + 1, caught)
@@ -836,45 +933,77 @@ def carry_on(workflow: Workflow, state: ExecutionState, statuses: dict[str, Step
         return _failing(f"the history passed continue_after_events ({workflow.continue_after_events}), and the "
                         f"results it carries to its next run are {len(text)} characters, over SWF's {MAX_DATA}: set "
                         "results: {s3: s3://BUCKET/PREFIX} in config.yaml to pass large values", steps=statuses)
-    return _continue(workflow, state, text, [], statuses)
+    return _continue(workflow, state, text, markers, statuses)
 
 
-def _continue_attributes(workflow: Workflow) -> dict[str, Any]:
-    """What a ContinueAsNewWorkflowExecution carries besides its input: the config's, not the type's defaults."""
+def _continue_attributes(workflow: Workflow, wait: int = 0) -> dict[str, Any]:
+    """What a ContinueAsNewWorkflowExecution carries besides its input: the config's, not the type's defaults; a run
+    that first waits `wait` seconds for its time gets them on top of its execution_timeout."""
     return {"workflowTypeVersion": workflow.version, "taskList": {"name": workflow.task_list},
-            "executionStartToCloseTimeout": str(workflow.execution_timeout),
+            "executionStartToCloseTimeout": str(min(wait + workflow.execution_timeout, MAX_TIMEOUT)),
             "taskStartToCloseTimeout": str(workflow.decision_timeout), "childPolicy": workflow.child_policy}
 
 
 def _ending(workflow: Workflow, state: ExecutionState, answer: Answer, failed: bool) -> Answer:
-    """The answer that completes or fails the execution; for a workflow that repeats, its timer and then its next run
-    with the same input (ContinueAsNew) instead."""
+    """The answer that completes or fails the execution; for a workflow that repeats, its next run at once
+    (ContinueAsNew) with the same input and the time it may start, which it waits for through a timer."""
     repeat = workflow.repeat
     if repeat is None or (failed and repeat.on_failure == "stop"):
         return answer
     kept = [d for d in answer.decisions if d.type is DecisionType.RECORD_MARKER]
-    timer = state.timers.get(repeat_timer_id())
-    refusals = state.refused.get(repeat_timer_id())
-    if timer is None and refusals:  # never sent again: the chain ends here, saying why
-        return _failing(refusal_reason("repeat", refusals[-1]).replace("could not be scheduled", "could not wait for "
-                                                                        "its next run"), steps=answer.steps)
-    if timer is None:
-        return Answer([*kept, start_timer(repeat_timer_id(), repeat_delay(workflow, state))], answer.steps)
-    if not timer.fired:
-        return Answer(kept, answer.steps)
-    return _continue(workflow, state, state.input, kept, answer.steps)
+    wait = repeat_delay(workflow, state)
+    now = _when(state.now)
+    not_before = None if now is None else (now + dt.timedelta(seconds=wait)).isoformat()
+    text = carry_input(state.input, {}, 1, not_before=not_before)
+    if len(text) > MAX_DATA and not workflow.results_s3:
+        return _failing(f"the input of the next run is {len(text)} characters, over SWF's {MAX_DATA}: set "
+                        "results: {s3: s3://BUCKET/PREFIX} in config.yaml to pass large values", steps=answer.steps)
+    return _continue(workflow, state, text, kept, answer.steps, wait)
 
 
 def _continue(workflow: Workflow, state: ExecutionState, input: str | None, kept: list[Decision],
-              steps: dict[str, StepPlan]) -> Answer:
+              steps: dict[str, StepPlan], wait: int = 0) -> Answer:
     """ContinueAsNew with this input; after SWF refused it for a passing cause (its rate), a wait first."""
     waits = len([r for r in state.close_refusals if lasts(r.cause) is Lasts.PASSING])
-    wait_id = wait_timer_id(repeat_timer_id(), waits)
+    wait_id = wait_timer_id(repeat_timer_id(), len(_repeat_refusals(state)) + waits)  # after the run's start's waits
     if waits and wait_id not in state.timers:
         return Answer([*kept, start_timer(wait_id, wait_delay(waits))], steps)
     if waits and not state.timers[wait_id].fired:
         return Answer(kept, steps)
-    return Answer([*kept, continue_as_new(input, _continue_attributes(workflow))], steps)
+    return Answer([*kept, continue_as_new(input, _continue_attributes(workflow, wait))], steps)
+
+
+def _repeat_refusals(state: ExecutionState) -> list[Refusal]:
+    """SWF's refusals of the timers of a repeating workflow's run waiting for its time: its own, and its waits'."""
+    prefix = repeat_timer_id()
+    return [r for key, refusals in state.refused.items() if key == prefix or key.startswith(prefix + ".wait")
+            for r in refusals]
+
+
+def _not_yet(state: ExecutionState) -> Answer | None:
+    """A repeating workflow's run before its time: the timer until then (after a refusal for a passing cause, a wait
+    first; for a lasting one, the execution fails saying why); None once its time has come."""
+    until = parse_time(state.not_before or "")
+    timer = state.timers.get(repeat_timer_id())
+    if until is None or (timer is not None and timer.fired):
+        return None
+    if timer is not None:
+        return Answer([])
+    refusals = _repeat_refusals(state)
+    lasting = next((r for r in refusals if lasts(r.cause) is not Lasts.PASSING), None)
+    if lasting is not None:  # never sent again: the chain ends here, saying why
+        return _failing(refusal_reason("repeat", lasting).replace("could not be scheduled", "could not wait for its "
+                                                                  "time"))
+    if len(refusals) >= MAX_WAITS:
+        return _failing(f"repeat could not wait for its time: SWF refused its timer {len(refusals)} times in a row "
+                        f"({refusals[-1].cause}, which passes by itself): ask AWS for a higher quota")
+    wait_id = wait_timer_id(repeat_timer_id(), len(refusals))
+    if refusals and wait_id not in state.timers:
+        return Answer([start_timer(wait_id, wait_delay(len(refusals)))])
+    if refusals and not state.timers[wait_id].fired:
+        return Answer([])
+    delay = min(_seconds_until(until, state.now), MAX_TIMEOUT)
+    return Answer([start_timer(repeat_timer_id(), delay)]) if delay > 0 else None
 
 
 def repeat_delay(workflow: Workflow, state: ExecutionState) -> int:
@@ -926,12 +1055,11 @@ def _cancelling(state: ExecutionState) -> Answer:
     running = [a for a in state.activities.values() if a.status.open]
     refused = state.activity_cancels_refused
     decisions = [request_cancel(a.activity_id) for a in running if not a.cancel_requested and a.activity_id not in refused]
-    decisions += [cancel_timer(t.timer_id) for t in state.timers.values()
-                  if not t.fired and t.timer_id not in state.timer_cancels_refused]
+    decisions += [cancel_timer(t.timer_id) for t in state.timers.values()  # a child's cancel's wait is kept
+                  if not t.fired and t.timer_id not in state.timer_cancels_refused and not t.timer_id.startswith(CANCEL_WAIT)]
     # open children are asked to cancel, and waited for; one SWF will not ask is left to the child policy
-    children = [c for c in state.children.values() if c.status.open and c.workflow_id not in state.child_cancels_refused]
-    decisions += [request_cancel_external(str(c.workflow_id), c.run_id, c.activity_id) for c in children
-                  if not c.cancel_requested]
+    child_moves, children = _cancel_children(state)
+    decisions += child_moves
     if children and not running:
         return Answer(fit(decisions, state))
     if running:
@@ -1019,6 +1147,8 @@ def describe(answer: Answer) -> str:
             parts.append(_child_text(d))
         elif d.type is DecisionType.RECORD_MARKER and d.get("markerName") == SIGNAL_TAKEN:
             parts.append(_signal_text(d.get("details", "")))
+        elif d.type is DecisionType.RECORD_MARKER and d.get("markerName") == CLOSING:
+            parts.append("Close once the open children closed -- " + shorten(str(_closing_reason(d)), 200))
         elif d.type is DecisionType.RECORD_MARKER:
             parts.append("Record -- " + shorten(d.get("details", ""), 200))
     for step, numbers in items.items():
@@ -1046,7 +1176,7 @@ def _child_text(d: Decision) -> str:
 
 def _waiting(answer: Answer) -> str:
     signals = [f"Waiting for signal {st.signal} -- {s}" for s, st in answer.steps.items() if st.status == StepStatus.SIGNAL]
-    marked = [_signal_text(d.get("details", "")) for d in answer.decisions]
+    marked = [_signal_text(d.get("details", "")) for d in answer.decisions if d.get("markerName") == SIGNAL_TAKEN]
     waiting = [s for s, st in answer.steps.items() if st.status in (StepStatus.RUNNING, StepStatus.WAITING)]
     under_way = ["Wait -- " + ", ".join(waiting) + " under way"] if waiting else []
     return "; ".join([*marked, *signals, *under_way]) or "Wait"
@@ -1057,6 +1187,14 @@ def _newly_caught(answer: Answer) -> list[tuple[str, StepPlan]]:
     return [(s, st) for s, st in answer.steps.items() if st.status == StepStatus.CAUGHT and st.handler is not None
             and (h := answer.steps.get(st.handler)) is not None and h.latest is None
             and h.status in (StepStatus.READY, StepStatus.FAILED, StepStatus.SLEEP, StepStatus.SIGNAL)]
+
+
+def _closing_reason(d: Decision) -> str | None:
+    """The reason a closing marker records."""
+    try:
+        return str(json.loads(d.get("details", ""))["reason"])
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 def _signal_text(details: str) -> str:
@@ -1095,8 +1233,10 @@ def _timer_text(timer_id: str, delay: str) -> str:
     if timer.kind is TimerKind.STEP_WAIT:
         return f"Start timer -- {timer.step} ({delay} s)"
     if timer.kind is TimerKind.REPEAT:
-        return f"Run again in {delay} s (repeat)"
+        return f"Wait {delay} s for this run's time (repeat)"
     if timer.kind is TimerKind.SIGNAL:
         return f"Start timer -- {timer.step} ({delay} s for its signal)"
+    if timer_id.startswith(CANCEL_WAIT):
+        return f"Wait {delay} s for SWF's capacity, then cancel child {timer_id[len(CANCEL_WAIT):].rpartition('.')[0]}"
     return f"Timer {timer_id} ({delay} s)"
 

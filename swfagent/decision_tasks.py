@@ -94,6 +94,8 @@ def condition_texts(config: Config, state: ExecutionState, store: S3Store | None
             act = state.by_step.get(dep)
             if act is not None and act.status == ActivityStatus.COMPLETED and is_reference(act.result):
                 texts[act.activity_id] = store.get_text(str(act.result))
+            elif act is None and is_reference(carried := state.carried.get(dep)):  # from a run before: by reference
+                texts[str(carried)] = store.get_text(str(carried))
     for child in state.children.values():  # a batch's results, which its map reads
         if child.status == ActivityStatus.COMPLETED and is_reference(child.result) and child.step_id is not None \
                 and parse_batch(child.step_id) is not None:
@@ -137,7 +139,7 @@ def handle_decision_task(client: Any, config: Config, task: Task, store: S3Store
         log.warning(f"ignored an event type this decider does not know: {name}", extra=ctx)
     try:
         if store is not None and is_reference(state.input):  # a run continued as new with what it carries in S3
-            read_envelope(state, store.get_text(str(state.input)))
+            _read_carried(state, store.get_text(str(state.input)))
         texts = condition_texts(config, state, store)
         answer = offload(decide(config.workflow, dataclasses.replace(state, texts=texts) if texts else state), store,
                          execution)
@@ -158,6 +160,14 @@ def handle_decision_task(client: Any, config: Config, task: Task, store: S3Store
         log.info(text if text.startswith("Waiting for signal") else f"Decision Made: {text}", extra=ctx)
     _alert(config, state, sent, previous, ctx)
     return sent
+
+
+def _read_carried(state: ExecutionState, text: str) -> None:
+    """A run's input kept in S3, read as the decider made it; one that cannot be read is a problem of the history."""
+    try:
+        read_envelope(state, text)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        state.problems.append(f"the execution's input in S3 cannot be read: {exc!r}")
 
 
 def refused_text(refused: Refusal) -> str:

@@ -100,12 +100,14 @@ class ExecutionState:
     now: Any = None  # the last event's time (a decision task's DecisionTaskStarted): a `wait: {until:}` step's now
     workflow_id: str | None = None  # the execution's own workflow id: not in its history, the decision task gives it
     children: dict[str, ActivityState] = field(default_factory=dict)  # a child step's attempt id -> its child execution
-    child_cancels_refused: dict[str, Refusal] = field(default_factory=dict)  # child workflow id -> the cancel's refusal
+    child_cancels_refused: dict[str, list[Refusal]] = field(default_factory=dict)  # child workflow id -> its cancels' refusals
+    child_cancel_asked: dict[str, int] = field(default_factory=dict)  # child workflow id -> its last cancel's event id
     continued_from: str | None = None  # the run this one continues (ContinueAsNew), when it does
     parent: str | None = None  # the parent's workflow id, for a child execution
     carried: dict[str, str] = field(default_factory=dict)  # step id -> its result, from the runs before this one
     carried_caught: dict[str, str] = field(default_factory=dict)  # step id -> why it failed, caught, in a run before
     runs: int = 1  # this run's number in a chain of runs continued as new (1: the first)
+    not_before: str | None = None  # a repeating workflow's next run: the time (ISO 8601) its chart may start
     batch: Batch | None = None  # a child that runs a batch of a map's items
 
 
@@ -123,24 +125,31 @@ def read_envelope(state: ExecutionState, text: str | None) -> None:
     """A run's input as the decider made it: results carried from the run before, or a batch of a map's items."""
     if text is None or not text.startswith('{"swfagent-'):
         return
-    value = json.loads(text)
+    try:
+        value = json.loads(text)
+    except RecursionError:  # nested too deep to read: bad input, as any other
+        raise ValueError(f"an input of {len(text)} characters nested too deep to read") from None
     if CARRY in value:
         carry = value[CARRY]
         state.input = carry.get("input")
         state.carried = {str(k): str(v) for k, v in (carry.get("results") or {}).items()}
         state.carried_caught = {str(k): str(v) for k, v in (carry.get("caught") or {}).items()}
         state.runs = int(carry.get("run", 1))
+        state.not_before = None if carry.get("not_before") is None else str(carry["not_before"])
     elif BATCH_INPUT in value:
         b = value[BATCH_INPUT]
         state.batch = Batch(str(b["step"]), int(b["first"]), tuple(str(i) for i in b["items"]), b.get("max_concurrency"))
 
 
-def carry_input(input: str | None, results: dict[str, str], run: int, caught: dict[str, str] | None = None) -> str:
+def carry_input(input: str | None, results: dict[str, str], run: int, caught: dict[str, str] | None = None,
+                not_before: str | None = None) -> str:
     """The input of the next run of a chain: the execution's input, the results so far (and the failures caught so
-    far, with their reasons), the run's number."""
+    far, with their reasons), the run's number; for a repeating workflow's next run, the time it may start."""
     value: dict[str, Any] = {"input": input, "results": results, "run": run}
     if caught:
         value["caught"] = caught
+    if not_before is not None:
+        value["not_before"] = not_before
     return json.dumps({CARRY: value}, ensure_ascii=False)
 
 
@@ -309,14 +318,15 @@ class _Folder:
     def child_cancel_initiated(self, e: Event) -> None:
         a = e["requestCancelExternalWorkflowExecutionInitiatedEventAttributes"]
         child = self.by_workflow_id.get(str(a.get("workflowId")))
+        self.state.child_cancel_asked[str(a.get("workflowId"))] = e["eventId"]
         if child is not None:
             child.cancel_requested = True
 
     def child_cancel_failed(self, e: Event) -> None:
         a = e["requestCancelExternalWorkflowExecutionFailedEventAttributes"]
         wid = str(a.get("workflowId", "?"))
-        self.state.child_cancels_refused[wid] = Refusal(e["eventId"], "RequestCancelExternalWorkflowExecution",
-                                                        str(a.get("cause", "?")), wid)
+        self.state.child_cancels_refused.setdefault(wid, []).append(Refusal(
+            e["eventId"], "RequestCancelExternalWorkflowExecution", str(a.get("cause", "?")), wid))
 
     def timer_started(self, e: Event) -> None:
         a = e["timerStartedEventAttributes"]
@@ -496,7 +506,7 @@ def fold(events: list[Event], _sorted: bool = False) -> ExecutionState:
                 state.unknown_events.append(str(event_type))
                 continue
             handler(event)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
             eid = event.get("eventId", "?") if isinstance(event, dict) else "?"
             etype = event.get("eventType", "?") if isinstance(event, dict) else "?"
             state.problems.append(f"history event {eid} ({etype}) cannot be read: {exc!r}")

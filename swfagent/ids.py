@@ -10,7 +10,8 @@ the timer that brings the rest of an answer. Pure; parse(make(x)) == x for every
 - a signal step's timeout:        swfagent-signal-STEP (the timer); swfagent-signal (the marker naming the signal taken)
 - a child step's execution:       PARENT--STEP-N  (its workflow id, from the parent's; control: STEP-N, its attempt id)
 - a batch of a map's items:       STEP#B          (a child step of its own: its attempts are STEP#B-N)
-- a repeating workflow's wait:    swfagent-repeat (the timer before it continues as new)
+- a failure kept until children close: swfagent-closing (the marker); a child's cancel's wait: swfagent-cancel-STEP-N.waitK
+- a repeating workflow's wait:    swfagent-repeat (the timer at the start of its next run, until that run's time)
 
 Ids beginning with PREFIX are the decider's own: config.yaml refuses step ids that do.
 """
@@ -30,6 +31,7 @@ _ERROR_TIMER = f"{DECIDER_ERROR}-"
 _MORE_TIMER = f"{PREFIX}more-"
 _WAIT_STEP = f"{PREFIX}wait-"
 SIGNAL_TAKEN = f"{PREFIX}signal"  # the marker a decider records when a signal step takes a signal
+CLOSING = f"{PREFIX}closing"  # the marker of a failure the decider closes the execution with once its children closed
 _SIGNAL_TIMER = f"{SIGNAL_TAKEN}-"
 _REPEAT = f"{PREFIX}repeat"
 CARRY = f"{PREFIX}carry"  # the key of a run's input that carries the results of the runs before it
@@ -85,7 +87,7 @@ def parse_batch(value: str) -> tuple[str, int] | None:
 
 
 def repeat_timer_id() -> str:
-    """The timer a repeating workflow waits on before it continues as new."""
+    """The timer a repeating workflow's next run waits on until its time, before it runs the chart."""
     return _REPEAT
 
 
@@ -131,7 +133,7 @@ class TimerKind(enum.Enum):
     MORE = "more"  # the rest of a large answer
     STEP_WAIT = "step-wait"  # a `wait:` step's timer
     SIGNAL = "signal"  # a `signal:` step's timeout
-    REPEAT = "repeat"  # a repeating workflow's wait before its next run
+    REPEAT = "repeat"  # a repeating workflow's next run's wait until its time
     FOREIGN = "foreign"  # not the decider's
 
 

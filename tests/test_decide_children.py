@@ -213,3 +213,92 @@ def test_show_names_the_child_execution_of_a_child_step() -> None:
     state = a_done().start_child("Run_Sub", workflow="Sub").child_started("Run_Sub").state()
     notes = step_notes(PARENT.workflow, state, plan(PARENT.workflow, state))
     assert notes["Run_Sub"] == f"child workflow {WORKFLOW_ID}--Run_Sub-1"
+
+
+def test_a_failing_parent_cancels_its_open_children_waits_for_them_then_fails_as_it_first_would() -> None:
+    import json
+
+    from tests.flows import config_from
+
+    config = config_from([{"activity": "A"}, {"id": "M", "activity": "Item", "for_each": "A", "batch_size": 2}])
+    h = History(input="in").decision().schedule("A").complete("A", json.dumps(list("abcd"))).decision()
+    for d in decide(config.workflow, h.state()).swf:
+        h.apply(d)
+    h.child_started("M#1").child_started("M#2").child_closed("Failed", "M#1", reason="boom").decision()
+    answer = decide(config.workflow, h.state())  # SWF applies no child policy when the parent fails: it asks them
+    assert [d["decisionType"] for d in answer.swf] == ["RecordMarker", "RequestCancelExternalWorkflowExecution"]
+    assert answer.closing is None and answer.swf[1]["requestCancelExternalWorkflowExecutionDecisionAttributes"][
+        "workflowId"] == "wf-1--M#2-1"
+    assert "Cancel child workflow -- wf-1--M#2-1" in describe(answer)
+    for d in answer.swf:
+        h.apply(d)
+    assert decide(config.workflow, h.decision().state()).swf == []  # waits for the child: nothing sent twice
+    h.child_closed("Canceled", "M#2").decision()
+    answer = decide(config.workflow, h.state())
+    assert [d["decisionType"] for d in answer.swf] == ["FailWorkflowExecution"]
+    assert answer.closing is not None and answer.closing.reason.startswith("M: 2 of 4 items failed")  # as first
+
+
+def test_a_parent_whose_child_cancel_is_refused_fails_without_waiting_for_it() -> None:
+    data = {"domain": {"name": "D"}, "activities": {n: {"version": "1.0", "command": ["true"]} for n in ("A", "C")},
+            "workflows": {"Parent": {"version": "1.0", "task_list": "T", "steps": [{"id": "Run_Sub", "workflow": "Sub"},
+                                                                                   {"activity": "A"}]},
+                          "Sub": {"version": "1.0", "task_list": "T", "steps": [{"activity": "C"}]}}}
+    config = parse_config(data, Path("/tmp/config.yaml"))
+    h = History().decision().start_child("Run_Sub", workflow="Sub").schedule("A").child_started("Run_Sub")
+    h.fail("A").decision()
+    answer = decide(config.workflow, h.state())
+    assert [d["decisionType"] for d in answer.swf] == ["RecordMarker", "RequestCancelExternalWorkflowExecution"]
+    for d in answer.swf:
+        h.apply(d)
+    h.add("RequestCancelExternalWorkflowExecutionFailed", {"workflowId": child_workflow_id(WORKFLOW_ID, "Run_Sub-1"),
+                                                           "cause": "OPERATION_NOT_PERMITTED"})
+    answer = decide(config.workflow, h.decision().state())
+    assert [d["decisionType"] for d in answer.swf] == ["FailWorkflowExecution"]
+    assert answer.closing is not None and answer.closing.reason == "A failed: exit code 1"
+
+
+def test_a_child_cancel_refused_for_its_rate_waits_then_asks_again() -> None:
+    config = parent_config()
+    h = History().decision().schedule("A").complete("A", "a").decision().start_child("Run_Sub", workflow="Sub")
+    h.child_started("Run_Sub").cancel_request().decision()
+    [ask] = decide(config.workflow, h.state()).swf
+    h.apply(ask).refuse(ask, "REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_RATE_EXCEEDED").decision()
+    answer = decide(config.workflow, h.state())
+    [wait] = answer.swf
+    assert wait["startTimerDecisionAttributes"] == {"timerId": "swfagent-cancel-Run_Sub-1.wait1",
+                                                    "startToFireTimeout": "2"}
+    assert describe(answer) == "Wait 2 s for SWF's capacity, then cancel child Run_Sub-1"
+    h.apply(wait)
+    assert decide(config.workflow, h.decision().state()).swf == []  # the wait is kept, not canceled with the rest
+    h.fire("swfagent-cancel-Run_Sub-1.wait1").decision()
+    assert decide(config.workflow, h.state()).swf == [ask]
+    h.apply(ask)
+    assert decide(config.workflow, h.decision().state()).swf == []  # asked: waits for the child
+    h.child_closed("Canceled", "Run_Sub").decision()
+    assert [d["decisionType"] for d in decide(config.workflow, h.state()).swf] == ["CancelWorkflowExecution"]
+
+
+def test_a_batched_map_never_has_more_than_1000_children_open() -> None:
+    import json
+
+    from tests.flows import config_from
+
+    config = config_from([{"activity": "L"}, {"id": "M", "activity": "One", "for_each": "L", "batch_size": 2}])
+    h = History().decision().schedule("L").complete("L", json.dumps(list(range(2400)))).decision()
+    progress = decide(config.workflow, h.state()).steps["M"].items
+    assert progress is not None and len(progress.schedule) == 1000
+
+
+def test_an_execution_that_fails_itself_cancels_its_open_children_first() -> None:
+    config = parent_config()
+    h = History().decision().schedule("A").complete("A", "a").decision().start_child("Run_Sub", workflow="Sub")
+    h.child_started("Run_Sub").decision_timed_out().decision_timed_out().decision_timed_out()
+    answer = decide(config.workflow, h.state())
+    assert [d["decisionType"] for d in answer.swf] == ["RecordMarker", "RequestCancelExternalWorkflowExecution"]
+    for d in answer.swf:
+        h.apply(d)
+    h.decision().child_closed("Canceled", "Run_Sub").decision()  # the timeouts in a row end: the marker remembers
+    answer = decide(config.workflow, h.state())
+    assert [d["decisionType"] for d in answer.swf] == ["FailWorkflowExecution"]
+    assert answer.closing is not None and answer.closing.reason.startswith("3 decision tasks in a row timed out")

@@ -3,6 +3,7 @@ results, and a map of 10,000 items in batches of child executions."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
@@ -23,28 +24,38 @@ def done(h: History) -> History:
     return h.decision().schedule("A").complete("A", "a").decision().schedule("B").complete("B", "b").decision()
 
 
-def test_a_repeating_workflow_waits_then_continues_as_new_with_the_same_input() -> None:
+def test_a_repeating_workflow_continues_as_new_at_once_and_the_new_run_waits_for_its_time() -> None:
     config = config_from(TWO, repeat={"every": 86400})
     h = done(History(input="the job"))
-    [timer] = decide(config.workflow, h.state()).swf
-    assert timer["startTimerDecisionAttributes"] == {"timerId": "swfagent-repeat", "startToFireTimeout": "86400"}
-    h.apply(timer)
-    assert decide(config.workflow, h.state()).swf == []
-    h.fire("swfagent-repeat").decision()
     answer = decide(config.workflow, h.state())
     [d] = answer.swf
-    assert d == {"decisionType": "ContinueAsNewWorkflowExecution", "continueAsNewWorkflowExecutionDecisionAttributes": {
-        "workflowTypeVersion": "1.0", "taskList": {"name": "TestTasks"}, "executionStartToCloseTimeout": "3600",
-        "taskStartToCloseTimeout": "30", "childPolicy": "TERMINATE", "input": "the job"}}
-    assert describe(answer) == "Continue as new"
+    attrs = d["continueAsNewWorkflowExecutionDecisionAttributes"]
+    assert d["decisionType"] == "ContinueAsNewWorkflowExecution" and describe(answer) == "Continue as new"
+    assert attrs["executionStartToCloseTimeout"] == str(86400 + 3600)  # the wait, then the run: it never times out
+    not_before = h.events[-1]["eventTimestamp"] + dt.timedelta(seconds=86400)
+    assert json.loads(attrs["input"]) == {"swfagent-carry": {"input": "the job", "results": {}, "run": 1,
+                                                             "not_before": not_before.isoformat()}}
+    nxt = History(input=attrs["input"]).decision()
+    answer = decide(config.workflow, nxt.state())
+    [timer] = answer.swf
+    delay = int((not_before - nxt.events[-1]["eventTimestamp"]).total_seconds())
+    assert timer["startTimerDecisionAttributes"] == {"timerId": "swfagent-repeat", "startToFireTimeout": str(delay)}
+    assert describe(answer) == f"Wait {delay} s for this run's time (repeat)"
+    nxt.apply(timer)
+    assert decide(config.workflow, nxt.decision().state()).swf == []
+    nxt.fire("swfagent-repeat").decision()
+    [a] = decide(config.workflow, nxt.state()).swf
+    assert a["scheduleActivityTaskDecisionAttributes"]["input"] == "the job"
 
 
 def test_a_cron_schedule_waits_until_its_next_time() -> None:
     config = config_from(TWO, repeat={"cron": "0 6 * * *"})
     h = done(History())
-    [timer] = decide(config.workflow, h.state()).swf
+    [d] = decide(config.workflow, h.state()).swf
+    attrs = d["continueAsNewWorkflowExecutionDecisionAttributes"]
+    assert json.loads(attrs["input"])["swfagent-carry"]["not_before"] == T0.replace(hour=6).isoformat()
     now = h.events[-1]["eventTimestamp"]
-    assert int(timer["startTimerDecisionAttributes"]["startToFireTimeout"]) == (T0.replace(hour=6) - now).seconds
+    assert int(attrs["executionStartToCloseTimeout"]) == (T0.replace(hour=6) - now).seconds + 3600
 
 
 @pytest.mark.parametrize(("cron", "after", "expected"), [
@@ -69,7 +80,7 @@ def test_a_wrong_repeat_is_one_line_naming_the_key(repeat: dict[str, Any], messa
         config_from(TWO, repeat=repeat)
 
 
-@pytest.mark.parametrize(("on_failure", "expected"), [("stop", "FailWorkflowExecution"), ("continue", "StartTimer")])
+@pytest.mark.parametrize(("on_failure", "expected"), [("stop", "FailWorkflowExecution"), ("continue", "ContinueAsNewWorkflowExecution")])
 def test_a_failed_run_stops_the_chain_or_not_as_on_failure_says(on_failure: str, expected: str) -> None:
     config = config_from(TWO, repeat={"every": 60, "on_failure": on_failure})
     h = History().decision().schedule("A").fail("A")
@@ -78,7 +89,7 @@ def test_a_failed_run_stops_the_chain_or_not_as_on_failure_says(on_failure: str,
 
 def test_a_continue_as_new_refused_for_a_passing_cause_waits_then_goes_again() -> None:
     config = config_from(TWO, repeat={"every": 60})
-    h = done(History()).timer("swfagent-repeat", 60).fire("swfagent-repeat").decision()
+    h = done(History())
     [d] = decide(config.workflow, h.state()).swf
     h.refuse(d, "CONTINUE_AS_NEW_WORKFLOW_EXECUTION_RATE_EXCEEDED").decision()
     [wait] = decide(config.workflow, h.state()).swf
@@ -89,11 +100,40 @@ def test_a_continue_as_new_refused_for_a_passing_cause_waits_then_goes_again() -
 
 def test_a_continue_as_new_refused_for_good_is_not_sent_again() -> None:
     config = config_from(TWO, repeat={"every": 60})
-    h = done(History()).timer("swfagent-repeat", 60).fire("swfagent-repeat").decision()
+    h = done(History())
     [d] = decide(config.workflow, h.state()).swf
     h.refuse(d, "WORKFLOW_TYPE_DEPRECATED").decision()
     answer = decide(config.workflow, h.state())
     assert answer.swf == [] and answer.refused is not None and answer.refused.cause == "WORKFLOW_TYPE_DEPRECATED"
+
+
+def _next_run(every: int = 3600) -> History:
+    """The run after a repeating workflow's first: it waits `every` seconds for its time."""
+    config = config_from(TWO, repeat={"every": every})
+    [d] = decide(config.workflow, done(History(input="x")).state()).swf
+    return History(input=d["continueAsNewWorkflowExecutionDecisionAttributes"]["input"]).decision()
+
+
+def test_a_repeat_timer_refused_for_a_passing_cause_waits_then_goes_again() -> None:
+    config = config_from(TWO, repeat={"every": 3600})
+    h = _next_run()
+    [timer] = decide(config.workflow, h.state()).swf
+    h.refuse(timer, "TIMER_CREATION_RATE_EXCEEDED").decision()
+    [wait] = decide(config.workflow, h.state()).swf
+    assert wait["startTimerDecisionAttributes"] == {"timerId": "swfagent-repeat.wait1", "startToFireTimeout": "2"}
+    h.apply(wait)
+    assert decide(config.workflow, h.decision().state()).swf == []
+    h.fire("swfagent-repeat.wait1").decision()
+    [again] = decide(config.workflow, h.state()).swf
+    assert again["startTimerDecisionAttributes"]["timerId"] == "swfagent-repeat"
+    for k in range(2, 11):  # refused every time: it gives up after MAX_WAITS, saying why
+        h.refuse(again, "TIMER_CREATION_RATE_EXCEEDED").decision()
+        answer = decide(config.workflow, h.state())
+        if answer.closing is not None:
+            break
+        h.apply(answer.swf[0]).fire(f"swfagent-repeat.wait{k}").decision()
+        [again] = decide(config.workflow, h.state()).swf
+    assert answer.closing is not None and "TIMER_CREATION_RATE_EXCEEDED, which passes by itself" in answer.closing.reason
 
 
 # ---- long histories: continue as new, carrying the completed steps' results ----
@@ -123,7 +163,8 @@ def test_it_never_continues_while_a_step_is_open() -> None:
 
 def test_results_too_large_to_carry_fail_clearly_without_s3() -> None:
     config = config_from(TWO + [{"activity": "C", "after": ["B"]}], continue_after_events=10)
-    h = History().decision().schedule("A").complete("A", "x" * 40_000).decision().decision()
+    h = History().decision().schedule("A").complete("A", "x" * 20_000).decision().schedule("B").complete(
+        "B", "y" * 20_000).decision()  # each result fits in an input, the two together do not
     answer = decide(config.workflow, h.state())
     assert answer.closing is not None and "results: {s3:" in answer.closing.reason
     assert "continue_after_events" in answer.closing.reason
@@ -214,15 +255,14 @@ def test_carry_and_batch_inputs_read_back() -> None:
 
 
 def test_a_repeat_timer_swf_refuses_ends_the_chain_once_saying_why() -> None:
-    config = config_from(TWO, repeat={"every": 60})
-    h = done(History())
+    config = config_from(TWO, repeat={"every": 3600})
+    h = _next_run()
     [timer] = decide(config.workflow, h.state()).swf
     h.refuse(timer, "OPERATION_NOT_PERMITTED").decision()
     answer = decide(config.workflow, h.state())
     assert [d["decisionType"] for d in answer.swf] == ["FailWorkflowExecution"]
-    assert answer.closing is not None and "could not wait for its next run (OPERATION_NOT_PERMITTED)" in \
+    assert answer.closing is not None and "could not wait for its time (OPERATION_NOT_PERMITTED)" in \
         answer.closing.reason
-    assert describe(decide(config.workflow, done(History()).state())) == "Run again in 60 s (repeat)"
 
 
 @pytest.mark.parametrize(("batch_size", "reason"), [
@@ -280,3 +320,67 @@ def test_a_batch_result_that_cannot_be_read_fails_its_items_clearly() -> None:
     answer = decide(config.workflow, h.state())
     assert answer.closing is not None and "M: 2 of 2 items failed" in answer.closing.reason
     assert "a batch's result cannot be read" in answer.closing.reason
+
+
+MAP_CHART = [{"activity": "A"}, {"id": "M", "activity": "Item", "for_each": "A"}, {"activity": "B", "after": ["M"]}]
+
+
+def _carried(answer: Any) -> str:
+    [d] = [d for d in answer.swf if d["decisionType"] == "ContinueAsNewWorkflowExecution"]
+    return str(d["continueAsNewWorkflowExecutionDecisionAttributes"]["input"])
+
+
+def test_a_completed_map_is_carried_to_the_next_run_and_not_run_again() -> None:
+    config = config_from(MAP_CHART, continue_after_events=10)
+    h = History(input="in").decision().schedule("A").complete("A", '["x","y"]').decision()
+    for d in decide(config.workflow, h.state()).swf:
+        h.apply(d)
+    h.complete("M@1", "r1").complete("M@2", "r2").decision()
+    carried = _carried(decide(config.workflow, h.state()))
+    assert json.loads(carried)["swfagent-carry"]["results"] == {"A": '["x","y"]', "M": '["r1", "r2"]'}
+    [b] = decide(config.workflow, History(input=carried).decision().state()).swf
+    assert b["scheduleActivityTaskDecisionAttributes"]["activityId"] == "B-1"
+    assert b["scheduleActivityTaskDecisionAttributes"]["input"] == '["r1", "r2"]'
+
+
+def test_a_completed_wait_is_carried_to_the_next_run() -> None:
+    config = config_from([{"activity": "A"}, {"id": "W", "wait": 60, "after": ["A"]}, {"activity": "B", "after": ["W"]}],
+                         continue_after_events=10)
+    h = History(input="in").decision().schedule("A").complete("A", "a").decision()
+    h.timer("swfagent-wait-W", 60).fire("swfagent-wait-W").decision()
+    carried = _carried(decide(config.workflow, h.state()))
+    [b] = decide(config.workflow, History(input=carried).decision().state()).swf
+    assert b["scheduleActivityTaskDecisionAttributes"]["activityId"] == "B-1"
+
+
+def test_a_signal_just_taken_is_recorded_and_carried_to_the_next_run() -> None:
+    config = config_from([{"activity": "A"}, {"id": "S", "signal": "go", "after": ["A"]},
+                          {"activity": "B", "after": ["S"]}], continue_after_events=10)
+    h = History(input="in").decision().schedule("A").complete("A", "a").decision().signal("go", "yes").decision()
+    answer = decide(config.workflow, h.state())
+    assert [d["decisionType"] for d in answer.swf] == ["RecordMarker", "ContinueAsNewWorkflowExecution"]
+    [b] = decide(config.workflow, History(input=_carried(answer)).decision().state()).swf
+    assert b["scheduleActivityTaskDecisionAttributes"]["input"] == "yes"
+
+
+def test_a_signal_not_taken_yet_keeps_the_run_going_until_its_step_takes_it() -> None:
+    config = config_from([{"activity": "A"}, {"activity": "B", "after": ["A"]}, {"id": "S", "signal": "go", "after": ["B"]},
+                          {"activity": "C", "after": ["S"]}], continue_after_events=10)
+    h = History(input="in").decision().schedule("A").signal("go", "yes").complete("A", "a").decision()
+    assert describe(decide(config.workflow, h.state())) == "Schedule activity -- B"
+    h.schedule("B").complete("B", "b").decision()
+    answer = decide(config.workflow, h.state())
+    assert [d["decisionType"] for d in answer.swf] == ["RecordMarker", "ContinueAsNewWorkflowExecution"]
+    [c] = decide(config.workflow, History(input=_carried(answer)).decision().state()).swf
+    assert c["scheduleActivityTaskDecisionAttributes"]["activityId"] == "C-1"
+
+
+def test_a_batch_whose_input_is_over_swfs_limit_fails_its_map_clearly_without_s3() -> None:
+    steps = [{"activity": "A"}, {"id": "M", "activity": "Item", "for_each": "A", "batch_size": 1000}]
+    items = "\n".join(['{"f":"' + "x" * 20 + '"}'] * 1100)  # fits in A's result; 1,000 of them as JSON do not
+    h = History(input="in").decision().schedule("A").complete("A", items).decision()
+    answer = decide(config_from(steps).workflow, h.state())
+    assert [d["decisionType"] for d in answer.swf] == ["FailWorkflowExecution"]
+    assert answer.closing is not None and answer.closing.reason.startswith("M: batch 1's input is 36081 characters")
+    answer = decide(config_from(steps, results={"s3": "s3://bkt/p"}).workflow, h.state())  # S3 takes it
+    assert [d["decisionType"] for d in answer.swf] == ["StartChildWorkflowExecution"]

@@ -10,6 +10,7 @@ from botocore.stub import Stubber
 from swfagent.decide import schedule
 from swfagent.decision_tasks import handle_decision_task
 from swfagent.decisions import fail, marker, request_cancel, start_timer, to_swf
+from swfagent.history import carry_input
 from tests.flows import ARTICLE, DIAMOND, config_from
 from tests.histories import History
 from tests.support import FakeStore
@@ -221,3 +222,14 @@ def test_results_carried_past_swfs_limit_go_to_s3_and_the_new_run_reads_them_bac
         answer = handle_decision_task(offline_client, flow, _task(nxt), FakeStore({d.get("input"): carried}))
     [b] = answer.decisions  # B, with A's result, which the run before carried: B's input goes to S3 in turn
     assert b.get("activityId") == "B-1"
+
+
+def test_a_map_over_a_carried_result_in_s3_reads_its_text(offline_client: Any) -> None:
+    flow = config_from([{"activity": "A"}, {"id": "M", "activity": "Item", "for_each": "A"}],
+                       results={"s3": "s3://bkt/p"})
+    ref = "swfagent+s3://b/wf/run/A-1/result"
+    task = _task(History(input=carry_input("in", {"A": ref}, 2)).decision())
+    with Stubber(offline_client) as stub:
+        stub.add_response("respond_decision_task_completed", {})
+        answer = handle_decision_task(offline_client, flow, task, FakeStore({ref: '["x", "y"]'}))
+    assert [d.get("input") for d in answer.decisions] == ["x", "y"]

@@ -5,11 +5,12 @@ from __future__ import annotations
 import boto3
 from botocore.stub import Stubber
 
+from swfagent.decide import decide
 from swfagent.decision_tasks import poll_decision_task
 from swfagent.history import fold
 from swfagent.ids import parse_activity_id
 from swfagent.status import ActivityStatus
-from tests.flows import ARTICLE
+from tests.flows import ARTICLE, config_from
 from tests.histories import History
 
 COMPLETED, FAILED, STARTED, TIMED_OUT = (ActivityStatus.COMPLETED, ActivityStatus.FAILED, ActivityStatus.STARTED,
@@ -78,3 +79,11 @@ def test_a_history_in_three_pages_is_read_whole() -> None:
         stub.assert_no_pending_responses()
     assert task is not None and [e["eventId"] for e in task["events"]] == [e["eventId"] for e in events]
     assert fold(task["events"]).by_step["Test_Task_A"].result == "b"
+
+
+def test_an_input_nested_too_deep_to_read_is_a_problem_not_a_crash() -> None:
+    h = History(input='{"swfagent-carry": ' + "[" * 100_000 + "]" * 100_000 + "}").decision()
+    state = h.state()
+    assert len(state.problems) == 1 and "nested too deep" in state.problems[0]
+    answer = decide(config_from([{"activity": "A"}]).workflow, state)
+    assert [d["decisionType"] for d in answer.swf] == ["FailWorkflowExecution"]

@@ -149,8 +149,7 @@ def _cancel_child(run: Run) -> None:
 def _continue_as_new(run: Run) -> None:
     run.decide()
     run.client.respond_activity_task_completed(taskToken=run.take(), result="a")
-    run.decide()  # the repeat timer: 1 s
-    run.decide(wait=10)  # it fired: ContinueAsNew, refused; one alert, and the execution waits for a person
+    run.decide()  # the chart completes: ContinueAsNew at once, refused; one alert, and the execution waits for a person
     run.poke()
 
 

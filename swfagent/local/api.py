@@ -64,14 +64,17 @@ READ_ONLY = ("List", "Describe", "Count", "Get", "PollFor")
 CREDENTIAL = re.compile(r"Credential=[^,\s]+")
 
 
-def run(engine: Engine, operation: str, credential: str, body: bytes) -> tuple[int, dict[str, str], Any]:
-    """One changing request, made of what the journal keeps of it (durable.py replays it here; the lock held)."""
+def run(engine: Engine, operation: str, scope: str, body: bytes) -> tuple[int, dict[str, str], Any]:
+    """One changing request, made of what the journal keeps of it (durable.py replays it here; the lock held):
+    the operation, the signature's credential scope (region, access key) and the account header, the body."""
+    credential, _, account = scope.partition("|")
     environ = {
         "REQUEST_METHOD": "POST", "PATH_INFO": "/", "QUERY_STRING": "", "SERVER_NAME": "127.0.0.1",
         "SERVER_PORT": "5055", "HTTP_HOST": "127.0.0.1:5055", "wsgi.url_scheme": "http", "CONTENT_TYPE": JSON,
         "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body),
         "HTTP_X_AMZ_TARGET": TARGET_PREFIX + operation,
         "HTTP_AUTHORIZATION": f"AWS4-HMAC-SHA256 {credential}, SignedHeaders=host, Signature=0",
+        **({"HTTP_X_MOTO_ACCOUNT_ID": account} if account else {}),
     }
     engine.catch_up()
     status, headers, out = SwfApi(engine)._dispatch(LocalRequest(environ))
@@ -870,7 +873,8 @@ class Layer:
     def _recorded(self, journal: Any, operation: str, environ: dict[str, Any], body: bytes) -> tuple[int, Any, Any]:
         """A change, journaled with its time, seed and answer: made of what the journal keeps, as its replay is."""
         credential = CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", ""))
-        scope = credential.group(0) if credential else ""
+        scope = (credential.group(0) if credential else "") + (
+            f"|{environ['HTTP_X_MOTO_ACCOUNT_ID']}" if environ.get("HTTP_X_MOTO_ACCOUNT_ID") else "")
         with journal.change() as record:
             record[:] = ["req", operation, scope, body]
             status, headers, out = run(self.engine, operation, scope, body)

@@ -15,7 +15,9 @@
 from __future__ import annotations
 
 import contextlib
+import copyreg
 import fcntl
+import io
 import logging
 import os
 import pickle
@@ -31,7 +33,8 @@ from typing import Any
 from ..errors import DataError
 from .api import run
 from .engine import Engine
-from .moto_adapter import moto_version, pinned
+from .models import Execution
+from .moto_adapter import moto_version, pinned, reduce_execution
 
 log = logging.getLogger("swfagent.local")
 
@@ -39,7 +42,7 @@ FORMAT = 1
 JOURNAL_MAGIC = b"swfagent journal 1\n"
 SNAPSHOT_MAGIC = b"swfagent snapshot 1\n"
 FRAME = struct.Struct("<II")  # length, CRC-32 of the pickled record
-SNAPSHOT_EVERY = 20_000  # records in the journal after which a snapshot is taken
+SNAPSHOT_EVERY = 2_000  # records after which a snapshot is taken: a restart replays at most about this many
 
 
 def format_line() -> str:
@@ -67,6 +70,15 @@ def records(data: bytes, start: int) -> Iterator[tuple[int, Any]]:
             return
         yield end, record
         at = end
+
+
+def dump_state(engine: Engine) -> bytes:
+    """The engine's whole state as a pickle (moto's per-execution lock left out)."""
+    out = io.BytesIO()
+    pickler = pickle.Pickler(out, protocol=5)
+    pickler.dispatch_table = {**copyreg.dispatch_table, Execution: reduce_execution}
+    pickler.dump(engine)
+    return out.getvalue()
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -169,7 +181,7 @@ class Store:
 
     def write_snapshot(self, n: int, engine: Engine) -> None:
         """The engine's state before segment n, on disk whole (written aside, then renamed)."""
-        data = pickle.dumps(engine, protocol=5)
+        data = dump_state(engine)
         tmp = self.path / f"snapshot-{n:06d}.tmp"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
@@ -392,6 +404,7 @@ class Durable:
         self.replayed = 0
         self.seconds = 0.0
         self.dropped = 0  # bytes of a torn last write cut off
+        self.snapshot: int | None = None  # the snapshot loaded, if any
 
     def open(self, make: Callable[[], Engine]) -> Engine:
         """The engine as the folder left it (its clock not started), writing its changes to the journal from now."""
@@ -417,6 +430,7 @@ class Durable:
         segments = store.numbers("journal", ".log")
         first = snapshots[-1] if snapshots else 1
         engine = store.read_snapshot(first) if snapshots else make()
+        self.snapshot = first if snapshots else None
         todo = [n for n in segments if n >= first]
         if todo and todo != list(range(first, todo[-1] + 1)):
             raise DataError(f"--data {store.path}: journal segments are missing after {first} (found {todo[:5]})")
@@ -447,8 +461,27 @@ class Durable:
                 f.truncate(end)
                 os.fsync(f.fileno())
 
+    @property
+    def restored(self) -> str:
+        """What the start found in the folder, in words ('' if it was new)."""
+        said = [f"snapshot {self.snapshot}"] if self.snapshot is not None else []
+        if self.replayed:
+            said.append(f"{self.replayed} journaled changes replayed")
+        if self.dropped:
+            said.append(f"a torn last write of {self.dropped} bytes dropped")
+        return ", ".join(said)
+
     def close(self) -> None:
-        """Everything pending on disk, the folder let go."""
-        if self.journal is not None:
-            self.journal.close()
+        """Everything pending on disk, a snapshot of it all (the next start replays nothing), the folder let go."""
+        journal = self.journal
+        if journal is not None:
+            journal.close()
+            if journal.since_snapshot and journal.failed is None:
+                with journal.engine.lock:
+                    try:
+                        self.store.write_snapshot(journal.segment + 1, journal.engine)
+                        self.store.drop_before(journal.segment + 1)
+                    except OSError as exc:  # the journal has it all: the next start replays it
+                        log.error("no snapshot at the stop: %s", exc.strerror or exc)
+            self.journal = None
         self.store.close()

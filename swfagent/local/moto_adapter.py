@@ -14,12 +14,14 @@ tests/test_local_moto.py pins each entry: a failure names what moved in moto and
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import moto
+import moto.core.responses
 import moto.swf.models.activity_task
 import moto.swf.models.decision_task
 import moto.swf.models.history_event
@@ -164,6 +166,7 @@ PRIVATE: dict[str, str] = {
     "WorkflowExecution.latest_execution_context": "describe's latestExecutionContext (moto sets it, the layer pins it)",
     "WorkflowExecution.close_cause": "models.Execution.terminate: EVENT_LIMIT_EXCEEDED",
     "WorkflowExecution._find_decision_task": "models.Execution.start_decision_task and complete_decision_task",
+    "WorkflowExecution.threading_lock": "reduce_execution: left out of a snapshot (durable.py), made anew on load",
 }
 
 # Event types the layer writes that moto's HistoryEvent refuses (models.Event writes them under a type moto knows).
@@ -219,7 +222,24 @@ def pinned_now() -> float | None:
 
 for _name in REBOUND:
     _module, _, _attr = _name.rpartition(".")
+    if _attr not in ("unix_time", "mock_random"):
+        continue
     setattr(__import__(_module, fromlist=[_attr]), _attr, unix_time if _attr == "unix_time" else _Random())
+# moto lists a response class's methods with inspect on every request (a third of an SWF call's time): once a class
+moto.core.responses.method_names_from_class = functools.lru_cache(maxsize=None)(  # type: ignore[assignment]
+    moto.core.responses.method_names_from_class)
+
+
+def _new_execution(cls: type[Any]) -> Any:
+    wfe = cls.__new__(cls)
+    wfe.threading_lock = threading.Lock()
+    return wfe
+
+
+def reduce_execution(wfe: WorkflowExecution) -> tuple[Any, ...]:
+    """How a snapshot pickles a workflow execution: all but moto's lock (a pickler's dispatch_table entry)."""
+    state = {k: v for k, v in wfe.__dict__.items() if k != "threading_lock"}
+    return _new_execution, (type(wfe),), state
 
 
 def moto_version() -> str:

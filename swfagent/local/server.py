@@ -61,7 +61,11 @@ class EmbeddedSWF:
         else:
             self.engine = self._durable_engine()
         app = Layer(self.engine, test_api=self._test_api)
-        self._server = make_server(LOCAL_HOST, self._port, app, threaded=True, request_handler=Handler)
+        try:
+            self._server = make_server(LOCAL_HOST, self._port, app, threaded=True, request_handler=Handler)
+        except BaseException:
+            self.stop()
+            raise
         self._thread = threading.Thread(target=self._server.serve_forever, name="embedded-swf", daemon=True)
         self._thread.start()
         host, port = self._server.server_address[:2]

@@ -292,16 +292,17 @@ class Served:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "swfagent", "local", "--port", str(port), "--no-console", "--poll-seconds", "1",
              "--data", str(data)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            start_new_session=True)
+            start_new_session=True, env={**os.environ, "SWFAGENT_SNAPSHOT_EVERY": "40"})  # kills mid-snapshot too
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
             if line.startswith("export AWS_ENDPOINT_URL_SWF="):
                 return
         raise AssertionError(self.proc.stderr.read() if self.proc.stderr else "no endpoint")
 
-    def kill(self) -> None:
-        os.killpg(self.proc.pid, signal.SIGKILL)  # its snapshot child, if one is writing, too
-        self.proc.communicate(timeout=30)
+    def kill(self) -> str:
+        """kill -9 (its snapshot's process too, if one is writing); what it wrote on stderr."""
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        return self.proc.communicate(timeout=30)[1]
 
 
 def load(endpoint: str, stop: threading.Event, seen: dict[str, list[dict[str, Any]]], lock: threading.Lock,
@@ -348,7 +349,8 @@ def test_kill_9_at_random_points_under_load_loses_and_duplicates_no_event(data: 
     try:
         for _ in range(3):
             time.sleep(rand.uniform(0.5, 2.5))
-            served.kill()  # at a random point: requests in flight, records half written, a snapshot maybe
+            said = served.kill()  # at a random point: requests in flight, records half written, a snapshot maybe
+            assert "replaying" not in said and "Traceback" not in said, said
             served = Served(data, port)
         time.sleep(1)
     finally:
@@ -364,5 +366,8 @@ def test_kill_9_at_random_points_under_load_loses_and_duplicates_no_event(data: 
                 "workflowId": workflow_id, "runId": run_id}, maximumPageSize=1000)["events"]
             assert [e["eventId"] for e in after] == list(range(1, len(after) + 1))  # contiguous
             assert after[:len(before)] == before, key  # every event answered before is there, as it was
+        completed = sum(1 for events in seen.values() if events[-1]["eventType"] == "WorkflowExecutionCompleted")
+        assert completed > 5 and sum(len(events) for events in seen.values()) > 100
     finally:
-        served.kill()
+        said = served.kill()
+    assert "replaying" not in said and "Traceback" not in said, said

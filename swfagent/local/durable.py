@@ -43,6 +43,13 @@ JOURNAL_MAGIC = b"swfagent journal 1\n"
 SNAPSHOT_MAGIC = b"swfagent snapshot 1\n"
 FRAME = struct.Struct("<II")  # length, CRC-32 of the pickled record
 SNAPSHOT_EVERY = 2_000  # records after which a snapshot is taken: a restart replays at most about this many
+EVERY_ENV = "SWFAGENT_SNAPSHOT_EVERY"  # another count (the tests take snapshots often)
+
+
+def snapshot_every() -> int:
+    """SNAPSHOT_EVERY, or the count SWFAGENT_SNAPSHOT_EVERY gives."""
+    text = os.environ.get(EVERY_ENV, "")
+    return int(text) if text.isdigit() and int(text) > 0 else SNAPSHOT_EVERY
 
 
 def format_line() -> str:
@@ -237,6 +244,7 @@ class Journal:
         self._done = threading.Condition(self._lock)
         self._closing = False
         self._child: int | None = None
+        self._reaper: threading.Thread | None = None
         self._fd = store.new_segment(segment)
         self._flusher = threading.Thread(target=self._flush, name="swf-journal", daemon=True)
         self._flusher.start()
@@ -329,10 +337,14 @@ class Journal:
         with self._lock:
             self._pending.append(number)
             self._work.notify()
-        threading.Thread(target=self._reap, args=(pid, number), name="swf-snapshot", daemon=True).start()
+        self._reaper = threading.Thread(target=self._reap, args=(pid, number), name="swf-snapshot", daemon=True)
+        self._reaper.start()
 
     def _reap(self, pid: int, number: int) -> None:
-        _, status = os.waitpid(pid, 0)
+        try:
+            _, status = os.waitpid(pid, 0)
+        except ChildProcessError:
+            status = -1
         if status == 0:
             self.wait(self.appended)  # the segment it starts exists on disk
             self.store.drop_before(number)
@@ -343,17 +355,15 @@ class Journal:
             self._child = None
 
     def close(self) -> None:
-        """Write what is pending and stop the flusher; a snapshot being written is waited for."""
+        """A snapshot being written waited for; what is pending written; the flusher stopped."""
+        if self._reaper is not None:
+            self._reaper.join(timeout=120)
         with self._lock:
             self._closing = True
             self._work.notify()
         self._flusher.join(timeout=30)
         with contextlib.suppress(OSError):
             os.close(self._fd)
-        child = self._child
-        if child is not None:
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(child, 0)
 
 
 def _close_inherited() -> None:

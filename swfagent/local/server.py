@@ -75,13 +75,13 @@ class EmbeddedSWF:
     def _durable_engine(self) -> Any:
         """The engine as --data left it, its changes journaled from now; DataError in one line if the folder
         cannot be used."""
-        from .durable import SNAPSHOT_EVERY, Durable
+        from .durable import Durable, snapshot_every
         from .engine import Engine, pinned_clock
 
         def fresh() -> Engine:
             return Engine(poll_seconds=self._poll_seconds, limits=self._limits, clock=self._clock, run_clock=False)
 
-        self.durable = Durable(self.data, every=self._snapshot_every or SNAPSHOT_EVERY)  # type: ignore[arg-type]
+        self.durable = Durable(self.data, every=self._snapshot_every or snapshot_every())  # type: ignore[arg-type]
         engine = self.durable.open(fresh)
         engine.poll_seconds = self._poll_seconds
         engine.base_clock = self._clock

@@ -387,7 +387,7 @@ def replay(engine: Engine, record: list[Any]) -> str | None:
             engine.catch_up()
         elif kind == "take":
             key, identity, token = rest
-            task = engine.take(tuple(key), identity)  # type: ignore[arg-type]
+            task = engine.take(tuple(key), identity)
             if task is None or task.task_token != token:
                 return f"a take on {key[4]} handed out {getattr(task, 'task_token', None)}, not {token}"
         elif kind == "limits":
@@ -457,9 +457,10 @@ class Durable:
                 return
             raise DataError(f"--data {self.store.path}: {path.name} is not a journal of this format")
         end = len(JOURNAL_MAGIC)
-        for end, record in records(data, end):
+        for after, record in records(data, end):
             problem = replay(engine, record)
             self.replayed += 1
+            end = after
             if problem is not None:
                 log.warning("replaying %s: record %d: %s", path.name, self.replayed, problem)
         if end < len(data):

@@ -19,7 +19,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any, ContextManager, Protocol
+from typing import Any, Protocol
 
 import botocore.session
 
@@ -62,7 +62,11 @@ def priority(task: Any) -> int:
 class Recorder(Protocol):
     """Where the engine writes each change it makes (durable.Journal is one); None: in memory only."""
 
-    def change(self, now: float | None = None) -> ContextManager[list[Any]]: ...
+    appended: int  # records so far: an answer leaves once that many are on disk
+
+    def wait(self, seq: int) -> None: ...
+    def maybe_snapshot(self) -> None: ...
+    def change(self, now: float | None = None) -> contextlib.AbstractContextManager[list[Any]]: ...
 
 
 def pinned_clock(base: Callable[[], float]) -> Callable[[], float]:
@@ -171,7 +175,7 @@ class Engine:
             self.faults = Faults(limits)
             record[:] = ["limits", limits, configured]
 
-    def _change(self, now: float | None = None) -> ContextManager[list[Any]]:
+    def _change(self, now: float | None = None) -> contextlib.AbstractContextManager[list[Any]]:
         """Where a change is recorded: the journal's (with --data), else nowhere."""
         return self.journal.change(now) if self.journal is not None else contextlib.nullcontext([])
 

@@ -226,11 +226,11 @@ for _name in REBOUND:
         continue
     setattr(__import__(_module, fromlist=[_attr]), _attr, unix_time if _attr == "unix_time" else _Random())
 # moto lists a response class's methods with inspect on every request (a third of an SWF call's time): once a class
-moto.core.responses.method_names_from_class = functools.lru_cache(maxsize=None)(  # type: ignore[assignment]
-    moto.core.responses.method_names_from_class)
+_responses: Any = moto.core.responses
+_responses.method_names_from_class = functools.lru_cache(maxsize=None)(_responses.method_names_from_class)
 
 
-def _new_execution(cls: type[Any]) -> Any:
+def _new_execution(cls: Any) -> Any:
     wfe = cls.__new__(cls)
     wfe.threading_lock = threading.Lock()
     return wfe

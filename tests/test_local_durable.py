@@ -376,3 +376,21 @@ def test_kill_9_at_random_points_under_load_loses_and_duplicates_no_event(data: 
     finally:
         said = served.kill()
     assert "replaying" not in said and "Traceback" not in said, said
+
+
+def test_the_names_rebound_in_moto_are_pinned() -> None:
+    """moto_adapter.REBOUND: each of moto's module-level names it rebinds is there, and is the adapter's now."""
+    import importlib
+
+    from swfagent.local import moto_adapter
+
+    for name in moto_adapter.REBOUND:
+        module, _, attr = name.rpartition(".")
+        assert hasattr(importlib.import_module(module), attr), f"moto moved {name}: see moto_adapter.REBOUND"
+    with moto_adapter.pinned(1234.5, 7):
+        from moto.swf.models import workflow_execution
+
+        first = (workflow_execution.unix_time(), workflow_execution.mock_random.uuid4())
+    with moto_adapter.pinned(1234.5, 7):
+        assert (workflow_execution.unix_time(), workflow_execution.mock_random.uuid4()) == first
+    assert first[0] == 1234.5 and workflow_execution.unix_time() != 1234.5

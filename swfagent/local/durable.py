@@ -146,7 +146,7 @@ class Store:
                 raise DataError(f"{where} was written in another format ({found[:100]!r}); this swfagent reads "
                                 f"{format_line()!r}: give another folder")
             return
-        others = sorted(p.name for p in self.path.iterdir() if p.name != "lock")
+        others = sorted(p.name for p in self.path.iterdir() if p.name not in ("lock", "FORMAT.tmp"))
         if others:
             raise DataError(f"{where} holds other files ({', '.join(others[:3])}), not an embedded SWF's data: "
                             "give an empty or new folder")

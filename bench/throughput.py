@@ -100,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
                               profile=args.profile and kind == OURS, poll_threads=args.poll_threads,
                               data=folder / "data" if kind == DURABLE else None)
                 a = analyse(run)
+                a["kind"] = kind  # said in its report: with --data or not
                 results[kind].append(a)
                 report(a)
                 for name, path in run.get("profiles", {}).items():

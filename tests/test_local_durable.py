@@ -271,14 +271,13 @@ def test_the_first_line_says_where_the_state_is_kept(data: Path) -> None:
         try:
             assert proc.stdout is not None
             lines = [proc.stdout.readline()]
-            while not lines[-1].startswith("Stop it with Ctrl-C"):  # its SIGTERM handler is in place after it
+            while not lines[-1].startswith("Stop it with Ctrl-C"):
                 lines.append(proc.stdout.readline())
                 assert lines[-1], lines
             assert lines[0] == first + "\n"
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.communicate(timeout=30)
-        assert proc.returncode == 0
 
 
 # ---- kill -9 under load, at random points: every history event by event --------------------------------------------

@@ -372,7 +372,8 @@ def _close_inherited() -> None:
     try:
         fds = [int(n) for n in os.listdir("/proc/self/fd")]
     except OSError:
-        fds = list(range(3, 1024))
+        os.closerange(3, os.sysconf("SC_OPEN_MAX"))
+        return
     for fd in fds:
         if fd > 2:
             with contextlib.suppress(OSError):

@@ -186,8 +186,8 @@ class Store:
         _sync_dir(self.path)
         return fd
 
-    def write_snapshot(self, n: int, engine: Engine) -> None:
-        """The engine's state before segment n, on disk whole (written aside, then renamed)."""
+    def write_snapshot(self, n: int, engine: Engine, go: Callable[[], bool] | None = None) -> None:
+        """The engine's state before segment n, on disk whole (written aside, then renamed, if `go()` says so)."""
         data = dump_state(engine)
         tmp = self.path / f"snapshot-{n:06d}.tmp"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -196,6 +196,9 @@ class Store:
             os.fsync(fd)
         finally:
             os.close(fd)
+        if go is not None and not go():
+            tmp.unlink(missing_ok=True)
+            raise OSError("the journal before it was not confirmed on disk")
         tmp.rename(self.snapshot_path(n))
         _sync_dir(self.path)
 
@@ -324,23 +327,36 @@ class Journal:
     def snapshot(self) -> None:
         """Fork a child that writes the engine's state as it is now; the journal goes on in a new segment."""
         number = self.segment + 1
+        # The snapshot holds every change appended so far, some perhaps not yet on disk: the child puts it in place
+        # only once its parent says those are (a byte on this pipe), never if its parent died first (end of file).
+        ready, confirm = os.pipe()
         pid = os.fork()
         if pid == 0:  # the child: the state as it was at the fork, under the engine's lock
             code = 1
             try:
-                _close_inherited()
-                self.store.write_snapshot(number, self.engine)
+                _close_inherited(keep=ready)
+                self.store.write_snapshot(number, self.engine, go=lambda: os.read(ready, 1) == b"1")
                 code = 0
             finally:
                 os._exit(code)
+        os.close(ready)
+        upto = self.appended
         self._child, self.segment, self.since_snapshot = pid, number, 0
         with self._lock:
             self._pending.append(number)
             self._work.notify()
-        self._reaper = threading.Thread(target=self._reap, args=(pid, number), name="swf-snapshot", daemon=True)
+        self._reaper = threading.Thread(target=self._reap, args=(pid, number, upto, confirm), name="swf-snapshot",
+                                        daemon=True)
         self._reaper.start()
 
-    def _reap(self, pid: int, number: int) -> None:
+    def _reap(self, pid: int, number: int, upto: int, confirm: int) -> None:
+        try:
+            self.wait(upto)
+            os.write(confirm, b"1")
+        except OSError:
+            pass  # the journal failed: the child gets the end of the pipe and puts nothing in place
+        finally:
+            os.close(confirm)
         try:
             _, status = os.waitpid(pid, 0)
         except ChildProcessError:
@@ -366,16 +382,15 @@ class Journal:
             os.close(self._fd)
 
 
-def _close_inherited() -> None:
-    """In a forked child: close what it inherited (the lock, the listening socket), so that its parent's end frees
-    them."""
+def _close_inherited(keep: int) -> None:
+    """In a forked child: close what it inherited (the lock, the listening socket) but `keep`, so that its parent's
+    end frees them."""
     try:
         fds = [int(n) for n in os.listdir("/proc/self/fd")]
     except OSError:
-        os.closerange(3, os.sysconf("SC_OPEN_MAX"))
-        return
+        fds = [fd for fd in range(3, os.sysconf("SC_OPEN_MAX")) if fd != keep]
     for fd in fds:
-        if fd > 2:
+        if fd > 2 and fd != keep:
             with contextlib.suppress(OSError):
                 os.close(fd)
 

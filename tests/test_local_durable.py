@@ -123,6 +123,30 @@ def test_read_only_requests_are_not_journaled(data: Path) -> None:
         assert journal.appended == appended + 2
 
 
+def test_a_reset_and_the_faults_set_on_a_running_server_are_kept(data: Path) -> None:
+    import json
+    import urllib.request
+
+    def settings(endpoint: str, body: dict[str, Any]) -> None:
+        request = urllib.request.Request(endpoint + "/swfagent-api/settings", json.dumps(body).encode(), method="POST")
+        urllib.request.urlopen(request, timeout=10).read()
+
+    with durable(data, FakeClock(), test_api=True) as server:
+        swf = Swf(client(server.endpoint))
+        swf.start("gone")
+        urllib.request.urlopen(urllib.request.Request(server.endpoint + "/moto-api/reset", b"", method="POST"),
+                               timeout=10).read()
+        swf = Swf(client(server.endpoint))
+        settings(server.endpoint, {"faults": "open-activities=1"})
+        swf.start("kept")
+        swf.decide(schedule("a1"), schedule("a2"))  # the second refused by the fault
+        before = everything(swf.c)
+    with durable(data, FakeClock()) as server:
+        after = everything(client(server.endpoint))
+    assert after == before and "history gone" not in after
+    assert "ScheduleActivityTaskFailed" in [e["eventType"] for e in after["history kept"]]
+
+
 def test_timers_and_timeouts_due_while_down_fire_at_once_in_time_order(data: Path) -> None:
     clock = FakeClock()
     with durable(data, clock) as server:

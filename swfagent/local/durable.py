@@ -42,7 +42,7 @@ FORMAT = 1
 JOURNAL_MAGIC = b"swfagent journal 1\n"
 SNAPSHOT_MAGIC = b"swfagent snapshot 1\n"
 FRAME = struct.Struct("<II")  # length, CRC-32 of the pickled record
-SNAPSHOT_EVERY = 2_000  # records after which a snapshot is taken: a restart replays at most about this many
+SNAPSHOT_EVERY = 1_000  # records after which a snapshot is taken: a restart replays at most about this many
 EVERY_ENV = "SWFAGENT_SNAPSHOT_EVERY"  # another count (the tests take snapshots often)
 
 

@@ -421,3 +421,34 @@ def test_the_names_rebound_in_moto_are_pinned() -> None:
     with moto_adapter.pinned(1234.5, 7):
         assert (workflow_execution.unix_time(), workflow_execution.mock_random.uuid4()) == first
     assert first[0] == 1234.5 and workflow_execution.unix_time() != 1234.5
+
+
+def test_group_commit_one_sync_serves_many_concurrent_requests(data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    syncs = []
+    real = os.fdatasync
+
+    def counted(fd: int) -> None:
+        syncs.append(fd)
+        time.sleep(0.005)  # a slow disk: requests pile up behind one sync
+        real(fd)
+
+    with durable(data) as server:
+        Swf(client(server.endpoint))
+        monkeypatch.setattr(os, "fdatasync", counted)
+        journal = server.engine.journal
+        appended = journal.appended
+
+        def starts(who: int) -> None:
+            c = client(server.endpoint)
+            for i in range(15):
+                c.start_workflow_execution(domain=DOMAIN, workflowId=f"w{who}-{i}", workflowType={"name": "W",
+                                                                                               "version": "1"})
+
+        threads = [threading.Thread(target=starts, args=(i,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        records = journal.appended - appended
+        assert records >= 120 and journal.durable == journal.appended
+        assert len(syncs) < records / 2, (len(syncs), records)  # each sync wrote the records of several requests

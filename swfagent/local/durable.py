@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import copyreg
 import fcntl
+import gc
 import io
 import logging
 import os
@@ -42,7 +43,7 @@ FORMAT = 1
 JOURNAL_MAGIC = b"swfagent journal 1\n"
 SNAPSHOT_MAGIC = b"swfagent snapshot 1\n"
 FRAME = struct.Struct("<II")  # length, CRC-32 of the pickled record
-SNAPSHOT_EVERY = 1_000  # records after which a snapshot is taken: a restart replays at most about this many
+SNAPSHOT_EVERY = 1_200  # records after which a snapshot is taken: a restart replays at most about this many
 EVERY_ENV = "SWFAGENT_SNAPSHOT_EVERY"  # another count (the tests take snapshots often)
 
 
@@ -439,6 +440,8 @@ class Durable:
         """The engine as the folder left it (its clock not started), writing its changes to the journal from now."""
         began = time.monotonic()
         self.store.open()
+        collecting = gc.isenabled()
+        gc.disable()  # a snapshot is 100,000s of objects: the collector would walk them again and again meanwhile
         try:
             engine, segment = self._restore(make)
         except DataError:
@@ -447,6 +450,9 @@ class Durable:
         except Exception as exc:  # a snapshot pickled by other code: refused, never misread
             self.store.close()
             raise DataError(f"--data {self.store.path} cannot be read: {exc!r}"[:300]) from None
+        finally:
+            if collecting:
+                gc.enable()
         journal = self.journal = Journal(self.store, engine, segment, every=self.every)
         journal.since_snapshot = self.replayed
         engine.journal = journal

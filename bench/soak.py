@@ -1,11 +1,12 @@
 """Soak: many executions through 4 workers and 2 deciders on the embedded SWF, a poller kill -9'd every 10 s.
 
     python bench/soak.py [--executions 1000] [--workers 4] [--deciders 2] [--kill-every 10]
-                         [--faults throttle=0.02] [--heartbeat 5] [--stall 180]
+                         [--faults throttle=0.02] [--heartbeat 5] [--stall 180] [--kill-engine [--engine-every 30]]
 
 The embedded SWF runs as `python -m swfagent local --port 0 --faults ...`; the pollers are the real
 decider.py and worker.py in --loop; a chaos loop kill -9s a random poller every --kill-every seconds
-and starts it again. The workflow is A -> B; each task records its run (workflow id, activity id)
+and starts it again. With --kill-engine the embedded SWF runs with --data DIR on a fixed port, and every
+--engine-every seconds it is killed (kill -9) with every poller, then all are started again. The workflow is A -> B; each task records its run (workflow id, activity id)
 before it sleeps up to 0.3 s, so a kill can land mid-task. At the end it prints:
 
 - completed, failed, and still open (lost) executions;
@@ -24,6 +25,7 @@ import collections
 import os
 import random
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -51,6 +53,12 @@ print(text or random.choice("abcdefghijklmnopqrstuvwxyz"))
 '''
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 def write_config(folder: Path, heartbeat: int) -> Path:
     (folder / "task.py").write_text(TASK)
     activity = (f"    version: \"1.0\"\n    command: [python, {folder / 'task.py'}]\n    timeout: 60\n"
@@ -64,9 +72,12 @@ def write_config(folder: Path, heartbeat: int) -> Path:
     return path
 
 
-def start_server(faults: str, log: Path) -> tuple[subprocess.Popen[str], dict[str, str]]:
-    argv = [sys.executable, "-m", "swfagent", "local", "--port", "0", "--no-console"] + (["--faults", faults] if faults else [])
-    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=log.open("w"), text=True)
+def start_server(faults: str, log: Path, data: Path | None = None, port: int = 0) -> tuple[subprocess.Popen[str], dict[str, str]]:
+    argv = [sys.executable, "-m", "swfagent", "local", "--port", str(port), "--no-console"] + (
+        ["--faults", faults] if faults else []) + (["--data", str(data)] if data else [])
+    # a session of its own: a kill -9 of its group takes the snapshot it may be writing too
+    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=log.open("a"), text=True,
+                            start_new_session=True)
     env: dict[str, str] = {}
     assert proc.stdout is not None
     while "AWS_ENDPOINT_URL_SWF" not in env:
@@ -102,6 +113,16 @@ class Pollers:
             proc.wait()
             self.kills += 1
         self.start(i)
+
+    def kill_all(self) -> None:
+        """kill -9 every poller, then start each again."""
+        for proc in self.procs:
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait()
+                self.kills += 1
+        for i in range(len(self.procs)):
+            self.start(i)
 
     def stop(self) -> None:
         for proc in self.procs:
@@ -147,12 +168,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--heartbeat", type=int, default=5, help="the activities' heartbeat_timeout")
     parser.add_argument("--stall", type=float, default=180.0, help="give up after this long without a completion")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--kill-engine", action="store_true",
+                        help="run the embedded SWF with --data, kill -9 it and every poller every --engine-every "
+                             "seconds, and start them again")
+    parser.add_argument("--engine-every", type=float, default=30.0, help="seconds between two kills of the engine")
     args = parser.parse_args(argv)
     rand = random.Random(args.seed)
     folder = Path(tempfile.mkdtemp(prefix="swfagent-soak-"))
     config_path = write_config(folder, args.heartbeat)
     record = folder / "runs.txt"
-    server, swf_env = start_server(args.faults, folder / "server.log")
+    data = folder / "data" if args.kill_engine else None
+    port = free_port() if args.kill_engine else 0  # the same port after each restart
+    server, swf_env = start_server(args.faults, folder / "server.log", data, port)
+    engine_kills = 0
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("AWS_")}, **swf_env, "SOAK_RECORD": str(record)}
     os.environ.update(swf_env)
     pollers = Pollers(config_path, env, folder, args.workers, args.deciders)
@@ -169,16 +197,28 @@ def main(argv: list[str] | None = None) -> int:
         print(f"soak: {args.executions} executions started in {time.monotonic() - started:.1f} s; "
               f"{args.workers} workers, {args.deciders} deciders; logs in {folder}", flush=True)
         done, last_change, next_kill = 0, time.monotonic(), time.monotonic() + args.kill_every
+        next_engine_kill = time.monotonic() + args.engine_every
         while done < args.executions and time.monotonic() - last_change < args.stall:
             time.sleep(1)
             count = client.count_closed_workflow_executions(
                 domain=config.domain.name, startTimeFilter={"oldestDate": 0})["count"]
             if count != done:
                 done, last_change = count, time.monotonic()
-                print(f"  {time.monotonic() - started:6.0f} s: {done} closed, {pollers.kills} kills", flush=True)
+                print(f"  {time.monotonic() - started:6.0f} s: {done} closed, {pollers.kills} poller kills, "
+                      f"{engine_kills} engine kills", flush=True)
             if args.kill_every and time.monotonic() >= next_kill:
                 pollers.kill_one(rand)
                 next_kill += args.kill_every
+            if args.kill_engine and time.monotonic() >= next_engine_kill and done < args.executions:
+                os.killpg(server.pid, signal.SIGKILL)  # kill -9 of the embedded SWF (and a snapshot it writes)
+                server.wait()
+                engine_kills += 1
+                began = time.monotonic()
+                server, _ = start_server(args.faults, folder / "server.log", data, port)
+                print(f"  {time.monotonic() - started:6.0f} s: the embedded SWF killed (kill -9) and started again "
+                      f"in {time.monotonic() - began:.1f} s", flush=True)
+                pollers.kill_all()
+                next_engine_kill = time.monotonic() + args.engine_every
         elapsed = time.monotonic() - started
         pollers.stop()
         closed = list_executions(client, config, "closed")
@@ -189,9 +229,12 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         pollers.stop()
         server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
+        server.wait(timeout=120)
     print(f"\nsoak of {args.executions} executions, {args.workers} workers, {args.deciders} deciders, "
           f"kill -9 every {args.kill_every:g} s ({pollers.kills} kills), faults: {args.faults or 'none'}, {elapsed:.0f} s")
+    if args.kill_engine:
+        print(f"the embedded SWF (--data) and every poller killed (kill -9) every {args.engine_every:g} s: "
+              f"{engine_kills} times")
     print(f"completed {statuses.get('COMPLETED', 0)}, failed {statuses.get('FAILED', 0)}, "
           f"other closes {sum(statuses.values()) - statuses.get('COMPLETED', 0) - statuses.get('FAILED', 0)}, "
           f"still open (lost) {len(still_open)}")

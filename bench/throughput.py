@@ -4,6 +4,7 @@
     python bench/throughput.py                     # swfagent alone, 50 executions, 1 round
     python bench/throughput.py --peer              # swfagent and simpleflow, alternating, 3 rounds each
     python bench/throughput.py --executions 20 --rounds 2 --peer --logs /tmp/tp
+    python bench/throughput.py --durable           # in memory and with --data DIR, alternating: the ratio
 
 Each run has a fresh embedded SWF of its own (`python -m swfagent local`, its own process on
 127.0.0.1), registers the types, starts the pollers in --loop (decider.py --stats, worker.py --stats
@@ -42,6 +43,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from throughput_report import analyse, goals, med, ms, print_profile, report  # noqa: E402
 from throughput_runs import HOST, OURS, PEER, PEER_REQUIREMENT, PEER_VENV, ROOT, one_run  # noqa: E402
 
+DURABLE = "swfagent --data"  # the same, the embedded SWF durable: every change fsynced before its answer
+
 # ---- the peer's venv ------------------------------------------------------------------------------
 
 
@@ -65,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--executions", type=int, default=50, help="executions started at once (default 50)")
     p.add_argument("--rounds", type=int, help="runs of each (default: 3 with --peer, else 1)")
     p.add_argument("--peer", action="store_true", help="also run simpleflow, alternating, and print the ratio")
+    p.add_argument("--durable", action="store_true",
+                   help="also run swfagent on an embedded SWF with --data DIR, alternating, and print the ratio")
     p.add_argument("--timeout", type=float, help="seconds a run may take (default 120 + 2 per execution)")
     p.add_argument("--logs", help="keep each run's logs and probe files in this folder")
     p.add_argument("--poll-threads", type=int, default=1,
@@ -72,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--profile", action="store_true",
                    help="CPU-profile swfagent's pollers (cProfile; slows them) and print where the time goes")
     args = p.parse_args(argv)
-    rounds = args.rounds or (3 if args.peer else 1)
+    rounds = args.rounds or (3 if args.peer or args.durable else 1)
     timeout = args.timeout or 120 + 2 * args.executions
     if args.peer:
         ensure_peer_venv()
@@ -81,18 +86,21 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.executions} executions at once, 1 decider, 2 workers, embedded SWF on {HOST}; "
           f"{rounds} round(s){' each, alternating with simpleflow' if args.peer else ''}; "
           f"{os.cpu_count()} CPUs", flush=True)
-    results: dict[str, list[dict[str, Any]]] = {OURS: [], PEER: []}
+    results: dict[str, list[dict[str, Any]]] = {OURS: [], PEER: [], DURABLE: []}
     try:
         for r in range(rounds):
-            order = [OURS, PEER] if args.peer else [OURS]
-            if args.peer and r % 2 == 1:
+            order = [OURS] + ([PEER] if args.peer else []) + ([DURABLE] if args.durable else [])
+            if r % 2 == 1:
                 order.reverse()  # who goes first alternates, against drift
             for kind in order:
                 profiled = " (profiled: cProfile inflates its timings)" if args.profile and kind == OURS else ""
                 print(f"round {r + 1}: {kind}{profiled} ...", flush=True)
-                run = one_run(kind, args.executions, logroot / f"r{r + 1}-{kind}", timeout,
-                              profile=args.profile and kind == OURS, poll_threads=args.poll_threads)
+                folder = logroot / f"r{r + 1}-{kind.replace(' ', '')}"
+                run = one_run(OURS if kind == DURABLE else kind, args.executions, folder, timeout,
+                              profile=args.profile and kind == OURS, poll_threads=args.poll_threads,
+                              data=folder / "data" if kind == DURABLE else None)
                 a = analyse(run)
+                a["kind"] = kind  # said in its report: with --data or not
                 results[kind].append(a)
                 report(a)
                 for name, path in run.get("profiles", {}).items():
@@ -107,12 +115,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"logs and probe files kept in {logroot}")
     ours = results[OURS]
     print("\nSummary (medians over rounds):")
-    for kind in (OURS, PEER):
+    for kind in (OURS, PEER, DURABLE):
         rs = results[kind]
         if not rs:
             continue
         n = rs[0]["executions"]
-        print(f"  {kind:10s} {med([a['eps'] for a in rs]):6.2f} executions/s (rounds: "
+        print(f"  {kind:15s} {med([a['eps'] for a in rs]):6.2f} executions/s (rounds: "
               f"{', '.join('%.2f' % a['eps'] for a in rs)}); latency median {med([a['lat_median'] for a in rs]):.2f} s, "
               f"p95 {med([a['lat_p95'] for a in rs]):.2f} s; decision {ms(med([med(a['decision'].get('total', [])) for a in rs]))} ms; "
               f"activity overhead {ms(med([med(a['activity'].get('overhead', [])) for a in rs]))} ms; "
@@ -124,6 +132,11 @@ def main(argv: list[str] | None = None) -> int:
         paired = [o["eps"] / q["eps"] for o, q in zip(ours, results[PEER])]
         print(f"  throughput ratio swfagent/simpleflow: {ratio:.2f}x (per round: "
               f"{', '.join(f'{x:.2f}' for x in paired)})")
+    if results[DURABLE]:
+        durable = med([a["eps"] for a in results[DURABLE]]) / med([a["eps"] for a in ours])
+        paired = [d["eps"] / o["eps"] for o, d in zip(ours, results[DURABLE])]
+        print(f"  throughput ratio --data/in memory: {durable:.0%} (per round: "
+              f"{', '.join(f'{x:.0%}' for x in paired)}); goal >= 80% -> {'met' if durable >= 0.8 else 'MISSED'}")
     if ours:
         goals(ours[-1] if len(ours) == 1 else min(ours, key=lambda a: abs(a["eps"] - med([x["eps"] for x in ours]))),
               ratio)

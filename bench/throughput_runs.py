@@ -253,8 +253,8 @@ class Setup:
 
 
 def one_run(kind: str, executions: int, logdir: Path, timeout: float, profile: bool = False,
-            poll_threads: int = 1) -> dict[str, Any]:
-    """Run the scenario once; the raw facts of the run."""
+            poll_threads: int = 1, data: Path | None = None) -> dict[str, Any]:
+    """Run the scenario once (with `data`: the embedded SWF durable, `--data DATA`); the raw facts of the run."""
     logdir.mkdir(parents=True, exist_ok=True)
     setup = Setup(kind)
     setup.poll_threads = poll_threads
@@ -265,8 +265,8 @@ def one_run(kind: str, executions: int, logdir: Path, timeout: float, profile: b
         port = free_port()
         env = base_env(port)
         # polls held 1 s, not 60: the pollers are known to be up once each has answered one
-        server = procs.start("server", [sys.executable, "-m", "swfagent", "local", "--port", str(port), "--poll-seconds", "1", "--no-console"],
-                             env)
+        server = procs.start("server", [sys.executable, "-m", "swfagent", "local", "--port", str(port), "--poll-seconds", "1",
+                                        "--no-console", *(["--data", str(data)] if data else [])], env)
         wait_port(port, server, 30)
         client = bench_client(port)
         setup.register(env, client)

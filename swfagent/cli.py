@@ -116,6 +116,8 @@ def _local_arguments(c: argparse.ArgumentParser) -> None:
     c.add_argument("--console-port", type=port_number,
                    help="the web console's port (default 5056, or any free one with --port 0; 0: any free one)")
     c.add_argument("--no-console", action="store_true", help="serve the embedded SWF only, without the web console")
+    c.add_argument("--data", metavar="DIR",
+                   help="keep everything in DIR across stops and crashes (default: in memory, lost when it stops)")
     c.add_argument("--test-api", action="store_true",
                    help="also serve /swfagent-api/settings and moto's /moto-api/ (reset, data): for tests only")
 

@@ -33,6 +33,10 @@ class UsageError(SwfAgentError):
     exit_code = Exit.USAGE
 
 
+class DataError(UsageError):
+    """The embedded SWF's --data folder cannot be used: held by another process, of another format, or unwritable."""
+
+
 class SwfError(SwfAgentError):
     """SWF (or the endpoint standing in for it) refused or could not be reached."""
 

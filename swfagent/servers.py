@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import os
 import signal
 import sys
 import threading
@@ -59,25 +60,37 @@ def cmd_local(args: argparse.Namespace, rt: Runtime) -> int:
 
     need_local()
     limits = parse_faults(args.faults)
-    try:
-        swf = EmbeddedSWF(args.port, poll_seconds=args.poll_seconds, faults=limits, test_api=args.test_api).start()
-    except OSError as exc:
-        raise UsageError(f"{cannot_listen('127.0.0.1', args.port, exc)}: give another port, "
-                         "--port N, or --port 0 for any free one") from None
+    if args.data and os.environ.get("INITIAL_NO_AUTH_ACTION_COUNT"):
+        raise UsageError("--data does not go with INITIAL_NO_AUTH_ACTION_COUNT: the journal keeps no signatures "
+                         "to check again on replay")
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
     server_log = logging.getLogger("swfagent.local")
-    server_log.addHandler(handler)
+    server_log.addHandler(handler)  # before the start: a restore from --data may have something to say
     server_log.setLevel(logging.INFO)
+    try:
+        swf = EmbeddedSWF(args.port, poll_seconds=args.poll_seconds, faults=limits, test_api=args.test_api,
+                          data=args.data).start()
+    except SwfAgentError:
+        server_log.removeHandler(handler)
+        raise
+    except OSError as exc:
+        server_log.removeHandler(handler)
+        raise UsageError(f"{cannot_listen('127.0.0.1', args.port, exc)}: give another port, "
+                         "--port N, or --port 0 for any free one") from None
     console = None
     try:
+        print(f"Persistence: {swf.data}" if swf.data else "Persistence: in memory (everything is lost when it stops)")
+        if swf.durable is not None and swf.durable.restored:
+            print(f"Restored in {swf.durable.seconds:.2f} s: {swf.durable.restored}")
         print(f"Embedded SWF (moto) listening on {swf.endpoint}: for development only, no credentials checked.")
         if args.faults:
             print(f"Faults in force: {describe_limits(limits) or 'none'}")
         print("Point the scripts at it, in each terminal:")
         print(exports(swf.env()))
         console = _local_console(args, swf)
-        print("Stop it with Ctrl-C; everything it holds is gone then.", flush=True)
+        print("Stop it with Ctrl-C; " + (f"what it holds stays in {swf.data}." if swf.data else
+                                         "everything it holds is gone then."), flush=True)
         wait_for_stop()
     finally:
         if console is not None:

@@ -6,6 +6,7 @@
 - models.py   moto's SWF models, corrected where they answer other than SWF; the engine reached through EngineHooks
 - moto_adapter.py  the one importer of moto, and the list of what the layer relies on in it
 - faults.py   SWF's quotas, and faults on demand (--faults)
+- durable.py  --data DIR: a journal of every change (group commit), replayed at start, snapshots, one process per DIR
 
 Each correction is a row of the README's table "The embedded SWF and moto", with the test that proves it.
 """

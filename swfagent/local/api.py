@@ -18,6 +18,7 @@ import os
 import re
 import select
 import socket
+import zlib
 from collections.abc import Callable
 from typing import Any
 
@@ -56,6 +57,28 @@ class LocalRequest(Request):
     """A request that came through this server (moto answers such requests without a Date header)."""
 
     from_wsgi_server = True
+
+
+# Operations that change nothing, answered without a journal record (a poll's take is recorded by the engine)
+READ_ONLY = ("List", "Describe", "Count", "Get", "PollFor")
+CREDENTIAL = re.compile(r"Credential=[^,\s]+")
+
+
+def run(engine: Engine, operation: str, scope: str, body: bytes) -> tuple[int, dict[str, str], Any]:
+    """One changing request, made of what the journal keeps of it (durable.py replays it here; the lock held):
+    the operation, the signature's credential scope (region, access key) and the account header, the body."""
+    credential, _, account = scope.partition("|")
+    environ = {
+        "REQUEST_METHOD": "POST", "PATH_INFO": "/", "QUERY_STRING": "", "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "5055", "HTTP_HOST": "127.0.0.1:5055", "wsgi.url_scheme": "http", "CONTENT_TYPE": JSON,
+        "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body),
+        "HTTP_X_AMZ_TARGET": TARGET_PREFIX + operation,
+        "HTTP_AUTHORIZATION": f"AWS4-HMAC-SHA256 {credential}, SignedHeaders=host, Signature=0",
+        **({"HTTP_X_MOTO_ACCOUNT_ID": account} if account else {}),
+    }
+    engine.catch_up()
+    status, headers, out = SwfApi(engine)._dispatch(LocalRequest(environ))
+    return int(status), headers, out
 
 
 def _encode(data: dict[str, Any]) -> str:
@@ -808,10 +831,19 @@ class Layer:
             return self._refused(operation, _error(400, SERIALIZATION, "the request body is not JSON"))
         except Invalid as exc:
             return self._refused(operation, _error(400, exc.code, exc.message))
+        journal = self.engine.journal
         try:
             with self.engine.lock:
-                self.engine.catch_up()
-                status, headers, body = SwfApi(self.engine, client_gone(environ))._dispatch(request)
+                if journal is not None and not operation.startswith(READ_ONLY):
+                    status, headers, body = self._recorded(journal, operation, environ, request.get_data())
+                else:
+                    self.engine.catch_up()
+                    status, headers, body = SwfApi(self.engine, client_gone(environ))._dispatch(request)
+                if journal is not None:
+                    seq = journal.appended  # what this answer may show: it leaves once all of that is on disk
+                    journal.maybe_snapshot()
+            if journal is not None:
+                journal.wait(seq)
         except UnknownRegion as exc:
             answer = _error(400, "com.amazon.coral.service#UnrecognizedClientException",
                             f"unknown region {_printable(str(exc))[:100]}: SWF has no such region (e.g. us-east-1)")
@@ -837,6 +869,17 @@ class Layer:
                 return _error(500, "com.amazon.coral.service#InternalFailure",
                               f"shape contract: {'; '.join(problems[:5])}"[:500])
         return int(status), headers, body
+
+    def _recorded(self, journal: Any, operation: str, environ: dict[str, Any], body: bytes) -> tuple[int, Any, Any]:
+        """A change, journaled with its time, seed and answer: made of what the journal keeps, as its replay is."""
+        credential = CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", ""))
+        scope = (credential.group(0) if credential else "") + (
+            f"|{environ['HTTP_X_MOTO_ACCOUNT_ID']}" if environ.get("HTTP_X_MOTO_ACCOUNT_ID") else "")
+        with journal.change() as record:
+            record[:] = ["req", operation, scope, body]
+            status, headers, out = run(self.engine, operation, scope, body)
+            record += [int(status), zlib.crc32(out.encode() if isinstance(out, str) else out or b"")]
+        return status, headers, out
 
     def _refused(self, operation: str, answer: tuple[int, dict[str, str], Any]) -> tuple[int, dict[str, str], Any]:
         """Log one line for a refused request (an ordinary answer such as "already exists" is no refusal)."""

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 import logging
@@ -18,13 +19,13 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import botocore.session
 
 from .faults import Faults, Limits
 from .models import Backend, Execution, LimitExceeded, SwfDomain, seconds
-from .moto_adapter import ActivityTask, DecisionTask, Timeout
+from .moto_adapter import ActivityTask, DecisionTask, Timeout, pinned_now
 
 log = logging.getLogger("swfagent.local")
 
@@ -58,6 +59,26 @@ def priority(task: Any) -> int:
         return 0
 
 
+class Recorder(Protocol):
+    """Where the engine writes each change it makes (durable.Journal is one); None: in memory only."""
+
+    appended: int  # records so far: an answer leaves once that many are on disk
+
+    def wait(self, seq: int) -> None: ...
+    def maybe_snapshot(self) -> None: ...
+    def change(self, now: float | None = None) -> contextlib.AbstractContextManager[list[Any]]: ...
+
+
+def pinned_clock(base: Callable[[], float]) -> Callable[[], float]:
+    """A clock that reads the time pinned on this thread (a journaled change, live or replayed), else `base`."""
+
+    def clock() -> float:
+        now = pinned_now()
+        return base() if now is None else now
+
+    return clock
+
+
 class TaskList:
     """What is scheduled on one task list, highest priority first then oldest, and the condition its polls wait on."""
 
@@ -65,6 +86,9 @@ class TaskList:
         self.queue: deque[Any] = deque()
         self.ready = threading.Condition(lock)
         self.polling = 0  # polls waiting on it now
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"queue": self.queue}  # a snapshot keeps what is queued; the engine gives it a condition again
 
     def add(self, task: Any) -> None:
         """Queued behind every task of its priority or higher (SWF: best effort)."""
@@ -83,7 +107,9 @@ class Engine:
     def __init__(self, *, poll_seconds: float = 60.0, limits: Limits | None = None,
                  clock: Callable[[], float] = time.time, run_clock: bool = True):
         self.lock = threading.RLock()
-        self.clock = clock
+        self.base_clock = clock  # the time itself, never a pinned one
+        self.clock = pinned_clock(clock)
+        self.journal: Recorder | None = None  # with --data: every change written before its answer leaves
         self.poll_seconds = poll_seconds
         self.limits = limits or Limits()  # as configured: a reset comes back to these
         self.faults = Faults(self.limits)
@@ -99,6 +125,34 @@ class Engine:
         self._generation = 0  # a reset ends the polls waiting on what it dropped
         self._thread: threading.Thread | None = None
         if run_clock:
+            self.start_clock()
+
+    # -- a snapshot of the state (durable.py) ----------------------------------------------------------
+
+    RUNTIME = ("lock", "clock", "base_clock", "journal", "stopped", "_wake", "_thread", "_regions")
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = {k: v for k, v in self.__dict__.items() if k not in self.RUNTIME}
+        state["_seq"] = next(self._seq)  # itertools.count is not kept by pickle: where it had got to
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._seq = itertools.count(state["_seq"])
+        self.lock = threading.RLock()
+        self.base_clock = time.time
+        self.clock = pinned_clock(time.time)
+        self.journal = None
+        self.stopped = False
+        self._wake = threading.Condition(self.lock)
+        self._thread = None
+        self._regions = _swf_regions()
+        for task_list in self._task_lists.values():
+            task_list.ready, task_list.polling = threading.Condition(self.lock), 0
+
+    def start_clock(self) -> None:
+        """Start the clock's thread (an engine made with run_clock=False, or loaded from a snapshot)."""
+        if self._thread is None:
             self._thread = threading.Thread(target=self._run_clock, name="swf-clock", daemon=True)
             self._thread.start()
 
@@ -113,14 +167,22 @@ class Engine:
             found = self._backends[(account, region)] = Backend(region, account, self)
         return found
 
-    def set_limits(self, limits: Limits) -> None:
+    def set_limits(self, limits: Limits, *, configured: bool = False) -> None:
         """Put other limits and faults in force (the configured ones come back on reset)."""
-        with self.lock:
+        with self.lock, self._change() as record:
+            if configured:
+                self.limits = limits
             self.faults = Faults(limits)
+            record[:] = ["limits", limits, configured]
+
+    def _change(self, now: float | None = None) -> contextlib.AbstractContextManager[list[Any]]:
+        """Where a change is recorded: the journal's (with --data), else nowhere."""
+        return self.journal.change(now) if self.journal is not None else contextlib.nullcontext([])
 
     def reset(self) -> None:
         """Forget everything, as moto's reset does; polls waiting now answer empty."""
-        with self.lock:
+        with self.lock, self._change() as record:
+            record[:] = ["reset"]
             self._generation += 1
             self._notify_all()
             self._backends.clear()
@@ -155,6 +217,14 @@ class Engine:
         """Fire everything that is due, oldest first."""
         with self.lock:
             now = self.clock()
+            if not self._due or self._due[0][0] > now:
+                return
+            with self._change(now) as record:
+                record[:] = ["tick"]
+                self._fire(now)
+
+    def _fire(self, now: float) -> None:
+        with self.lock:
             while self._due and self._due[0][0] <= now:
                 due, _, action, args = heapq.heappop(self._due)
                 try:
@@ -242,19 +312,30 @@ class Engine:
             raise LimitExceeded(f"{most} polls already wait on task list {name} (--faults pollers={most})")
         task_list.polling += 1
         try:
-            return self._poll(task_list, kind, identity, gone)
+            return self._poll(task_list, (domain.account_id, domain.region_name, domain.name, kind, name), identity,
+                              gone)
         finally:
             task_list.polling -= 1
 
-    def _poll(self, task_list: TaskList, kind: str, identity: str | None, gone: Callable[[], bool] | None) -> Any:
-        take = self._take_activity if kind == ACTIVITY else self._take_decision
+    def take(self, key: tuple[str, str, str, str, str], identity: str | None) -> Any:
+        """The next task on a task list, started for this poller, or None (recorded with --data)."""
+        task_list = self._task_lists.get(key) or self._task_lists.setdefault(key, TaskList(self.lock))
+        take = self._take_activity if key[3] == ACTIVITY else self._take_decision
+        with self._change() as record:
+            task = take(task_list, identity)
+            if task is not None:
+                record[:] = ["take", key, identity, task.task_token]
+        return task
+
+    def _poll(self, task_list: TaskList, key: tuple[str, str, str, str, str], identity: str | None,
+              gone: Callable[[], bool] | None) -> Any:
         deadline = time.monotonic() + self.poll_seconds
         generation = self._generation
         while True:
             if task_list.queue and gone is not None and gone():
                 task_list.ready.notify()  # it may have been this poll that was woken for the task: wake another
                 return None
-            task = take(task_list, identity)
+            task = self.take(key, identity)
             if task is not None:
                 return task
             remaining = deadline - time.monotonic()

@@ -13,11 +13,23 @@ tests/test_local_moto.py pins each entry: a failure names what moved in moto and
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import threading
+import time
+from collections.abc import Iterator
 from typing import Any
 
 import moto
+import moto.core.responses
+import moto.swf.models.activity_task
+import moto.swf.models.decision_task
+import moto.swf.models.history_event
+import moto.swf.models.workflow_execution
 from moto.core.request import Request
-from moto.core.utils import camelcase_to_underscores, underscores_to_camelcase, unix_time
+from moto.core.utils import camelcase_to_underscores, underscores_to_camelcase
+from moto.moto_api._internal import mock_random
+from moto.moto_api._internal.moto_random import MotoRandom
 from moto.moto_server.werkzeug_app import MotoRequestHandler
 from moto.swf.exceptions import (
     SWFClientError,
@@ -45,7 +57,8 @@ __all__ = [
     "SWFBackend", "SWFClientError", "SWFDomainAlreadyExistsFault", "SWFDomainDeprecatedFault", "SWFResponse",
     "SWFTypeDeprecatedFault", "SWFUnknownResourceFault", "SWFValidationException",
     "SWFWorkflowExecutionAlreadyStartedFault", "Timeout", "WorkflowExecution", "WorkflowType",
-    "camelcase_to_underscores", "decapitalize", "moto_app", "moto_version", "underscores_to_camelcase", "unix_time",
+    "camelcase_to_underscores", "decapitalize", "moto_app", "moto_version", "pinned", "underscores_to_camelcase",
+    "unix_time",
 ]
 
 TESTED_SERIES = "5.2."  # the moto series this list was checked against
@@ -160,6 +173,7 @@ PRIVATE: dict[str, str] = {
     "WorkflowExecution.tag_list": "models.Execution.start: WorkflowExecutionStarted's tagList",
     "WorkflowExecution.child_policy": "models.Execution.closed: the child policy applied",
     "WorkflowExecution._find_decision_task": "models.Execution.start_decision_task and complete_decision_task",
+    "WorkflowExecution.threading_lock": "reduce_execution: left out of a snapshot (durable.py), made anew on load",
 }
 
 # Event types the layer writes that moto's HistoryEvent refuses (models.Event writes them under a type moto knows).
@@ -175,6 +189,70 @@ REFUSED_EVENT_TYPES = frozenset({
     "RequestCancelExternalWorkflowExecutionInitiated", "ExternalWorkflowExecutionCancelRequested",
 })
 EVENT_STAND_IN = "MarkerRecorded"  # a type moto knows: models.Event is built as one, then renamed
+
+
+# "module.name": moto's module-level names of the SWF models that this module rebinds, so that a request's time
+# and random ids can be pinned (durable.py replays its journal through the same code, with the same times and ids)
+REBOUND: dict[str, str] = {
+    "moto.swf.models.activity_task.unix_time": "heartbeat times", "moto.swf.models.decision_task.unix_time":
+    "started times", "moto.swf.models.history_event.unix_time": "event times",
+    "moto.swf.models.workflow_execution.unix_time": "start and close times",
+    "moto.swf.models.activity_task.mock_random": "task tokens", "moto.swf.models.decision_task.mock_random":
+    "task tokens", "moto.swf.models.workflow_execution.mock_random": "run ids",
+}
+
+_pins = threading.local()
+
+
+def unix_time() -> float:
+    """Now, or the time pinned on this thread (a journaled change, live or replayed)."""
+    now = getattr(_pins, "now", None)
+    return time.time() if now is None else float(now)
+
+
+class _Random:
+    """moto's random source for the SWF models: the one seeded on this thread while pinned, else moto's own."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(getattr(_pins, "rand", None) or mock_random, name)
+
+
+@contextlib.contextmanager
+def pinned(now: float, seed: int) -> Iterator[None]:
+    """Within: moto's SWF models read `now` as the time and draw their ids from a source seeded with `seed`."""
+    before = getattr(_pins, "now", None), getattr(_pins, "rand", None)
+    _pins.now, _pins.rand = now, MotoRandom(seed)
+    try:
+        yield
+    finally:
+        _pins.now, _pins.rand = before
+
+
+def pinned_now() -> float | None:
+    """The time pinned on this thread, if any."""
+    return getattr(_pins, "now", None)
+
+
+for _name in REBOUND:
+    _module, _, _attr = _name.rpartition(".")
+    if _attr not in ("unix_time", "mock_random"):
+        continue
+    setattr(__import__(_module, fromlist=[_attr]), _attr, unix_time if _attr == "unix_time" else _Random())
+# moto lists a response class's methods with inspect on every request (a third of an SWF call's time): once a class
+_responses: Any = moto.core.responses
+_responses.method_names_from_class = functools.lru_cache(maxsize=None)(_responses.method_names_from_class)
+
+
+def _new_execution(cls: Any) -> Any:
+    wfe = cls.__new__(cls)
+    wfe.threading_lock = threading.Lock()
+    return wfe
+
+
+def reduce_execution(wfe: WorkflowExecution) -> tuple[Any, ...]:
+    """How a snapshot pickles a workflow execution: all but moto's lock (a pickler's dispatch_table entry)."""
+    state = {k: v for k, v in wfe.__dict__.items() if k != "threading_lock"}
+    return _new_execution, (type(wfe),), state
 
 
 def moto_version() -> str:

@@ -1,0 +1,454 @@
+"""The durable embedded SWF (`swfagent local --data DIR`): what it answered survives a stop, a crash and kill -9."""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import botocore.exceptions
+import pytest
+
+from swfagent.local import EmbeddedSWF
+from swfagent.local.durable import frame
+from tests.swf import DOMAIN, TASK_LIST, FakeClock, Swf, client, code, decision, schedule
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def durable(data: Path, clock: FakeClock | None = None, **extra: Any) -> EmbeddedSWF:
+    """An embedded SWF on `data` (`with` starts it)."""
+    return EmbeddedSWF(poll_seconds=0.5, data=data, **({"clock": clock} if clock else {}), **extra)
+
+
+def crash_copy(data: Path, to: Path) -> Path:
+    """The folder as a crash would leave it now: what is on disk, nothing more (the process goes on)."""
+    shutil.copytree(data, to)
+    return to
+
+
+def everything(c: Any) -> dict[str, Any]:
+    """All that a client can see of the domain: registrations, executions, histories, task lists."""
+    seen: dict[str, Any] = {
+        "domains": c.list_domains(registrationStatus="REGISTERED")["domainInfos"],
+        "workflow types": c.list_workflow_types(domain=DOMAIN, registrationStatus="REGISTERED")["typeInfos"],
+        "activity types": c.list_activity_types(domain=DOMAIN, registrationStatus="REGISTERED")["typeInfos"],
+        "pending": [c.count_pending_activity_tasks(domain=DOMAIN, taskList={"name": TASK_LIST})["count"],
+                    c.count_pending_decision_tasks(domain=DOMAIN, taskList={"name": TASK_LIST})["count"]],
+    }
+    for which, call in (("open", c.list_open_workflow_executions), ("closed", c.list_closed_workflow_executions)):
+        infos = call(domain=DOMAIN, startTimeFilter={"oldestDate": 0})["executionInfos"]
+        seen[which] = infos
+        for info in infos:
+            e = info["execution"]
+            seen[f"history {e['workflowId']}"] = c.get_workflow_execution_history(domain=DOMAIN, execution=e)["events"]
+            seen[f"describe {e['workflowId']}"] = {
+                k: v for k, v in c.describe_workflow_execution(domain=DOMAIN, execution=e).items()
+                if k != "ResponseMetadata"}
+    for key in ("domains", "workflow types", "activity types"):
+        for row in seen[key]:
+            row.pop("ResponseMetadata", None)
+    return seen
+
+
+def some_of_everything(swf: Swf) -> str:
+    """Executions in every state; the token of an activity task a worker holds."""
+    swf.start("closed")
+    swf.decide(decision("CompleteWorkflowExecution", result="done"))
+    swf.start("held", input="in", tagList=["t1"])
+    swf.decide(schedule("a1", input="x"), decision("StartTimer", timerId="t", startToFireTimeout="600"))
+    token = str(swf.poll_activity()["taskToken"])
+    swf.start("queued")
+    swf.decide(schedule("a2"))
+    swf.c.signal_workflow_execution(domain=DOMAIN, workflowId="queued", signalName="s", input="sig")
+    swf.start("deciding")
+    return token
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+def test_a_restart_serves_what_was_there(data: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    clock = FakeClock()
+    first = durable(data, clock).start()
+    try:
+        swf = Swf(client(first.endpoint))
+        token = some_of_everything(swf)
+        before = everything(swf.c)
+        crashed = crash_copy(data, tmp_path / "crashed")  # as kill -9 would leave it: the journal only
+    finally:
+        first.stop()
+    assert sorted(p.name for p in data.iterdir()) == ["FORMAT", "lock", "snapshot-000002.pickle"]
+    with caplog.at_level(logging.INFO, logger="swfagent.local"):
+        for folder in (data, crashed):  # after a stop (its snapshot), and after a crash (its journal replayed)
+            again = durable(folder, clock).start()
+            try:
+                c = client(again.endpoint)
+                assert everything(c) == before
+                c.respond_activity_task_completed(taskToken=token, result="r")  # the held task's token still works
+                assert swf_on(c, swf.runs).types("held")[-2:] == ["ActivityTaskCompleted", "DecisionTaskScheduled"]
+            finally:
+                again.stop()
+    assert not [r for r in caplog.records if "replaying" in r.getMessage()]  # every record ran again as it first did
+
+
+def swf_on(c: Any, runs: dict[str, str]) -> Swf:
+    """A driver of executions already started (their run ids), on a client (nothing registered again)."""
+    other = Swf.__new__(Swf)
+    other.c, other.runs = c, runs
+    return other
+
+
+def test_read_only_requests_are_not_journaled(data: Path) -> None:
+    with durable(data, FakeClock()) as server:
+        swf = Swf(client(server.endpoint))
+        swf.start()
+        journal = server.engine.journal
+        appended = journal.appended
+        everything(swf.c)
+        swf.c.poll_for_activity_task(domain=DOMAIN, taskList={"name": "nothing-here"})  # an empty poll
+        assert journal.appended == appended
+        swf.decide()  # a take and a respond: two records
+        assert journal.appended == appended + 2
+
+
+def test_a_reset_and_the_faults_set_on_a_running_server_are_kept(data: Path) -> None:
+    import json
+    import urllib.request
+
+    def settings(endpoint: str, body: dict[str, Any]) -> None:
+        request = urllib.request.Request(endpoint + "/swfagent-api/settings", json.dumps(body).encode(), method="POST")
+        urllib.request.urlopen(request, timeout=10).read()
+
+    with durable(data, FakeClock(), test_api=True) as server:
+        swf = Swf(client(server.endpoint))
+        swf.start("gone")
+        urllib.request.urlopen(urllib.request.Request(server.endpoint + "/moto-api/reset", b"", method="POST"),
+                               timeout=10).read()
+        swf = Swf(client(server.endpoint))
+        settings(server.endpoint, {"faults": "open-activities=1"})
+        swf.start("kept")
+        swf.decide(schedule("a1"), schedule("a2"))  # the second refused by the fault
+        before = everything(swf.c)
+    with durable(data, FakeClock()) as server:
+        after = everything(client(server.endpoint))
+    assert after == before and "history gone" not in after
+    assert "ScheduleActivityTaskFailed" in [e["eventType"] for e in after["history kept"]]
+
+
+def test_timers_and_timeouts_due_while_down_fire_at_once_in_time_order(data: Path) -> None:
+    clock = FakeClock()
+    with durable(data, clock) as server:
+        swf = Swf(client(server.endpoint))
+        swf.start()
+        swf.decide(decision("StartTimer", timerId="late", startToFireTimeout="300"),
+                   decision("StartTimer", timerId="soon", startToFireTimeout="100"),
+                   schedule("a", startToCloseTimeout="200"))
+        swf.poll_activity()
+        runs = swf.runs
+    clock.advance(1000)  # down meanwhile
+    with durable(data, clock) as server:
+        swf = swf_on(client(server.endpoint), runs)
+        deadline = time.monotonic() + 10
+        while "TimerFired" not in swf.types() or swf.types().count("TimerFired") < 2:
+            assert time.monotonic() < deadline, swf.types()
+            time.sleep(0.05)
+        fired = [(e["eventType"], e.get("timerFiredEventAttributes", {}).get("timerId"))
+                 for e in swf.events() if e["eventType"] in ("TimerFired", "ActivityTaskTimedOut")]
+    assert fired == [("TimerFired", "soon"), ("ActivityTaskTimedOut", None), ("TimerFired", "late")]
+
+
+def test_a_task_held_before_a_crash_stays_started_its_token_works_in_time_or_it_times_out(data: Path,
+                                                                                           tmp_path: Path) -> None:
+    clock = FakeClock()
+    with durable(data, clock) as server:
+        swf = Swf(client(server.endpoint))
+        swf.start("w")
+        swf.decide(schedule("a", startToCloseTimeout="60"), schedule("b", startToCloseTimeout="60"))
+        tokens = [swf.poll_activity()["taskToken"], swf.poll_activity()["taskToken"]]
+        crashed = crash_copy(data, tmp_path / "crashed")
+        runs = swf.runs
+    clock.advance(30)
+    with durable(crashed, clock) as server:
+        swf = swf_on(client(server.endpoint), runs)
+        assert swf.pending("activity") == 0  # not re-queued: still started
+        swf.c.respond_activity_task_completed(taskToken=tokens[0], result="in time")
+        clock.advance(31)  # the other's START_TO_CLOSE passes
+        deadline = time.monotonic() + 10
+        while "ActivityTaskTimedOut" not in swf.types():
+            assert time.monotonic() < deadline, swf.types()
+            time.sleep(0.05)
+        with pytest.raises(botocore.exceptions.ClientError) as info:
+            swf.c.respond_activity_task_completed(taskToken=tokens[1], result="too late")
+        assert code(info.value) == ("UnknownResourceFault", 400)
+        assert swf.types().count("ActivityTaskStarted") == 2  # neither handed out again
+        assert swf.pending("decision") == 1  # the decider is asked, and retries it
+
+
+def test_retention_drops_closed_executions_after_a_restart(data: Path) -> None:
+    clock = FakeClock()
+    with durable(data, clock) as server:
+        swf = Swf(client(server.endpoint), retention="1")
+        swf.start("old")
+        swf.decide(decision("CompleteWorkflowExecution"))
+    clock.advance(2 * 86_400)
+    with durable(data, clock) as server:
+        c = client(server.endpoint)
+        deadline = time.monotonic() + 10
+        while c.list_closed_workflow_executions(domain=DOMAIN, startTimeFilter={"oldestDate": 0})["executionInfos"]:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+
+
+def test_a_torn_last_write_is_dropped_never_served(data: Path, tmp_path: Path,
+                                                   caplog: pytest.LogCaptureFixture) -> None:
+    clock = FakeClock()
+    with durable(data, clock) as server:
+        swf = Swf(client(server.endpoint))
+        swf.start()
+        before = everything(swf.c)
+        pristine = crash_copy(data, tmp_path / "pristine")
+    torn = frame([clock(), 1, "req", "StartWorkflowExecution", "", b"{}", 200, 0])
+    for i, damage in enumerate((torn[: len(torn) // 2], torn[:-1] + bytes([torn[-1] ^ 1]), torn[:3])):
+        crashed = crash_copy(pristine, tmp_path / f"crashed{i}")
+        segment = next(crashed.glob("journal-*.log"))
+        whole = segment.read_bytes()
+        segment.write_bytes(whole + damage)
+        with caplog.at_level(logging.INFO, logger="swfagent.local"), durable(crashed, clock) as server:
+            assert everything(client(server.endpoint)) == before
+            assert server.durable.dropped == len(damage)
+            assert segment.read_bytes() == whole  # cut off on disk too
+        assert any("a torn last write" in r.getMessage() for r in caplog.records)
+
+
+def test_snapshots_bound_what_a_restart_replays(data: Path, tmp_path: Path) -> None:
+    clock = FakeClock()
+    with durable(data, clock, snapshot_every=5) as server:
+        swf = Swf(client(server.endpoint))
+        for i in range(6):
+            swf.start(f"w{i}")
+            swf.decide(schedule(f"a{i}"))
+        deadline = time.monotonic() + 20
+        while len(list(data.glob("snapshot-*.pickle"))) < 1 or len(list(data.glob("journal-*.log"))) > 2:
+            assert time.monotonic() < deadline, sorted(p.name for p in data.iterdir())
+            time.sleep(0.05)
+        before = everything(swf.c)
+        crashed = crash_copy(data, tmp_path / "crashed")
+    again = durable(crashed, clock).start()
+    try:
+        assert everything(client(again.endpoint)) == before
+        assert again.durable.snapshot is not None and again.durable.replayed < 12
+    finally:
+        again.stop()
+
+
+# ---- the command line: one process per folder, one line for what it cannot use -----------------------------------
+
+
+def local(*args: str, **kw: Any) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "swfagent", "local", "--port", "0", "--no-console", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60, **kw)
+
+
+def test_a_second_process_on_the_same_folder_is_refused_in_one_line(data: Path) -> None:
+    with durable(data):
+        done = local("--data", str(data))
+    assert done.returncode == 2
+    assert done.stderr == (f"swfagent local: error: --data {data} is in use by another swfagent local "
+                           f"(pid {os.getpid()}): one process per folder\n")
+
+
+def test_a_folder_it_cannot_use_is_one_line_never_a_traceback(data: Path, tmp_path: Path) -> None:
+    with durable(data):
+        pass
+    (data / "FORMAT").write_text("swfagent embedded SWF data, format 0, moto 1.0\n")
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine")
+    for folder, said in ((data, "was written in another format ('swfagent embedded SWF data, format 0, moto 1.0')"),
+                         (a_file, "not a folder"), (a_file / "sub", "cannot write there: Not a directory"),
+                         (other, "holds other files (notes.txt), not an embedded SWF's data")):
+        done = local("--data", str(folder))
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.startswith(f"swfagent local: error: --data {folder}")
+        assert said in done.stderr and done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+
+
+def test_the_first_line_says_where_the_state_is_kept(data: Path) -> None:
+    for args, first in (((), "Persistence: in memory (everything is lost when it stops)"),
+                        (("--data", str(data)), f"Persistence: {data}")):
+        proc = subprocess.Popen([sys.executable, "-m", "swfagent", "local", "--port", "0", "--no-console", *args],
+                                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            assert proc.stdout is not None
+            lines = [proc.stdout.readline()]
+            while not lines[-1].startswith("Stop it with Ctrl-C"):
+                lines.append(proc.stdout.readline())
+                assert lines[-1], lines
+            assert lines[0] == first + "\n"
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.communicate(timeout=30)
+
+
+# ---- kill -9 under load, at random points: every history event by event --------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Served:
+    """`swfagent local --data` as a process of its own, on a fixed port (the clients go on across restarts)."""
+
+    def __init__(self, data: Path, port: int):
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "swfagent", "local", "--port", str(port), "--no-console", "--poll-seconds", "1",
+             "--data", str(data)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            start_new_session=True, env={**os.environ, "SWFAGENT_SNAPSHOT_EVERY": "40"})  # kills mid-snapshot too
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            if line.startswith("export AWS_ENDPOINT_URL_SWF="):
+                return
+        raise AssertionError(self.proc.stderr.read() if self.proc.stderr else "no endpoint")
+
+    def kill(self, group: bool = True) -> str:
+        """kill -9 (its snapshot's process too, if one is writing, unless not `group`); what it wrote on stderr."""
+        if group:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        else:  # a snapshot being written outlives it, and must then put nothing in place
+            self.proc.kill()
+        return self.proc.communicate(timeout=30)[1]
+
+
+def load(endpoint: str, stop: threading.Event, seen: dict[str, list[dict[str, Any]]], lock: threading.Lock,
+         who: int) -> None:
+    """Executions through a decider and a worker, one after the other; each history read is kept as seen."""
+    c = client(endpoint)
+    swf = swf_on(c, {})
+    n = 0
+    while not stop.is_set():
+        n += 1
+        workflow_id = f"load-{who}-{n}"
+        try:
+            swf.start(workflow_id)
+            for _ in range(6):
+                task = swf.poll_decision()
+                if task.get("taskToken"):
+                    done = any(e["eventType"] == "ActivityTaskCompleted" for e in task["events"])
+                    c.respond_decision_task_completed(taskToken=task["taskToken"], decisions=[
+                        decision("CompleteWorkflowExecution") if done else schedule(f"a{n}", input="x")])
+                work = swf.poll_activity()
+                if work.get("taskToken"):
+                    c.respond_activity_task_completed(taskToken=work["taskToken"], result="ok")
+                events = swf.events(workflow_id)
+                with lock:
+                    seen[f"{workflow_id} {swf.runs[workflow_id]}"] = events
+                if events[-1]["eventType"] == "WorkflowExecutionCompleted":
+                    break
+        except (botocore.exceptions.ClientError, botocore.exceptions.EndpointConnectionError,
+                botocore.exceptions.ConnectionClosedError, botocore.exceptions.ReadTimeoutError):
+            time.sleep(0.1)  # the server is down, or a token died with a timeout: on to the next
+
+
+def test_kill_9_at_random_points_under_load_loses_and_duplicates_no_event(data: Path) -> None:
+    port = free_port()
+    rand = random.Random(os.getpid())
+    seen: dict[str, list[dict[str, Any]]] = {}
+    lock = threading.Lock()
+    served = Served(data, port)
+    Swf(client(f"http://127.0.0.1:{port}"))
+    stop = threading.Event()
+    clients = [threading.Thread(target=load, args=(f"http://127.0.0.1:{port}", stop, seen, lock, i)) for i in range(4)]
+    for t in clients:
+        t.start()
+    try:
+        for i in range(4):
+            time.sleep(rand.uniform(0.5, 2.5))
+            said = served.kill(group=i % 2 == 0)  # at a random point: requests in flight, records half written, a
+            # snapshot being written maybe
+            assert "replaying" not in said and "Traceback" not in said, said
+            served = Served(data, port)
+        time.sleep(1)
+    finally:
+        stop.set()
+        for t in clients:
+            t.join(timeout=60)
+    try:
+        c = client(f"http://127.0.0.1:{port}")
+        assert len(seen) > 5
+        for key, before in seen.items():
+            workflow_id, run_id = key.split()
+            after = c.get_workflow_execution_history(domain=DOMAIN, execution={
+                "workflowId": workflow_id, "runId": run_id}, maximumPageSize=1000)["events"]
+            assert [e["eventId"] for e in after] == list(range(1, len(after) + 1))  # contiguous
+            assert after[:len(before)] == before, key  # every event answered before is there, as it was
+        completed = sum(1 for events in seen.values() if events[-1]["eventType"] == "WorkflowExecutionCompleted")
+        assert completed > 5 and sum(len(events) for events in seen.values()) > 100
+    finally:
+        said = served.kill()
+    assert "replaying" not in said and "Traceback" not in said, said
+
+
+def test_the_names_rebound_in_moto_are_pinned() -> None:
+    """moto_adapter.REBOUND: each of moto's module-level names it rebinds is there, and is the adapter's now."""
+    import importlib
+
+    from swfagent.local import moto_adapter
+
+    for name in moto_adapter.REBOUND:
+        module, _, attr = name.rpartition(".")
+        assert hasattr(importlib.import_module(module), attr), f"moto moved {name}: see moto_adapter.REBOUND"
+    with moto_adapter.pinned(1234.5, 7):
+        from moto.swf.models import workflow_execution
+
+        first = (workflow_execution.unix_time(), workflow_execution.mock_random.uuid4())
+    with moto_adapter.pinned(1234.5, 7):
+        assert (workflow_execution.unix_time(), workflow_execution.mock_random.uuid4()) == first
+    assert first[0] == 1234.5 and workflow_execution.unix_time() != 1234.5
+
+
+def test_group_commit_one_sync_serves_many_concurrent_requests(data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    syncs = []
+    real = os.fdatasync
+
+    def counted(fd: int) -> None:
+        syncs.append(fd)
+        time.sleep(0.005)  # a slow disk: requests pile up behind one sync
+        real(fd)
+
+    with durable(data) as server:
+        Swf(client(server.endpoint))
+        monkeypatch.setattr(os, "fdatasync", counted)
+        journal = server.engine.journal
+        appended = journal.appended
+
+        def starts(who: int) -> None:
+            c = client(server.endpoint)
+            for i in range(15):
+                c.start_workflow_execution(domain=DOMAIN, workflowId=f"w{who}-{i}", workflowType={"name": "W",
+                                                                                               "version": "1"})
+
+        threads = [threading.Thread(target=starts, args=(i,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        records = journal.appended - appended
+        assert records >= 120 and journal.durable == journal.appended
+        assert len(syncs) < records / 2, (len(syncs), records)  # each sync wrote the records of several requests

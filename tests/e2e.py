@@ -33,6 +33,11 @@ class Pollers:
         self.procs.append((script, proc))
         return proc
 
+    def loop(self, config: Config, env: dict[str, str]) -> None:
+        """A decider and a worker, each polling in a loop."""
+        self.start("decider.py", config, "--loop", env=env)
+        self.start("worker.py", config, "--loop", env=env)
+
     def stop(self, timeout: float = 30) -> None:
         """SIGTERM, then a second one: the work is done, and a long poll under way need not be waited for."""
         for _, proc in self.procs:

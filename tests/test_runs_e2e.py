@@ -88,8 +88,7 @@ def test_a_repeating_workflow_continues_as_new_with_the_same_input(server: Serve
     _start(server, config, "daily")
     client = server.client()
     with pollers() as p:
-        p.start("decider.py", config, "--loop", env=server.env)
-        p.start("worker.py", config, "--loop", env=server.env)
+        p.loop(config, server.env)
         wait_for(lambda: len([e for e in list_executions(client, config, "closed")
                               if e["closeStatus"] == "CONTINUED_AS_NEW"]) >= 2, 60, p.all_output)
         client.terminate_workflow_execution(domain="TEST_SWF", workflowId="daily", reason="the test is over")
@@ -197,8 +196,7 @@ def test_kill_9_of_the_pollers_during_a_batched_map_loses_nothing(server: Server
                      p.all_output)
             os.kill(decider.pid, signal.SIGKILL)
             os.kill(worker.pid, signal.SIGKILL)
-        p.start("decider.py", config, "--loop", env=server.env)
-        p.start("worker.py", config, "--loop", env=server.env)
+        p.loop(config, server.env)
         wait_for(lambda: any(e["execution"]["workflowId"] == "crash" for e in list_executions(client, config, "closed")),
                  120, p.all_output)
     state = final_state(server, config, "crash")

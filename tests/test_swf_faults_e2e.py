@@ -102,8 +102,7 @@ def test_a_close_refused_for_good_alerts_once_and_is_not_sent_again(server: Serv
     register_and_start(server, config, "stuck")
     server.faults("deny=FailWorkflowExecution")
     with pollers() as p:
-        p.start("decider.py", config, "--loop", env=server.env)
-        p.start("worker.py", config, "--loop", env=server.env)
+        p.loop(config, server.env)
         wait_for(lambda: "FailWorkflowExecutionFailed" in event_types(server, config, "stuck"), why=p.all_output)
         time.sleep(2)  # the decision task after the refusal, and time for any re-send
     types = event_types(server, config, "stuck")
@@ -121,8 +120,7 @@ def test_cancel_stops_the_running_task_and_cancels_the_execution(server: Server,
         "A": {"command": ["sleeper.py", str(pids), "120"], "heartbeat_timeout": 3}, "B": {"command": ["echo.py"]}})
     register_and_start(server, config, "stop-me")
     with pollers() as p:
-        p.start("decider.py", config, "--loop", env=server.env)
-        p.start("worker.py", config, "--loop", env=server.env)
+        p.loop(config, server.env)
         wait_for(pids.exists, why=p.all_output, every=0.1)
         task, child = (int(x) for x in pids.read_text().split())
         asked = time.monotonic()

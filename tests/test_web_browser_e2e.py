@@ -89,8 +89,7 @@ def test_start_watch_and_read_an_execution_in_the_browser(browser: Any, tmp_path
     try:
         assert run_script("register_swf.py", "--config", str(config.path), env=local.env).returncode == 0
         with pollers() as p:
-            p.start("decider.py", config, "--loop", env=local.env)
-            p.start("worker.py", config, "--loop", env=local.env)
+            p.loop(config, local.env)
             browser.get(local.console + "start")
             browser.find_element(By.NAME, "workflow_id").send_keys("from-the-browser")
             browser.find_element(By.NAME, "input").send_keys("hello")
@@ -141,8 +140,7 @@ def test_the_start_page_picks_one_of_several_workflows(browser: Any, tmp_path: P
     try:
         assert run_script("register_swf.py", "--config", str(config.path), env=local.env).returncode == 0
         with pollers() as p:
-            p.start("decider.py", config, "--loop", env=local.env)
-            p.start("worker.py", config, "--loop", env=local.env)
+            p.loop(config, local.env)
             browser.get(local.console + "start")
             select = Select(browser.find_element(By.ID, "workflow"))
             assert [o.text for o in select.options] == ["Forwards 1.0 (task list ForwardTasks)",
@@ -179,8 +177,7 @@ def test_a_hostile_result_shows_as_text_and_opens_no_dialog(browser: Any, server
     config = e2e_config(tmp_path, [{"activity": "Say"}], {"Say": {"command": ["echo.py", HOSTILE]}})
     register_and_start(server, config, "hostile", input=HOSTILE)
     with pollers() as p:
-        p.start("decider.py", config, "--loop", env=server.env)
-        p.start("worker.py", config, "--loop", env=server.env)
+        p.loop(config, server.env)
         with WebConsole(server.client(), config, port=0) as web:
             query = urllib.parse.urlencode({"workflow_id": "hostile"})
             browser.get(f"{web.url}execution?{query}")
@@ -237,8 +234,7 @@ def test_a_repeating_workflow_s_runs_link_to_each_other(browser: Any, server: Se
     runs_start(server, config, "daily")
     client = server.client()
     with pollers() as p:
-        p.start("decider.py", config, "--loop", env=server.env)
-        p.start("worker.py", config, "--loop", env=server.env)
+        p.loop(config, server.env)
         wait_for(lambda: len(list_executions(client, config, "closed")) >= 2, 60, p.all_output)
         client.terminate_workflow_execution(domain="TEST_SWF", workflowId="daily", reason="the test is over")
     runs = len(list_executions(client, config, "all"))

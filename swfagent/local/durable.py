@@ -116,7 +116,7 @@ class Store:
         if self.path.exists() and not self.path.is_dir():
             raise DataError(f"{where}: not a folder")
         try:
-            self.path.mkdir(parents=True, exist_ok=True)
+            self.path.mkdir(mode=0o700, parents=True, exist_ok=True)  # request bodies and pickled state: private
             fd = os.open(self.path / "lock", os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as exc:
             raise DataError(f"{where}: cannot write there: {exc.strerror or exc}") from None

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +78,15 @@ def some_of_everything(swf: Swf) -> str:
 @pytest.fixture
 def data(tmp_path: Path) -> Path:
     return tmp_path / "data"
+
+
+@pytest.fixture
+def caplog(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    """pytest's caplog, hearing the embedded SWF's lines too (its logger does not propagate: local/server.py)."""
+    server_log = logging.getLogger("swfagent.local")
+    server_log.addHandler(caplog.handler)
+    yield caplog
+    server_log.removeHandler(caplog.handler)
 
 
 def test_a_restart_serves_what_was_there(data: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

@@ -577,10 +577,26 @@ def child_completes(swf: Swf, ids: dict[str, Any], workflow_id: str, open_after:
     assert swf.describe("p")["openCounts"]["openChildWorkflowExecutions"] == open_after
 
 
-def settled(data: Path) -> None:
-    """Wait until one snapshot is there, written whole (no snapshot process writing, the files before it dropped)."""
-    for _ in range(100):
-        if not list(data.glob("snapshot-*.tmp")) and len(list(data.glob("snapshot-*.pickle"))) == 1:
+def forked(pid: int) -> list[int]:
+    """The processes `pid` forked that are there still (a snapshot being written, or not yet reaped)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            if ppid == pid:
+                found.append(int(proc.name))
+    return found
+
+
+def settled(data: Path, served: Served) -> None:
+    """Wait until one snapshot is there, written whole: no snapshot process forked (it forks before the answer to the
+    request that asked for it leaves), none in place but the newest, the files before it dropped."""
+    for _ in range(200):
+        if (not forked(served.proc.pid) and not list(data.glob("snapshot-*.tmp"))
+                and len(list(data.glob("snapshot-*.pickle"))) == 1):
             return
         time.sleep(0.1)
     raise AssertionError(sorted(p.name for p in data.iterdir()))
@@ -595,10 +611,9 @@ def test_children_continues_and_external_decisions_survive_a_kill_9_and_a_stop(d
         swf = Swf(client(endpoint))
         ids = families(swf)
         for _ in range(5):  # a snapshot written whole (its process done, the older files dropped), changes after it
-            settled(data)
+            settled(data, served)
             swf.c.signal_workflow_execution(domain=DOMAIN, workflowId="w", signalName="after the snapshot")
-            time.sleep(0.3)
-            settled(data)
+            settled(data, served)
             if sorted(data.glob("journal-*.log"))[-1].stat().st_size > len(JOURNAL_MAGIC):
                 break
         before = linked(swf.c)

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +20,8 @@ import botocore.exceptions
 import pytest
 
 from swfagent.local import EmbeddedSWF
-from swfagent.local.durable import frame
-from tests.swf import DOMAIN, TASK_LIST, FakeClock, Swf, client, code, decision, schedule
+from swfagent.local.durable import JOURNAL_MAGIC, frame
+from tests.swf import DOMAIN, TASK_LIST, WORKFLOW, FakeClock, Swf, client, code, decision, schedule
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -77,6 +78,15 @@ def some_of_everything(swf: Swf) -> str:
 @pytest.fixture
 def data(tmp_path: Path) -> Path:
     return tmp_path / "data"
+
+
+@pytest.fixture
+def caplog(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    """pytest's caplog, hearing the embedded SWF's lines too (its logger does not propagate: local/server.py)."""
+    server_log = logging.getLogger("swfagent.local")
+    server_log.addHandler(caplog.handler)
+    yield caplog
+    server_log.removeHandler(caplog.handler)
 
 
 def test_a_restart_serves_what_was_there(data: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -234,7 +244,7 @@ def test_a_torn_last_write_is_dropped_never_served(data: Path, tmp_path: Path,
 
 def test_snapshots_bound_what_a_restart_replays(data: Path, tmp_path: Path) -> None:
     clock = FakeClock()
-    with durable(data, clock, snapshot_every=5) as server:
+    with durable(data, clock, snapshot_every=10) as server:
         swf = Swf(client(server.endpoint))
         for i in range(6):
             swf.start(f"w{i}")
@@ -316,13 +326,15 @@ def free_port() -> int:
 class Served:
     """`swfagent local --data` as a process of its own, on a fixed port (the clients go on across restarts)."""
 
-    def __init__(self, data: Path, port: int):
+    def __init__(self, data: Path, port: int, every: int = 40):
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "swfagent", "local", "--port", str(port), "--no-console", "--poll-seconds", "1",
              "--data", str(data)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            start_new_session=True, env={**os.environ, "SWFAGENT_SNAPSHOT_EVERY": "40"})  # kills mid-snapshot too
+            start_new_session=True, env={**os.environ, "SWFAGENT_SNAPSHOT_EVERY": str(every)})  # kills mid-snapshot too
+        self.lines: list[str] = []  # what it said before its endpoint (what it restored, if anything)
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
+            self.lines.append(line)
             if line.startswith("export AWS_ENDPOINT_URL_SWF="):
                 return
         raise AssertionError(self.proc.stderr.read() if self.proc.stderr else "no endpoint")
@@ -334,6 +346,13 @@ class Served:
         else:  # a snapshot being written outlives it, and must then put nothing in place
             self.proc.kill()
         return self.proc.communicate(timeout=30)[1]
+
+    def stop(self) -> str:
+        """A clean stop (SIGTERM, as Ctrl-C): what it wrote on stderr."""
+        self.proc.send_signal(signal.SIGTERM)
+        out = self.proc.communicate(timeout=60)[1]
+        assert self.proc.returncode == 0, out
+        return out
 
 
 def load(endpoint: str, stop: threading.Event, seen: dict[str, list[dict[str, Any]]], lock: threading.Lock,
@@ -452,3 +471,185 @@ def test_group_commit_one_sync_serves_many_concurrent_requests(data: Path, monke
         records = journal.appended - appended
         assert records >= 120 and journal.durable == journal.appended
         assert len(syncs) < records / 2, (len(syncs), records)  # each sync wrote the records of several requests
+
+
+# ---- children, ContinueAsNew, external signals and cancels: their links across a stop and a kill -9 ----------------
+
+
+def attrs(event: dict[str, Any]) -> dict[str, Any]:
+    return next(v for k, v in event.items() if k.endswith("EventAttributes"))
+
+
+def answer(c: Any, task_list: str, workflow_id: str, *decisions: dict[str, Any]) -> dict[str, Any]:
+    """Take the decision task waiting on `task_list` (it must be `workflow_id`'s) and answer it; the task taken."""
+    task = c.poll_for_decision_task(domain=DOMAIN, taskList={"name": task_list}, identity="d")
+    assert task.get("taskToken") and task["workflowExecution"]["workflowId"] == workflow_id, task_list
+    c.respond_decision_task_completed(taskToken=task["taskToken"], decisions=list(decisions))
+    return dict(task)
+
+
+def child(workflow_id: str, **extra: Any) -> dict[str, Any]:
+    """A StartChildWorkflowExecution decision, the child on a task list of its own (named as it)."""
+    return decision("StartChildWorkflowExecution", workflowType=WORKFLOW, workflowId=workflow_id,
+                    taskList={"name": workflow_id}, **extra)
+
+
+LISTS = ("p", "c0", "c1", "c2", "w", "a", "b", "q", "qc")  # each execution's task list (named as its workflow id)
+
+
+def linked(c: Any) -> dict[str, Any]:
+    """Every run, listed, its history event by event and its description (by workflow and run id: a workflow id has
+    several runs here); the decision tasks waiting on each task list."""
+    seen: dict[str, Any] = {"pending": {n: c.count_pending_decision_tasks(domain=DOMAIN, taskList={"name": n})["count"]
+                                        for n in LISTS}}
+    for which, call in (("open", c.list_open_workflow_executions), ("closed", c.list_closed_workflow_executions)):
+        infos = call(domain=DOMAIN, startTimeFilter={"oldestDate": 0})["executionInfos"]
+        seen[which] = sorted(infos, key=lambda i: (i["execution"]["workflowId"], i["execution"]["runId"]))
+        for info in infos:
+            e = info["execution"]
+            key = f"{e['workflowId']} {e['runId']}"
+            pages = c.get_paginator("get_workflow_execution_history").paginate(domain=DOMAIN, execution=e)
+            seen[f"history {key}"] = [ev for page in pages for ev in page["events"]]
+            seen[f"describe {key}"] = {k: v for k, v in c.describe_workflow_execution(domain=DOMAIN, execution=e).items()
+                                       if k != "ResponseMetadata"}
+    return seen
+
+
+def families(swf: Swf) -> dict[str, Any]:
+    """Parent "p": child c0 completed, c1 open (its first decision task waiting), c2 continued as new (its second run
+    open, a decision task waiting), p's own decision tasks all answered; "w" continued as new (a chain of two runs);
+    "a" signalled "b" and asked it to cancel; "q" terminated, its child "qc" terminated by the TERMINATE policy.
+    The ids the checks need."""
+    c = swf.c
+    swf.start("p", taskList={"name": "p"})
+    answer(c, "p", "p", child("c0"), child("c1", control="k1"), child("c2", childPolicy="ABANDON"))
+    events = swf.events("p")
+    ids: dict[str, Any] = {}
+    for e in events:
+        if e["eventType"] == "StartChildWorkflowExecutionInitiated":
+            ids[f"{attrs(e)['workflowId']} initiated"] = e["eventId"]
+        elif e["eventType"] == "ChildWorkflowExecutionStarted":
+            run = attrs(e)["workflowExecution"]
+            swf.runs[run["workflowId"]] = run["runId"]
+            ids[f"{run['workflowId']} started"] = e["eventId"]
+    answer(c, "c0", "c0", decision("CompleteWorkflowExecution", result="r0"))
+    answer(c, "c2", "c2", decision("ContinueAsNewWorkflowExecution", taskList={"name": "c2"}, input="again"))
+    ids["c2 first run"] = swf.runs["c2"]
+    swf.runs["c2"] = attrs(swf.events("c2")[-1])["newExecutionRunId"]
+    answer(c, "p", "p")  # its task for the children started and c0 completed: nothing more scheduled for it
+    assert swf.types("p")[-3:] == ["ChildWorkflowExecutionCompleted", "DecisionTaskStarted", "DecisionTaskCompleted"]
+
+    first = swf.start("w", taskList={"name": "w"})
+    answer(c, "w", "w", decision("ContinueAsNewWorkflowExecution", taskList={"name": "w"}, input="next"))
+    ids["w first run"] = first
+    swf.runs["w"] = attrs(swf.events("w")[-1])["newExecutionRunId"]
+    assert attrs(swf.events("w")[0])["continuedExecutionRunId"] == first
+
+    swf.start("a", taskList={"name": "a"})
+    swf.start("b", taskList={"name": "b"})
+    answer(c, "a", "a", decision("SignalExternalWorkflowExecution", workflowId="b", signalName="s", input="i"),
+           decision("RequestCancelExternalWorkflowExecution", workflowId="b", runId=swf.runs["b"]))
+    assert {"ExternalWorkflowExecutionSignaled", "ExternalWorkflowExecutionCancelRequested"} <= set(swf.types("a"))
+    assert {"WorkflowExecutionSignaled", "WorkflowExecutionCancelRequested"} <= set(swf.types("b"))
+
+    swf.start("q", taskList={"name": "q"})
+    answer(c, "q", "q", child("qc", childPolicy="TERMINATE"))
+    swf.runs["qc"] = attrs(swf.events("q")[-2])["workflowExecution"]["runId"]
+    c.terminate_workflow_execution(domain=DOMAIN, workflowId="q")
+    assert attrs(swf.events("qc")[-1]) == {"cause": "CHILD_POLICY_APPLIED", "childPolicy": "TERMINATE"}
+
+    assert swf.describe("p")["openCounts"]["openChildWorkflowExecutions"] == 2
+    assert swf.describe("c1")["executionInfo"]["parent"] == swf.execution("p")
+    assert swf.describe("c2")["executionInfo"]["parent"] == swf.execution("p")
+    return ids
+
+
+def child_completes(swf: Swf, ids: dict[str, Any], workflow_id: str, open_after: int) -> None:
+    """`workflow_id` (a child of "p") completes: p hears it, with the ids of its start, and gets a decision task."""
+    answer(swf.c, workflow_id, workflow_id, decision("CompleteWorkflowExecution", result=f"r {workflow_id}"))
+    events = swf.events("p")
+    assert [e["eventType"] for e in events][-2:] == ["ChildWorkflowExecutionCompleted", "DecisionTaskScheduled"]
+    assert attrs(events[-2]) == {"workflowExecution": swf.execution(workflow_id), "workflowType": WORKFLOW,
+                                 "initiatedEventId": ids[f"{workflow_id} initiated"],
+                                 "startedEventId": ids[f"{workflow_id} started"], "result": f"r {workflow_id}"}
+    task = answer(swf.c, "p", "p")
+    assert task["events"][-3]["eventId"] == events[-2]["eventId"]  # the task is for it (...Completed, Scheduled, Started)
+    assert swf.describe("p")["openCounts"]["openChildWorkflowExecutions"] == open_after
+
+
+def forked(pid: int) -> list[int]:
+    """The processes `pid` forked that are there still (a snapshot being written, or not yet reaped)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            if ppid == pid:
+                found.append(int(proc.name))
+    return found
+
+
+def settled(data: Path, served: Served) -> None:
+    """Wait until one snapshot is there, written whole: no snapshot process forked (it forks before the answer to the
+    request that asked for it leaves), none in place but the newest, the files before it dropped."""
+    for _ in range(200):
+        if (not forked(served.proc.pid) and not list(data.glob("snapshot-*.tmp"))
+                and len(list(data.glob("snapshot-*.pickle"))) == 1):
+            return
+        time.sleep(0.1)
+    raise AssertionError(sorted(p.name for p in data.iterdir()))
+
+
+@pytest.mark.parametrize("every", [3, 10])
+def test_children_continues_and_external_decisions_survive_a_kill_9_and_a_stop(data: Path, every: int) -> None:
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    served = Served(data, port, every=every)  # snapshots every few changes: a kill -9 finds a snapshot and a journal
+    try:
+        swf = Swf(client(endpoint))
+        ids = families(swf)
+        for _ in range(5):  # a snapshot written whole (its process done, the older files dropped), changes after it
+            settled(data, served)
+            swf.c.signal_workflow_execution(domain=DOMAIN, workflowId="w", signalName="after the snapshot")
+            settled(data, served)
+            if sorted(data.glob("journal-*.log"))[-1].stat().st_size > len(JOURNAL_MAGIC):
+                break
+        before = linked(swf.c)
+    finally:
+        said = served.kill()
+    assert "Traceback" not in said, said
+    [snapshot] = sorted(data.glob("snapshot-*.pickle"))
+    segments = sorted(data.glob("journal-*.log"))
+    assert segments[-1].stem.split("-")[1] >= snapshot.stem.split("-")[1]  # the segments after it: replayed
+    assert segments[-1].stat().st_size > len(JOURNAL_MAGIC)
+
+    served = Served(data, port, every=every)  # (b) after kill -9: the snapshot loaded, the journal after it replayed
+    try:
+        restored = "".join(served.lines)
+        assert "snapshot" in restored and "journaled changes replayed" in restored, restored
+        c = client(endpoint)
+        swf.c = c
+        assert linked(c) == before
+        child_completes(swf, ids, "c1", open_after=1)  # the links work: the open child's close reaches its parent
+        before = linked(c)
+    finally:
+        said = served.stop()
+    assert "replaying" not in said and "Traceback" not in said, said
+    assert all(p.stat().st_size == len(JOURNAL_MAGIC) for p in data.glob("journal-*.log")), \
+        sorted((p.name, p.stat().st_size) for p in data.iterdir())  # a clean stop: all in its snapshot
+
+    served = Served(data, port, every=every)  # (a) after a clean stop: its snapshot only
+    try:
+        restored = "".join(served.lines)
+        assert "snapshot" in restored and "journaled changes replayed" not in restored, restored
+        c = client(endpoint)
+        swf.c = c
+        assert linked(c) == before
+        child_completes(swf, ids, "c2", open_after=0)  # the continued child's second run: still p's child
+        assert swf.execution("c2")["runId"] != ids["c2 first run"]
+        assert swf.describe("c2")["executionInfo"]["parent"] == swf.execution("p")
+    finally:
+        said = served.kill()
+    assert "replaying" not in said and "Traceback" not in said, said

@@ -199,6 +199,8 @@ def step_id_problem(step_id: str) -> str | None:
     for mark, what in ((ITEM, "a map's items"), (BATCH, "a map's batches"), (CHILD, "child workflow ids")):
         if mark in step_id:
             return f"holds {mark!r}, which the decider keeps for {what}"
+    if step_id.startswith("-") or step_id.endswith("-"):
+        return f"begins or ends with '-', which would make {CHILD!r} with the '-' the decider's ids join it with"
     if len(step_id) > MAX_STEP_ID:
         return f"is longer than {MAX_STEP_ID} characters (its activity ids add an attempt number, within SWF's {MAX_NAME})"
     return None

@@ -127,8 +127,8 @@ def test_a_batch_and_its_child_ids_parse_back(step: str, batch: int, attempt: in
     assert len(workflow_id) <= 256 and workflow_id.rpartition(CHILD)[2] == activity_id(batch_id, attempt)
 
 
-@pytest.mark.parametrize("step_id", ["a#b", "a--b"])
-def test_a_step_id_with_a_batch_or_child_mark_is_refused(step_id: str) -> None:
+@pytest.mark.parametrize("step_id", ["a#b", "a--b", "-a", "a-"])
+def test_a_step_id_with_a_batch_or_child_mark_or_that_would_make_one_is_refused(step_id: str) -> None:
     from swfagent.ids import step_id_problem
 
     assert step_id_problem(step_id) is not None

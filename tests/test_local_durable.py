@@ -242,6 +242,27 @@ def test_a_torn_last_write_is_dropped_never_served(data: Path, tmp_path: Path,
         assert any("a torn last write" in r.getMessage() for r in caplog.records)
 
 
+def test_a_segment_whose_header_was_torn_leaves_the_folder_usable_for_every_start_after(data: Path,
+                                                                                       tmp_path: Path) -> None:
+    clock = FakeClock()
+    with durable(data, clock) as server:
+        swf = Swf(client(server.endpoint))
+        swf.start()
+        before = everything(swf.c)
+    crashed = crash_copy(data, tmp_path / "crashed")
+    numbers = sorted(int(p.stem.split("-")[1]) for p in crashed.glob("*-*.*"))
+    journals = sorted(int(p.stem.split("-")[1]) for p in crashed.glob("journal-*.log"))
+    after = journals[-1] + 1 if journals else numbers[-1]  # the segment the next start would create
+    (crashed / f"journal-{after:06d}.log").write_bytes(b"")  # created, killed before its header was written
+    for i in range(3):  # each start, after a crash, must find its segments numbered without a gap
+        with durable(crashed, clock) as server:
+            c = client(server.endpoint)
+            assert everything(c) == before
+            c.start_workflow_execution(domain=DOMAIN, workflowId=f"w{i}", workflowType={"name": "W", "version": "1"})
+            before = everything(c)
+            crashed = crash_copy(crashed, tmp_path / f"crashed-again{i}")
+
+
 def test_snapshots_bound_what_a_restart_replays(data: Path, tmp_path: Path) -> None:
     clock = FakeClock()
     with durable(data, clock, snapshot_every=10) as server:
@@ -653,3 +674,12 @@ def test_children_continues_and_external_decisions_survive_a_kill_9_and_a_stop(d
     finally:
         said = served.kill()
     assert "replaying" not in said and "Traceback" not in said, said
+
+
+@pytest.mark.parametrize("text", ["²", "0", "-5", "abc", ""])
+def test_a_snapshot_count_that_is_not_a_plain_positive_number_is_the_default(text: str,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from swfagent.local.durable import EVERY_ENV, SNAPSHOT_EVERY, snapshot_every
+
+    monkeypatch.setenv(EVERY_ENV, text)
+    assert snapshot_every() == SNAPSHOT_EVERY

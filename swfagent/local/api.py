@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import functools
 import html
 import io
@@ -701,6 +702,7 @@ class Layer:
             return self.settings(environ, start_response)
         if path == "/moto-api/reset" and environ.get("REQUEST_METHOD") == "POST":
             self.engine.reset()
+            self._settle()
         try:
             return self._moto(environ, start_response)
         except (NotImplementedError, UnicodeError) as exc:  # an action moto does not know, a body not text: the
@@ -845,15 +847,19 @@ class Layer:
             if journal is not None:
                 journal.wait(seq)
         except UnknownRegion as exc:
+            self._settle()
             answer = _error(400, "com.amazon.coral.service#UnrecognizedClientException",
                             f"unknown region {_printable(str(exc))[:100]}: SWF has no such region (e.g. us-east-1)")
             return self._refused(operation, answer)
         except InjectedFailure as exc:
+            self._settle()
             log.info("%s: %s", operation, exc)
             return _error(500, "com.amazon.coral.service#InternalFailure", str(exc))
         except SWFClientError as exc:  # raised outside moto's own handling (e.g. reading the backend)
+            self._settle()
             return self._refused(operation, (exc.code, {"Content-Type": JSON}, exc.get_body()))
         except Exception as exc:  # a bug here or in moto: one line, not a traceback page
+            self._settle()
             log.error("%s: internal error: %r", operation, exc)
             return _error(500, "com.amazon.coral.service#InternalFailure", f"the embedded SWF failed: {exc!r}"[:500])
         headers = {k: v for k, v in headers.items() if k.lower() != "status"}
@@ -897,6 +903,13 @@ class Layer:
             log.info("%s refused (%s): %s", operation, status, line)
         return answer
 
+    def _settle(self) -> None:
+        """Wait until every change made so far is on disk: for an answer other than an ordinary one."""
+        journal = self.engine.journal
+        if journal is not None:
+            with contextlib.suppress(OSError):  # the journal failed: it has said so; the answer is an error anyway
+                journal.wait(journal.appended)
+
     def settings(self, environ: dict[str, Any], start_response: Any) -> Any:
         """GET or POST /swfagent-api/settings: the faults in force and the long-poll time, as JSON."""
         if environ.get("PATH_INFO") != "/swfagent-api/settings":
@@ -910,6 +923,7 @@ class Layer:
                         self.engine.set_limits(parse_faults(data["faults"]))
                     if "poll_seconds" in data:
                         self.engine.poll_seconds = float(data["poll_seconds"])
+                self._settle()
             except Exception as exc:
                 return Response(json.dumps({"error": str(exc)}), 400, {"Content-Type": "application/json"})(
                     environ, start_response)

@@ -50,7 +50,7 @@ EVERY_ENV = "SWFAGENT_SNAPSHOT_EVERY"  # another count (the tests take snapshots
 def snapshot_every() -> int:
     """SNAPSHOT_EVERY, or the count SWFAGENT_SNAPSHOT_EVERY gives."""
     text = os.environ.get(EVERY_ENV, "")
-    return int(text) if text.isdigit() and int(text) > 0 else SNAPSHOT_EVERY
+    return int(text) if text.isascii() and text.isdigit() and int(text) > 0 else SNAPSHOT_EVERY
 
 
 def format_line() -> str:
@@ -169,7 +169,7 @@ class Store:
         found = []
         for p in self.path.glob(f"{prefix}-*{suffix}"):
             digits = p.name[len(prefix) + 1:-len(suffix)]
-            if digits.isdigit():
+            if digits.isascii() and digits.isdigit():
                 found.append(int(digits))
         return sorted(found)
 
@@ -363,8 +363,9 @@ class Journal:
         except ChildProcessError:
             status = -1
         if status == 0:
-            self.wait(self.appended)  # the segment it starts exists on disk
-            self.store.drop_before(number)
+            with contextlib.suppress(OSError):  # the journal failed: it has said so; the older segments stay
+                self.wait(self.appended)  # the segment it starts exists on disk
+                self.store.drop_before(number)
         else:
             log.error("a snapshot of the embedded SWF could not be written (status %s); the journal keeps everything",
                       status)
@@ -453,7 +454,11 @@ class Durable:
         finally:
             if collecting:
                 gc.enable()
-        journal = self.journal = Journal(self.store, engine, segment, every=self.every)
+        try:
+            journal = self.journal = Journal(self.store, engine, segment, every=self.every)
+        except OSError as exc:
+            self.store.close()
+            raise DataError(f"--data {self.store.path}: cannot write there: {exc.strerror or exc}") from None
         journal.since_snapshot = self.replayed
         engine.journal = journal
         self.seconds = time.monotonic() - began
@@ -478,7 +483,12 @@ class Durable:
         data = path.read_bytes()
         if not data.startswith(JOURNAL_MAGIC):
             if last and len(data) < len(JOURNAL_MAGIC) and JOURNAL_MAGIC.startswith(data):
-                path.unlink()  # created, its header torn: nothing in it was ever answered
+                # created, its header torn: nothing in it was ever answered. Written again as an empty segment,
+                # not removed, so the segments stay numbered without a gap for the next start
+                with open(path, "wb") as f:
+                    f.write(JOURNAL_MAGIC)
+                    f.flush()
+                    os.fsync(f.fileno())
                 return
             raise DataError(f"--data {self.store.path}: {path.name} is not a journal of this format")
         end = len(JOURNAL_MAGIC)

@@ -221,14 +221,18 @@ def test_retention_drops_closed_executions_after_a_restart(data: Path) -> None:
             time.sleep(0.05)
 
 
-def test_a_torn_last_write_is_dropped_never_served(data: Path, tmp_path: Path,
-                                                   caplog: pytest.LogCaptureFixture) -> None:
+def one_execution_crashed(data: Path, copy: Path) -> tuple[FakeClock, Any, Path]:
+    """A folder holding one execution, copied as a crash would leave it; its clock and what it served."""
     clock = FakeClock()
     with durable(data, clock) as server:
         swf = Swf(client(server.endpoint))
         swf.start()
-        before = everything(swf.c)
-        pristine = crash_copy(data, tmp_path / "pristine")
+        return clock, everything(swf.c), crash_copy(data, copy)
+
+
+def test_a_torn_last_write_is_dropped_never_served(data: Path, tmp_path: Path,
+                                                   caplog: pytest.LogCaptureFixture) -> None:
+    clock, before, pristine = one_execution_crashed(data, tmp_path / "pristine")
     torn = frame([clock(), 1, "req", "StartWorkflowExecution", "", b"{}", 200, 0])
     for i, damage in enumerate((torn[: len(torn) // 2], torn[:-1] + bytes([torn[-1] ^ 1]), torn[:3])):
         crashed = crash_copy(pristine, tmp_path / f"crashed{i}")
@@ -244,12 +248,7 @@ def test_a_torn_last_write_is_dropped_never_served(data: Path, tmp_path: Path,
 
 def test_a_segment_whose_header_was_torn_leaves_the_folder_usable_for_every_start_after(data: Path,
                                                                                        tmp_path: Path) -> None:
-    clock = FakeClock()
-    with durable(data, clock) as server:
-        swf = Swf(client(server.endpoint))
-        swf.start()
-        before = everything(swf.c)
-    crashed = crash_copy(data, tmp_path / "crashed")
+    clock, before, crashed = one_execution_crashed(data, tmp_path / "crashed")
     numbers = sorted(int(p.stem.split("-")[1]) for p in crashed.glob("*-*.*"))
     journals = sorted(int(p.stem.split("-")[1]) for p in crashed.glob("journal-*.log"))
     after = journals[-1] + 1 if journals else numbers[-1]  # the segment the next start would create

@@ -33,6 +33,7 @@ from .decisions import (
 from .decisions import start_child as start_child_decision
 from .history import ActivityState, Batch, ExecutionState, Refusal, batch_input, carry_input
 from .ids import (
+    CANCEL_WAIT,
     CLOSING,
     DECIDER_ERROR,
     SIGNAL_TAKEN,
@@ -336,12 +337,20 @@ def _items(workflow: Workflow, step: Step, items: list[str], state: ExecutionSta
     return StepPlan(StepStatus.RUNNING, items=progress)
 
 
+def _too_large(workflow: Workflow, what: str, text: str | None, advice: str = "") -> str | None:
+    """Why a value is over SWF's limit with no S3 to pass it through (`what` names it, with its verb), or None."""
+    if text is None or len(text) <= MAX_DATA or workflow.results_s3:
+        return None
+    return (f"{what} {len(text)} characters, over SWF's {MAX_DATA}: {advice}set results: {{s3: s3://BUCKET/PREFIX}} "
+            "in config.yaml to pass large values")
+
+
 def _map_result(workflow: Workflow, step: Step, values: list[Any], progress: MapProgress, first_failure: str) -> StepPlan:
     """A map that ended within its tolerated failures: the JSON array of its items' results, in order."""
     text = json.dumps(values, ensure_ascii=False)
-    if len(text) > MAX_DATA and not workflow.results_s3:
-        return StepPlan(StepStatus.FAILED, reason=f"{step.id}'s result is {len(text)} characters, over SWF's "
-                        f"{MAX_DATA}: set results: {{s3: s3://BUCKET/PREFIX}} in config.yaml to pass large values")
+    too_large = _too_large(workflow, f"{step.id}'s result is", text)
+    if too_large is not None:
+        return StepPlan(StepStatus.FAILED, reason=too_large)
     return StepPlan(StepStatus.COMPLETED, result=text, items=progress, reason=first_failure or None)
 
 
@@ -387,10 +396,9 @@ def _batches(workflow: Workflow, step: Step, items: list[str], state: ExecutionS
             running += 1
         elif st.status == StepStatus.READY:
             text = batch_input(Batch(step.id, (b - 1) * size + 1, tuple(chunk), min(concurrency, size)))
-            if len(text) > MAX_DATA and not workflow.results_s3:
-                return StepPlan(StepStatus.FAILED, reason=cut_middle(
-                    f"{step.id}: batch {b}'s input is {len(text)} characters, over SWF's {MAX_DATA}: lower batch_size, "
-                    "or set results: {s3: s3://BUCKET/PREFIX} in config.yaml to pass large values", MAX_REASON))
+            too_large = _too_large(workflow, f"{step.id}: batch {b}'s input is", text, "lower batch_size, or ")
+            if too_large is not None:
+                return StepPlan(StepStatus.FAILED, reason=cut_middle(too_large, MAX_REASON))
             start.append((b, st.attempt, text))
         else:
             waiting += 1
@@ -812,15 +820,18 @@ Failure = tuple[str | None, str, str | None]  # the failed step (None: the execu
 
 def _closing_mark(state: ExecutionState) -> Failure | None:
     """The failure the execution closes with once its children closed, as its marker recorded it."""
-    for name, details in reversed(state.markers):
-        if name == CLOSING and details:
-            try:
-                mark = json.loads(details)
-                step, details = mark.get("step"), mark.get("details")
-                return None if step is None else str(step), str(mark["reason"]), None if details is None else str(details)
-            except (ValueError, KeyError, TypeError, RecursionError):
-                return None
-    return None
+    details = next((d for name, d in reversed(state.markers) if name == CLOSING and d), None)
+    return None if details is None else _read_closing(details)
+
+
+def _read_closing(text: str) -> Failure | None:
+    """The failure a closing marker's details hold, or None when they cannot be read."""
+    try:
+        mark = json.loads(text)
+        step, details = mark.get("step"), mark.get("details")
+        return None if step is None else str(step), str(mark["reason"]), None if details is None else str(details)
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):  # AttributeError: not a JSON object
+        return None
 
 
 def _after_children(state: ExecutionState, answer: Answer, failure: Failure | None = None) -> Answer:
@@ -868,9 +879,6 @@ def _cancel_children(state: ExecutionState) -> tuple[list[Decision], bool]:
     return decisions, waiting
 
 
-CANCEL_WAIT = "swfagent-cancel-"  # a child's cancel refused for its rate: the wait before it is asked again
-
-
 def _moves(workflow: Workflow, state: ExecutionState, statuses: dict[str, StepPlan]) -> list[Decision] | Answer:
     """The decisions that start what is ready (steps, items, timers, signal markers); an Answer when a step's input
     cannot be sent."""
@@ -881,10 +889,9 @@ def _moves(workflow: Workflow, state: ExecutionState, statuses: dict[str, StepPl
             # a retry gets the input its first attempt got, even if the flow chart changed since
             text = st.latest.input if st.latest is not None else st.input if st.input is not None else \
                 step_input(step, state, statuses)
-            if text is not None and len(text) > MAX_DATA and not workflow.results_s3:
-                return _failing(f"input for {step.id} is {len(text)} characters, over SWF's {MAX_DATA}: set "
-                                "results: {s3: s3://BUCKET/PREFIX} in config.yaml to pass large values", step=step.id,
-                                steps=statuses)
+            too_large = _too_large(workflow, f"input for {step.id} is", text)
+            if too_large is not None:
+                return _failing(too_large, step=step.id, steps=statuses)
             decisions.append(start_child_step(workflow, step, state, st.attempt, text) if step.kind is StepKind.CHILD
                              else schedule(step.id, workflow.activities[step.activity], st.attempt, text))
         elif st.items is not None and st.status == StepStatus.RUNNING:
@@ -929,10 +936,10 @@ def carry_on(workflow: Workflow, state: ExecutionState, statuses: dict[str, Step
     caught = {**state.carried_caught, **{s: st.reason or "" for s, st in statuses.items()
                                          if st.status == StepStatus.CAUGHT}}
     text = carry_input(state.input, results, state.runs + 1, caught)
-    if len(text) > MAX_DATA and not workflow.results_s3:
-        return _failing(f"the history passed continue_after_events ({workflow.continue_after_events}), and the "
-                        f"results it carries to its next run are {len(text)} characters, over SWF's {MAX_DATA}: set "
-                        "results: {s3: s3://BUCKET/PREFIX} in config.yaml to pass large values", steps=statuses)
+    too_large = _too_large(workflow, f"the history passed continue_after_events ({workflow.continue_after_events}), "
+                           "and the results it carries to its next run are", text)
+    if too_large is not None:
+        return _failing(too_large, steps=statuses)
     return _continue(workflow, state, text, markers, statuses)
 
 
@@ -955,9 +962,9 @@ def _ending(workflow: Workflow, state: ExecutionState, answer: Answer, failed: b
     now = _when(state.now)
     not_before = None if now is None else (now + dt.timedelta(seconds=wait)).isoformat()
     text = carry_input(state.input, {}, 1, not_before=not_before)
-    if len(text) > MAX_DATA and not workflow.results_s3:
-        return _failing(f"the input of the next run is {len(text)} characters, over SWF's {MAX_DATA}: set "
-                        "results: {s3: s3://BUCKET/PREFIX} in config.yaml to pass large values", steps=answer.steps)
+    too_large = _too_large(workflow, "the input of the next run is", text)
+    if too_large is not None:
+        return _failing(too_large, steps=answer.steps)
     return _continue(workflow, state, text, kept, answer.steps, wait)
 
 
@@ -1148,7 +1155,8 @@ def describe(answer: Answer) -> str:
         elif d.type is DecisionType.RECORD_MARKER and d.get("markerName") == SIGNAL_TAKEN:
             parts.append(_signal_text(d.get("details", "")))
         elif d.type is DecisionType.RECORD_MARKER and d.get("markerName") == CLOSING:
-            parts.append("Close once the open children closed -- " + shorten(str(_closing_reason(d)), 200))
+            closing = _read_closing(d.get("details", ""))
+            parts.append("Close once the open children closed -- " + shorten(str(closing and closing[1]), 200))
         elif d.type is DecisionType.RECORD_MARKER:
             parts.append("Record -- " + shorten(d.get("details", ""), 200))
     for step, numbers in items.items():
@@ -1187,14 +1195,6 @@ def _newly_caught(answer: Answer) -> list[tuple[str, StepPlan]]:
     return [(s, st) for s, st in answer.steps.items() if st.status == StepStatus.CAUGHT and st.handler is not None
             and (h := answer.steps.get(st.handler)) is not None and h.latest is None
             and h.status in (StepStatus.READY, StepStatus.FAILED, StepStatus.SLEEP, StepStatus.SIGNAL)]
-
-
-def _closing_reason(d: Decision) -> str | None:
-    """The reason a closing marker records."""
-    try:
-        return str(json.loads(d.get("details", ""))["reason"])
-    except (ValueError, KeyError, TypeError):
-        return None
 
 
 def _signal_text(details: str) -> str:

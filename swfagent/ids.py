@@ -34,6 +34,7 @@ SIGNAL_TAKEN = f"{PREFIX}signal"  # the marker a decider records when a signal s
 CLOSING = f"{PREFIX}closing"  # the marker of a failure the decider closes the execution with once its children closed
 _SIGNAL_TIMER = f"{SIGNAL_TAKEN}-"
 _REPEAT = f"{PREFIX}repeat"
+CANCEL_WAIT = f"{PREFIX}cancel-"  # a child's cancel refused for its rate: the wait before it is asked again
 CARRY = f"{PREFIX}carry"  # the key of a run's input that carries the results of the runs before it
 BATCH_INPUT = f"{PREFIX}batch"  # the key of a child's input that holds a batch of a map's items
 BATCH = "#"  # between a map step's id and a batch's number
@@ -56,9 +57,14 @@ def item_step_id(step_id: str, item: int) -> str:
 
 def parse_item(value: str) -> tuple[str, int] | None:
     """The map step and item number (from 1) of an item's id made by item_step_id; None for any other id."""
-    step, sep, item = value.rpartition(ITEM)
-    if sep and step and item.isdigit() and item[0] != "0" and ITEM not in step:
-        return step, int(item)
+    return _numbered(value, ITEM)
+
+
+def _numbered(value: str, mark: str) -> tuple[str, int] | None:
+    """STEP and N of an id STEP{mark}N (N from 1, no leading zero, one mark); None for any other id."""
+    step, sep, number = value.rpartition(mark)
+    if sep and step and number.isascii() and number.isdigit() and number[0] != "0" and mark not in step:
+        return step, int(number)
     return None
 
 
@@ -80,10 +86,7 @@ def batch_step_id(step_id: str, batch: int) -> str:
 
 def parse_batch(value: str) -> tuple[str, int] | None:
     """The map step and batch number of a batch's id made by batch_step_id; None for any other id."""
-    step, sep, batch = value.rpartition(BATCH)
-    if sep and step and batch.isdigit() and batch[0] != "0":
-        return step, int(batch)
-    return None
+    return _numbered(value, BATCH)
 
 
 def repeat_timer_id() -> str:

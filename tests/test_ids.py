@@ -132,3 +132,10 @@ def test_a_step_id_with_a_batch_or_child_mark_or_that_would_make_one_is_refused(
     from swfagent.ids import step_id_problem
 
     assert step_id_problem(step_id) is not None
+
+
+@pytest.mark.parametrize("value", ["M@²", "M#²", "M@01", "M#0", "@1", "M@1@2", "M#1#2"])
+def test_an_id_that_no_item_or_batch_makes_parses_as_none(value: str) -> None:
+    from swfagent.ids import parse_batch
+
+    assert parse_item(value) is None and parse_batch(value) is None

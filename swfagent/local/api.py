@@ -65,6 +65,11 @@ READ_ONLY = ("List", "Describe", "Count", "Get", "PollFor")
 CREDENTIAL = re.compile(r"Credential=[^,\s]+")
 
 
+def answer_crc(out: str | bytes | None) -> int:
+    """The CRC-32 of an answer's body, which the journal keeps to check a replay against."""
+    return zlib.crc32(out.encode() if isinstance(out, str) else out or b"")
+
+
 def run(engine: Engine, operation: str, scope: str, body: bytes) -> tuple[int, dict[str, str], Any]:
     """One changing request, made of what the journal keeps of it (durable.py replays it here; the lock held):
     the operation, the signature's credential scope (region, access key) and the account header, the body."""
@@ -884,7 +889,7 @@ class Layer:
         with journal.change() as record:
             record[:] = ["req", operation, scope, body]
             status, headers, out = run(self.engine, operation, scope, body)
-            record += [int(status), zlib.crc32(out.encode() if isinstance(out, str) else out or b"")]
+            record += [int(status), answer_crc(out)]
         return status, headers, out
 
     def _refused(self, operation: str, answer: tuple[int, dict[str, str], Any]) -> tuple[int, dict[str, str], Any]:

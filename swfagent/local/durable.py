@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DataError
-from .api import run
+from .api import answer_crc, run
 from .engine import Engine
 from .models import Execution
 from .moto_adapter import moto_version, pinned, reduce_execution
@@ -418,7 +418,7 @@ def replay(engine: Engine, record: list[Any]) -> str | None:
                 status, _, out = run(engine, operation, credential, body)
             except Exception as exc:  # it failed the same way when it first ran (it has no answer recorded then)
                 return f"{operation} failed again: {exc!r}" if answer else None
-            if answer and (status, zlib.crc32(out.encode() if isinstance(out, str) else out or b"")) != tuple(answer):
+            if answer and (status, answer_crc(out)) != tuple(answer):
                 return f"{operation} answered {status} again, {answer[0]} first"
         else:
             return f"an unknown record {kind!r}"
@@ -485,10 +485,7 @@ class Durable:
             if last and len(data) < len(JOURNAL_MAGIC) and JOURNAL_MAGIC.startswith(data):
                 # created, its header torn: nothing in it was ever answered. Written again as an empty segment,
                 # not removed, so the segments stay numbered without a gap for the next start
-                with open(path, "wb") as f:
-                    f.write(JOURNAL_MAGIC)
-                    f.flush()
-                    os.fsync(f.fileno())
+                os.close(self.store.new_segment(n))
                 return
             raise DataError(f"--data {self.store.path}: {path.name} is not a journal of this format")
         end = len(JOURNAL_MAGIC)

@@ -101,6 +101,11 @@ class TaskList:
         self.ready.notify()
 
 
+def task_list_key(domain: SwfDomain, kind: str, name: str) -> tuple[str, str, str, str, str]:
+    """Where a task list is kept: its account, region, domain, kind and name."""
+    return domain.account_id, domain.region_name, domain.name, kind, name
+
+
 class Engine:
     """The state behind every SWF answer of the embedded server: backends, queues, tokens, the clock."""
 
@@ -242,7 +247,9 @@ class Engine:
     # -- what the models tell the engine ------------------------------------------------------------
 
     def _task_list(self, domain: SwfDomain, kind: str, name: str) -> TaskList:
-        key = (domain.account_id, domain.region_name, domain.name, kind, name)
+        return self._task_list_at(task_list_key(domain, kind, name))
+
+    def _task_list_at(self, key: tuple[str, str, str, str, str]) -> TaskList:
         found = self._task_lists.get(key)
         if found is None:
             found = self._task_lists[key] = TaskList(self.lock)
@@ -250,7 +257,7 @@ class Engine:
 
     def task_list(self, domain: SwfDomain, kind: str, name: str) -> TaskList | None:
         """One task list's queue and polls, if anything was ever scheduled or polled on it."""
-        return self._task_lists.get((domain.account_id, domain.region_name, domain.name, kind, name))
+        return self._task_lists.get(task_list_key(domain, kind, name))
 
     def _issue(self, task: ActivityTask | DecisionTask) -> None:
         self.tokens[task.task_token] = task
@@ -306,20 +313,22 @@ class Engine:
         `gone` tells whether the poller's connection has closed: such a poll takes nothing, and the
         task stays queued for the next poller.
         """
-        task_list = self._task_list(domain, kind, name)
+        key = task_list_key(domain, kind, name)
+        task_list = self._task_list_at(key)
         most = self.faults.limits.pollers
         if most is not None and task_list.polling >= most:
             raise LimitExceeded(f"{most} polls already wait on task list {name} (--faults pollers={most})")
         task_list.polling += 1
         try:
-            return self._poll(task_list, (domain.account_id, domain.region_name, domain.name, kind, name), identity,
-                              gone)
+            return self._poll(task_list, key, identity, gone)
         finally:
             task_list.polling -= 1
 
     def take(self, key: tuple[str, str, str, str, str], identity: str | None) -> Any:
         """The next task on a task list, started for this poller, or None (recorded with --data)."""
-        task_list = self._task_lists.get(key) or self._task_lists.setdefault(key, TaskList(self.lock))
+        task_list = self._task_list_at(key)
+        if not task_list.queue:  # nothing to take: no change to record (each empty wake-up of a poll lands here)
+            return None
         take = self._take_activity if key[3] == ACTIVITY else self._take_decision
         with self._change() as record:
             task = take(task_list, identity)

@@ -235,8 +235,6 @@ def pinned_now() -> float | None:
 
 for _name in REBOUND:
     _module, _, _attr = _name.rpartition(".")
-    if _attr not in ("unix_time", "mock_random"):
-        continue
     setattr(__import__(_module, fromlist=[_attr]), _attr, unix_time if _attr == "unix_time" else _Random())
 # moto lists a response class's methods with inspect on every request (a third of an SWF call's time): once a class
 _responses: Any = moto.core.responses

@@ -228,16 +228,12 @@ def latest_activity(client: Any, config: Config, execution: dict[str, str], with
 # ---- read ----------------------------------------------------------------------------------------
 
 
-def latest_run(client: Any, config: Config, workflow_id: str) -> str:
-    """The run id of the newest execution with this workflow id."""
-    return str(_latest(client, config, workflow_id)["execution"]["runId"])
-
-
-def _latest(client: Any, config: Config, workflow_id: str) -> dict[str, Any]:
-    runs = list_executions(client, config, Which.ALL, workflow_id=workflow_id)
+def latest_run(client: Any, config: Config, workflow_id: str, runs: list[dict[str, Any]] | None = None) -> str:
+    """The run id of the newest execution with this workflow id (among `runs`, when listed already)."""
+    runs = list_executions(client, config, Which.ALL, workflow_id=workflow_id) if runs is None else runs
     if not runs:
         raise NotFound(f"no execution with workflow id {workflow_id!r} in domain {config.domain.name}")
-    return runs[0]
+    return str(runs[0]["execution"]["runId"])
 
 
 def about_type(config: Config, workflow_type: dict[str, Any] | None) -> Config:
@@ -318,11 +314,8 @@ def chain_of(events: list[Event], runs: list[dict[str, Any]], run_id: str) -> Ch
 
 def show_data(client: Any, config: Config, workflow_id: str, run_id: str | None) -> ExecutionView:
     """Summary, events, activities and steps of one execution (the latest run by default), and its chain."""
-    runs = list_executions(client, config, Which.ALL, workflow_id=workflow_id)
-    if run_id is None:
-        if not runs:
-            raise NotFound(f"no execution with workflow id {workflow_id!r} in domain {config.domain.name}")
-        run_id = str(runs[0]["execution"]["runId"])
+    runs = list_executions(client, config, Which.ALL, workflow_id=workflow_id) if run_id is None else None
+    run_id = run_id or latest_run(client, config, workflow_id, runs)
     try:
         info = client.describe_workflow_execution(
             domain=config.domain.name, execution={"workflowId": workflow_id, "runId": run_id})
@@ -335,6 +328,8 @@ def show_data(client: Any, config: Config, workflow_id: str, run_id: str | None)
     events = fetch_history(client, config, workflow_id, run_id)
     state = fold(events)
     steps = shown_steps(config, state)
+    if runs is None and (state.continued_from is not None or state.close_status is Closed.CONTINUED_AS_NEW):
+        runs = list_executions(client, config, Which.ALL, workflow_id=workflow_id)  # a run of a chain: its number
     return ExecutionView(
         summary=Summary(
             workflow_id=workflow_id, run_id=run_id,
@@ -344,7 +339,7 @@ def show_data(client: Any, config: Config, workflow_id: str, run_id: str | None)
             input=state.input, result=state.close_result,
             reason=state.close_reason if state.close_status != Closed.COMPLETED else None,
             progress={str(s): sum(v is s for v in steps.values()) for s in Shown},
-            chain=chain_of(events, runs, run_id),
+            chain=chain_of(events, runs or [], run_id),  # a run outside any chain: run 1 of 1, no list call
         ),
         events=tuple(EventRow(e.get("eventId", 0), e.get("eventType", "?"), e.get("eventTimestamp"), attributes(e))
                      for e in events),
@@ -357,22 +352,13 @@ def show_data(client: Any, config: Config, workflow_id: str, run_id: str | None)
     )
 
 
-def execution_steps(client: Any, config: Config, workflow_id: str, run_id: str | None = None) -> dict[str, Shown]:
-    """Each step's state in an execution (the latest run by default), for the live flow chart."""
-    return execution_chart(client, config, workflow_id, run_id)[1]
-
-
 def execution_chart(client: Any, config: Config, workflow_id: str,
                     run_id: str | None = None) -> tuple[Workflow, dict[str, Shown], dict[str, str]]:
     """An execution's workflow (the latest run by default), and each step's state and note, for the flow chart."""
-    if run_id is None:
-        info = _latest(client, config, workflow_id)
-        run_id = str(info["execution"]["runId"])
-    else:
-        info = client.describe_workflow_execution(
-            domain=config.domain.name, execution={"workflowId": workflow_id, "runId": run_id})["executionInfo"]
-    workflow = about_type(config, info.get("workflowType")).workflow
-    state = fold(fetch_history(client, config, workflow_id, run_id))
+    run_id = run_id or latest_run(client, config, workflow_id)
+    state = fold(fetch_history(client, config, workflow_id, run_id))  # its first event names its type
+    name, version = state.workflow_type or ("", "")
+    workflow = about_type(config, {"name": name, "version": version}).workflow
     steps = plan(workflow, state)
     return workflow, {s: st.status.shown for s, st in steps.items()}, step_notes(workflow, state, steps)
 

@@ -148,12 +148,11 @@ class Poller:
     def _choose(self, config: Config, lists: tuple[str, ...]) -> str | None:
         """The task list to poll: a cron run's first with a task queued (None: none has); of several, the first with
         a task queued, or else each in turn."""
-        if self.options.loop.mode is Mode.UNTIL_IDLE:
-            return next((t for t in lists if self.role.count_pending(config, t) > 0), None)
-        if len(lists) == 1:
+        until_idle = self.options.loop.mode is Mode.UNTIL_IDLE
+        if len(lists) == 1 and not until_idle:
             return lists[0]
         queued = next((t for t in lists if self.role.count_pending(config, t) > 0), None)
-        if queued is not None:
+        if queued is not None or until_idle:
             return queued
         with self._lock:
             self._turn += 1

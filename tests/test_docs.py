@@ -79,3 +79,20 @@ def test_the_workflows_example_in_the_configuration_guide_loads(tmp_path: Path) 
     config = load_config(tmp_path / "config.yaml")
     assert [w.name for w in config.workflows] == ["TestWorkflow", "Nightly"]
     assert config.task_lists == ("TestTasks", "NightlyTasks")
+
+
+def test_the_past_one_history_example_in_the_configuration_guide_loads(tmp_path: Path) -> None:
+    """Its workflows (a repeat, a batched map, a child step) as written, with a domain and the activities it names."""
+    from swfagent.config import StepKind, load_config
+
+    text = (ROOT / "docs" / "configuration.md").read_text()
+    section = text[text.index("## Past one history"):]
+    example = section[section.index("```yaml\n") + len("```yaml\n"):section.index("```\n", section.index("```yaml"))]
+    activities = "".join(f"  {name}:\n    version: \"1.0\"\n    command: [python, tasks/a.py]\n"
+                         for name in ("List_Files", "Convert_One", "Build_Report"))
+    (tmp_path / "config.yaml").write_text(f"domain:\n  name: TEST_SWF\n{example}activities:\n{activities}")
+    config = load_config(tmp_path / "config.yaml")
+    nightly = config.workflow_named("Nightly")
+    assert nightly is not None and nightly.repeat is not None
+    kinds = {s.id: s.kind for s in nightly.steps}
+    assert kinds["Report"] is StepKind.CHILD and nightly.step("Convert").batch_size == 500
